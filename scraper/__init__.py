@@ -1,0 +1,3 @@
+"""archiver: capture republished government articles into one deduplicated SQLite archive."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,348 @@
+"""The command line: the only module that prints or exits, and the only typer importer.
+
+Every expected failure is a ``ScraperError``; ``exit_code_for`` turns it into the documented
+exit code in one place. In a batch, one input's failure is reported and the rest go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from scraper import __version__
+from scraper.archive import Archive
+from scraper.errors import (
+    ArchiveError,
+    BlockedError,
+    FetchError,
+    InputError,
+    ParseError,
+    ScraperError,
+)
+from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
+from scraper.models import Article, Page, SaveResult
+from scraper.parse import parse_page
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+EXIT_CONFIG = 4
+EXIT_LOCKED = 5
+EXIT_BLOCKED = 6
+EXIT_ARCHIVE = 7
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="archiver",
+    help="Capture republished government articles into one deduplicated SQLite archive.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db",
+        envvar="ARCHIVER_DB",
+        help="Archive database (created on first use).",
+        dir_okay=False,
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="Where a saved page came from (one local file only)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON Lines.")]
+UserAgentOption = Annotated[
+    str,
+    typer.Option("--user-agent", envvar="ARCHIVER_USER_AGENT", help="User-Agent header to send."),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Whole-page deadline in seconds.")
+]
+MaxBytesOption = Annotated[
+    int, typer.Option("--max-bytes", min=1, help="Refuse pages larger than this many bytes.")
+]
+RetriesOption = Annotated[
+    int, typer.Option("--retries", min=0, help="Retries on connection errors, 5xx and 429.")
+]
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code of an error (the README's table)."""
+    if isinstance(error, InputError):
+        return EXIT_USAGE
+    if isinstance(error, ArchiveError):
+        return EXIT_ARCHIVE
+    if isinstance(error, BlockedError):
+        return EXIT_BLOCKED
+    if isinstance(error, (FetchError, ParseError)):
+        return EXIT_FAILED
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, ScraperError):
+        return EXIT_FAILED
+    return EXIT_UNEXPECTED
+
+
+def _error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+@dataclass
+class _Batch:
+    """Tracks the first failure of a batch: its exit code is the command's."""
+
+    code: int = EXIT_OK
+
+    def fail(self, error: BaseException, target: str) -> None:
+        text = str(error)
+        _error(text if target in text else f"{target}: {text}")
+        if self.code == EXIT_OK:
+            self.code = exit_code_for(error)
+
+
+def _check_url_option(targets: list[str], url: str | None) -> None:
+    if url is not None and (len(targets) != 1 or not is_local(targets[0])):
+        raise InputError("--url applies to exactly one saved page (a path or file:// URL)")
+
+
+def _pages(
+    targets: list[str], url: str | None, settings: FetchSettings
+) -> Iterator[tuple[str, Page | ScraperError]]:
+    """Each target's page, or the error that stopped it, in input order."""
+    with Fetcher(settings) as fetcher:
+        for target in targets:
+            try:
+                if is_local(target):
+                    yield target, read_local(target, url=url, max_bytes=settings.max_bytes)
+                else:
+                    yield target, fetcher.fetch(target)
+            except ScraperError as exc:
+                yield target, exc
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn an error that ends a whole command into one stderr line and its exit code."""
+    try:
+        yield
+    except ScraperError as exc:
+        _error(str(exc))
+        raise typer.Exit(exit_code_for(exc)) from None
+
+
+def _parse(page: Page) -> Article:
+    try:
+        return parse_page(page.text, page.final_url)
+    except RecursionError as exc:
+        raise ParseError("page is nested too deeply to parse", url=page.final_url) from exc
+    except (ValueError, TypeError, IndexError, KeyError) as exc:  # a parser bug, kept local
+        raise ParseError(f"could not parse page ({type(exc).__name__}: {exc})") from exc
+
+
+def _settings(user_agent: str, timeout: float, max_bytes: int, retries: int) -> FetchSettings:
+    return FetchSettings(
+        user_agent=user_agent,
+        total_timeout=timeout,
+        read_timeout=min(30.0, timeout),
+        max_bytes=max_bytes,
+        retries=retries,
+    )
+
+
+def _row_json(row: dict[str, Any]) -> str:
+    row = dict(row)
+    row["is_article"] = bool(row.get("is_article"))
+    return json.dumps(row, ensure_ascii=False)
+
+
+@app.command()
+def fetch(
+    targets: Annotated[list[str], typer.Argument(help="URLs, saved pages or file:// URLs.")],
+    db: DbOption = Path("archive.db"),
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    user_agent: UserAgentOption = DEFAULT_USER_AGENT,
+    timeout: TimeoutOption = 60.0,
+    max_bytes: MaxBytesOption = 10 * 1024 * 1024,
+    retries: RetriesOption = 3,
+) -> None:
+    """Fetch pages, parse them and store one record per article in the archive.
+
+    Prints one line per page: id, new/updated/unchanged, published, source, title.
+    """
+    batch = _Batch()
+    settings = _settings(user_agent, timeout, max_bytes, retries)
+    with _reported():
+        _check_url_option(targets, url)
+        with Archive.open(db) as archive:
+            _fetch_all(archive, _pages(targets, url, settings), batch, as_json)
+    raise typer.Exit(batch.code)
+
+
+def _fetch_all(
+    archive: Archive,
+    pages: Iterator[tuple[str, Page | ScraperError]],
+    batch: _Batch,
+    as_json: bool,
+) -> None:
+    for target, got in pages:
+        if isinstance(got, ScraperError):
+            if isinstance(got, FetchError):
+                archive.record_failure(got.attempts)
+            batch.fail(got, target)
+            continue
+        try:
+            article = _parse(got)
+        except ParseError as exc:
+            archive.record_page(got)
+            batch.fail(exc, target)
+            continue
+        if not article.is_article:
+            archive.record_page(got)
+            batch.fail(ParseError("not an article page (a list or index page)"), target)
+            continue
+        result = archive.save(got, article)
+        _report_saved(archive, result, as_json)
+
+
+def _report_saved(archive: Archive, result: SaveResult, as_json: bool) -> None:
+    if as_json:
+        row = archive.get(result.id)
+        typer.echo(_row_json({**(row or {}), "status": result.status.value}))
+        return
+    a = result.article
+    fields = [str(result.id), result.status.value, a.published or "-", a.source or "-", a.title]
+    typer.echo("\t".join(f or "-" for f in fields))
+
+
+@app.command()
+def parse(
+    targets: Annotated[list[str], typer.Argument(help="URLs, saved pages or file:// URLs.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    user_agent: UserAgentOption = DEFAULT_USER_AGENT,
+    timeout: TimeoutOption = 60.0,
+    max_bytes: MaxBytesOption = 10 * 1024 * 1024,
+    retries: RetriesOption = 3,
+) -> None:
+    """Show what the parser makes of pages, without storing anything.
+
+    With --json, exactly one JSON object per input, in input order (an "error" key on failure).
+    """
+    with _reported():
+        _check_url_option(targets, url)
+    batch = _Batch()
+    settings = _settings(user_agent, timeout, max_bytes, retries)
+    for target, got in _pages(targets, url, settings):
+        try:
+            if isinstance(got, ScraperError):
+                raise got
+            article = _parse(got)
+        except ScraperError as exc:
+            batch.fail(exc, target)
+            if as_json:
+                typer.echo(json.dumps({"input": target, "error": str(exc)}, ensure_ascii=False))
+            continue
+        if as_json:
+            record = {**article.to_dict(), "encoding": got.encoding}
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            _print_article(article.to_dict())
+    raise typer.Exit(batch.code)
+
+
+def _print_article(record: dict[str, Any]) -> None:
+    """A record, readably: the short fields as ``name: value`` lines, then the long texts."""
+    long_fields = ("body", "disclaimer", "footer")
+    width = max(len(k) for k in record)
+    for key, value in record.items():
+        if key in long_fields:
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        typer.echo(f"{key:<{width}}  {value if value is not None else '-'}")
+    for key in long_fields:
+        value = record.get(key)
+        typer.echo(f"\n[{key}]")
+        typer.echo(value if value else "-")
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Article id or URL.")],
+    db: DbOption = Path("archive.db"),
+    as_json: JsonOption = False,
+) -> None:
+    """Print one stored record readably (or as JSON)."""
+    with _reported():
+        if not db.exists():
+            raise ArchiveError(f"no archive at {db}")
+        with Archive.open(db) as archive:
+            row = archive.get(int(key) if key.isdigit() else key)
+            if row is None:
+                raise InputError(f"no article {key!r} in {db}")
+            fetches = archive.fetches_for(int(row["id"]))
+    if as_json:
+        typer.echo(_row_json(row))
+        return
+    row = dict(row)
+    row["is_article"] = bool(row["is_article"])
+    row.pop("raw_sha256", None)
+    _print_article(row)
+    typer.echo(f"\n[fetches] {len(fetches)}")
+    for f in fetches:
+        typer.echo(f"{f['time']}  {f['status'] or '-'}  {f['final_url'] or f['url']}")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"archiver {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Capture republished government articles into one deduplicated SQLite archive."""
+
+
+def main() -> None:
+    """Console entry point: run the app, turning errors into one stderr line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        _error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except ScraperError as exc:
+        _error(str(exc))
+        sys.exit(exit_code_for(exc))
+    except Exception as exc:  # click's usage errors and genuine bugs
+        code = getattr(exc, "exit_code", None)
+        if code is not None:
+            show_ = getattr(exc, "show", None)
+            if callable(show_):
+                show_()
+            else:
+                _error(str(exc))
+            sys.exit(int(code))
+        _error(f"unexpected {type(exc).__name__}: {exc} (please report this)")
+        if os.environ.get("ARCHIVER_DEBUG"):
+            raise
+        sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,368 @@
+"""Getting page bytes: the only module that imports httpx.
+
+Every attempt is recorded (as a ``FetchAttempt``) so the archive can keep one row per attempt,
+failures included. Bodies are streamed and cut off at the size cap, so an oversized or endless
+response costs at most the cap in memory; a whole-page deadline bounds slow drips that a
+per-read timeout never catches.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from scraper import __version__
+from scraper.decode import decode
+from scraper.errors import (
+    BlockedError,
+    FetchError,
+    HTTPStatusError,
+    InputError,
+    NotHTMLError,
+    TooLargeError,
+)
+from scraper.models import FetchAttempt, Page
+
+DEFAULT_USER_AGENT = (
+    f"archiver/{__version__} (+https://github.com/archiver-project/archiver; "
+    "archiving public government articles)"
+)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How politely and how patiently to fetch. Defaults suit one-off fetches."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    retries: int = 3
+    backoff: float = 0.5
+    max_retry_wait: float = 30.0
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds, as stored in the archive."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def is_local(target: str) -> bool:
+    """True when a command-line target names a file on disk (a path or a ``file://`` URL)."""
+    scheme = urlsplit(target).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1  # one letter: a Windows drive
+
+
+def read_local(target: str, *, url: str | None = None, max_bytes: int | None = None) -> Page:
+    """A saved page read from disk (a path or a ``file://`` URL), as if it had been fetched.
+
+    ``url`` says where the page came from; without it the page's URL is its ``file://`` URL.
+    """
+    split = urlsplit(target)
+    path = Path(unquote(split.path)) if split.scheme.lower() == "file" else Path(target)
+    started = time.monotonic()
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise TooLargeError(f"file is {size} bytes, over the {max_bytes}-byte cap", url=target)
+        data = path.read_bytes()
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory, not a saved page") from exc
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if not _looks_like_html(data):
+        raise NotHTMLError("file does not look like an HTML page", url=str(path))
+    text, encoding = decode(data)
+    final_url = url or path.resolve().as_uri()
+    stamp = now_iso()
+    attempt = FetchAttempt(
+        url=final_url,
+        time=stamp,
+        status=None,
+        final_url=final_url,
+        bytes=len(data),
+        encoding=encoding,
+        elapsed=round(time.monotonic() - started, 4),
+    )
+    return Page(
+        url=final_url,
+        final_url=final_url,
+        status=200,
+        content=data,
+        text=text,
+        encoding=encoding,
+        fetched_at=stamp,
+        attempts=(attempt,),
+    )
+
+
+def _looks_like_html(head: bytes) -> bool:
+    """Sniff the first bytes: markup, not a PDF, image or archive."""
+    sample = head[:1024].lstrip().lower()
+    if sample.startswith((b"%pdf", b"\x89png", b"\xff\xd8\xff", b"gif8", b"pk\x03\x04")):
+        return False
+    if sample.startswith(b"\xef\xbb\xbf"):
+        sample = sample[3:].lstrip()
+    return sample.startswith(b"<") or b"<html" in sample or b"<body" in sample
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, min((when - datetime.now(timezone.utc)).total_seconds(), cap))
+
+
+class Fetcher:
+    """An HTTP client with archiver's timeouts, retries, size cap and User-Agent.
+
+    Use as a context manager so connections are pooled across pages and closed at the end.
+    ``transport`` lets unit tests plug in ``httpx.MockTransport``.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings or FetchSettings()
+        s = self.settings
+        self._sleep = sleep
+        self._client = httpx.Client(
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+            },
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=5.0
+            ),
+            follow_redirects=True,
+            max_redirects=s.max_redirects,
+            transport=transport,
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, *, headers: dict[str, str] | None = None) -> Page:
+        """Fetch one page, retrying transient failures; raise a FetchError when it can't.
+
+        Retries: connection errors and timeouts, 5xx and 429, with exponential backoff, or the
+        server's Retry-After when it gives one (capped by ``max_retry_wait``).
+        """
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise InputError(f"unsupported URL scheme {scheme!r}; use http(s) or a path", url=url)
+        attempts: list[FetchAttempt] = []
+        s = self.settings
+        for attempt_no in range(s.retries + 1):
+            last = attempt_no == s.retries
+            try:
+                page = self._attempt(url, headers or {})
+            except _Retryable as exc:
+                attempts.append(exc.attempt)
+                if last:
+                    cls = BlockedError if exc.attempt.status in (429, 403) else FetchError
+                    if exc.attempt.status and exc.attempt.status >= 500:
+                        cls = HTTPStatusError
+                    raise cls(
+                        f"{exc.reason} (after {attempt_no + 1} attempts)",
+                        url=url,
+                        status=exc.attempt.status,
+                        attempts=tuple(attempts),
+                    ) from None
+                wait = exc.wait if exc.wait is not None else s.backoff * (2**attempt_no)
+                self._sleep(wait)
+                continue
+            except FetchError as exc:
+                attempts.extend(exc.attempts)
+                exc.attempts = tuple(attempts)
+                raise
+            return replace(page, attempts=(*attempts, *page.attempts))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, url: str, headers: dict[str, str]) -> Page:
+        """One request: stream the body under the cap and the deadline, then decode it."""
+        s = self.settings
+        stamp = now_iso()
+        started = time.monotonic()
+        deadline = started + s.total_timeout
+
+        def record(
+            status: int | None = None,
+            final: str | None = None,
+            size: int | None = None,
+            error: str | None = None,
+            response: httpx.Response | None = None,
+        ) -> FetchAttempt:
+            return FetchAttempt(
+                url=url,
+                time=stamp,
+                status=status,
+                final_url=final,
+                bytes=size,
+                elapsed=round(time.monotonic() - started, 4),
+                error=error,
+                etag=response.headers.get("etag") if response is not None else None,
+                last_modified=response.headers.get("last-modified")
+                if response is not None
+                else None,
+            )
+
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                final = str(response.url)
+                status = response.status_code
+                if status in _RETRY_STATUSES:
+                    wait = _retry_after(response.headers.get("retry-after"), s.max_retry_wait)
+                    reason = f"HTTP {status}"
+                    raise _Retryable(reason, record(status, final, error=reason), wait)
+                if status == 304:
+                    return self._not_modified(url, response, record(status, final, 0))
+                if status >= 400:
+                    reason = f"HTTP {status}"
+                    cls = BlockedError if status == 403 else HTTPStatusError
+                    raise cls(
+                        reason,
+                        url=url,
+                        status=status,
+                        attempts=(record(status, final, error=reason, response=response),),
+                    )
+                ctype = response.headers.get("content-type")
+                if ctype and not ctype.split(";")[0].strip().lower().startswith(_HTML_TYPES):
+                    reason = f"not an HTML page (Content-Type: {ctype.split(';')[0].strip()})"
+                    raise NotHTMLError(
+                        reason,
+                        url=url,
+                        status=status,
+                        attempts=(record(status, final, error=reason, response=response),),
+                    )
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > s.max_bytes:
+                    reason = f"body of {declared} bytes is over the {s.max_bytes}-byte cap"
+                    raise TooLargeError(
+                        reason,
+                        url=url,
+                        status=status,
+                        attempts=(record(status, final, error=reason, response=response),),
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > s.max_bytes:
+                        reason = f"body is over the {s.max_bytes}-byte cap; stopped reading"
+                        raise TooLargeError(
+                            reason,
+                            url=url,
+                            status=status,
+                            attempts=(record(status, final, size, reason, response),),
+                        )
+                    if time.monotonic() > deadline:
+                        reason = f"page took over {s.total_timeout:g}s to download"
+                        raise _Retryable(reason, record(status, final, size, reason, response))
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+                if not data.strip():
+                    reason = "empty response body"
+                    raise FetchError(
+                        reason,
+                        url=url,
+                        status=status,
+                        attempts=(record(status, final, 0, reason, response),),
+                    )
+                if not ctype and not _looks_like_html(data):
+                    reason = "not an HTML page (no Content-Type, content is not markup)"
+                    raise NotHTMLError(
+                        reason,
+                        url=url,
+                        status=status,
+                        attempts=(record(status, final, size, reason, response),),
+                    )
+                text, encoding = decode(data, ctype)
+                attempt = replace(record(status, final, size, response=response), encoding=encoding)
+                return Page(
+                    url=url,
+                    final_url=final,
+                    status=status,
+                    content=data,
+                    text=text,
+                    encoding=encoding,
+                    content_type=ctype,
+                    headers=tuple(response.headers.multi_items()),
+                    fetched_at=stamp,
+                    elapsed=attempt.elapsed or 0.0,
+                    redirects=tuple(str(r.url) for r in response.history),
+                    attempts=(attempt,),
+                )
+        except httpx.TooManyRedirects:
+            reason = f"more than {s.max_redirects} redirects"
+            raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
+        except httpx.UnsupportedProtocol as exc:
+            reason = f"redirected to an unsupported URL ({exc})"
+            raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
+        except httpx.DecodingError as exc:
+            reason = f"corrupt response body ({exc})"
+            raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
+        except httpx.TimeoutException as exc:
+            reason = f"timed out ({type(exc).__name__})"
+            raise _Retryable(reason, record(error=reason)) from None
+        except httpx.TransportError as exc:
+            reason = f"connection failed ({type(exc).__name__}: {exc})"
+            raise _Retryable(reason, record(error=reason)) from None
+
+    def _not_modified(self, url: str, response: httpx.Response, attempt: FetchAttempt) -> Page:
+        """A 304 answer to a conditional request: a Page with no content."""
+        return Page(
+            url=url,
+            final_url=str(response.url),
+            status=304,
+            content=b"",
+            text="",
+            encoding="",
+            content_type=response.headers.get("content-type"),
+            headers=tuple(response.headers.multi_items()),
+            fetched_at=attempt.time,
+            attempts=(attempt,),
+        )
+
+
+class _Retryable(Exception):
+    """A transient failure of one attempt; ``wait`` is the server's Retry-After, if given."""
+
+    def __init__(self, reason: str, attempt: FetchAttempt, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempt = attempt
+        self.wait = wait

@@ -1,0 +1,97 @@
+"""Frozen records passed between modules: what fetch returns, what parse returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FetchAttempt:
+    """One HTTP attempt (or one read from disk) as recorded in the ``fetches`` table."""
+
+    url: str
+    time: str
+    status: int | None = None
+    final_url: str | None = None
+    bytes: int | None = None
+    encoding: str | None = None
+    elapsed: float | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page as fetched (or read from disk), before parsing.
+
+    ``url`` is what was asked for, ``final_url`` where redirects ended (or the ``--url`` given
+    for a saved file). ``text`` is ``content`` decoded with ``encoding``.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes
+    text: str
+    encoding: str
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    fetched_at: str = ""
+    elapsed: float = 0.0
+    redirects: tuple[str, ...] = ()
+    attempts: tuple[FetchAttempt, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The first header called ``name`` (case-insensitive), or None."""
+        low = name.lower()
+        for key, value in self.headers:
+            if key.lower() == low:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Article:
+    """What the parser makes of one page. Field names are the archive's column names."""
+
+    url: str
+    canonical_url: str
+    site_name: str | None = None
+    title: str | None = None
+    published: str | None = None
+    source: str | None = None
+    author: str | None = None
+    editor: str | None = None
+    original_url: str | None = None
+    body: str = ""
+    disclaimer: str | None = None
+    footer: str | None = None
+    is_article: bool = True
+    language: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+class SaveStatus(str, Enum):
+    """What saving did to the ``articles`` row."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What archiving one article did: its stable id and whether it was new/updated/unchanged."""
+
+    id: int
+    status: SaveStatus
+    article: Article

@@ -1,0 +1,182 @@
+"""The fetcher against a real server on 127.0.0.1: redirects, retries, caps, content types."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import httpx
+import pytest
+
+from scraper.errors import (
+    FetchError,
+    HTTPStatusError,
+    InputError,
+    NotHTMLError,
+    TooLargeError,
+)
+from scraper.fetch import Fetcher, FetchSettings, is_local, read_local
+
+from .conftest import SAMPLES, SampleServer
+
+
+class Sleeps(list[float]):
+    """Records the waits the fetcher asks for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def fetcher(**kw: object) -> tuple[Fetcher, Sleeps]:
+    sleeps = Sleeps()
+    settings = FetchSettings(**{"backoff": 0.01, **kw})  # type: ignore[arg-type]
+    return Fetcher(settings, sleep=sleeps), sleeps
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def test_fetch_returns_decoded_page_with_status_and_encoding(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(server.url("seed-utf8.html"))
+    assert page.status == 200
+    assert page.encoding == "utf-8"
+    assert "免责声明" in page.text
+    assert page.final_url == server.url("seed-utf8.html")
+    assert len(page.attempts) == 1 and page.attempts[0].error is None
+
+
+def test_redirects_are_followed_and_final_url_recorded(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(server.url("redirect/3"))
+    assert page.final_url == server.url("seed-utf8.html")
+    assert len(page.redirects) == 3
+
+
+def test_redirect_loop_is_bounded(server: SampleServer) -> None:
+    f, _ = fetcher(max_redirects=5)
+    with f, pytest.raises(FetchError, match="more than 5 redirects") as info:
+        f.fetch(server.url("loop"))
+    assert info.value.attempts and info.value.attempts[-1].error
+
+
+def test_404_fails_at_once_without_retrying(server: SampleServer) -> None:
+    f, sleeps = fetcher()
+    with f, pytest.raises(HTTPStatusError, match="HTTP 404") as info:
+        f.fetch(server.url("missing"))
+    assert info.value.status == 404
+    assert sleeps == []
+
+
+def test_500_then_200_is_retried_and_both_attempts_kept(server: SampleServer) -> None:
+    f, sleeps = fetcher()
+    with f:
+        page = f.fetch(server.url(f"flaky?key={key()}"))
+    assert page.status == 200
+    assert [a.status for a in page.attempts] == [500, 200]
+    assert page.attempts[0].error == "HTTP 500"
+    assert len(sleeps) == 1
+
+
+def test_persistent_500_gives_up_after_the_retries(server: SampleServer) -> None:
+    f, sleeps = fetcher(retries=2)
+    with f, pytest.raises(HTTPStatusError, match="after 3 attempts") as info:
+        f.fetch(server.url("always500"))
+    assert len(info.value.attempts) == 3
+    assert sleeps == [0.01, 0.02]  # exponential backoff
+
+
+def test_429_waits_for_retry_after(server: SampleServer) -> None:
+    f, sleeps = fetcher()
+    with f:
+        page = f.fetch(server.url(f"busy?key={key()}"))
+    assert page.status == 200
+    assert sleeps == [1.0]
+
+
+def test_oversized_body_is_refused_by_content_length(server: SampleServer) -> None:
+    f, _ = fetcher(max_bytes=100_000)
+    with f, pytest.raises(TooLargeError, match="over the 100000-byte cap"):
+        f.fetch(server.url("big?size=200000"))
+
+
+def test_endless_body_is_stopped_at_the_cap(server: SampleServer) -> None:
+    f, _ = fetcher(max_bytes=1_000_000)
+    with f, pytest.raises(TooLargeError, match="stopped reading") as info:
+        f.fetch(server.url("endless"))
+    assert (info.value.attempts[-1].bytes or 0) <= 1_000_000 + 70_000
+
+
+def test_non_html_content_is_refused(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f, pytest.raises(NotHTMLError, match="application/pdf"):
+        f.fetch(server.url("pdf"))
+
+
+def test_empty_body_is_an_error(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f, pytest.raises(FetchError, match="empty"):
+        f.fetch(server.url("empty"))
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    f, sleeps = fetcher(retries=1)
+    with f, pytest.raises(FetchError, match="connection failed") as info:
+        f.fetch(f"http://127.0.0.1:{port}/x.html")
+    assert len(info.value.attempts) == 2 and len(sleeps) == 1
+
+
+def test_user_agent_is_sent_and_configurable() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["user-agent"])
+        return httpx.Response(200, html="<html><body><p>x</p></body></html>")
+
+    with Fetcher(FetchSettings(user_agent="test-agent/1"), transport=httpx.MockTransport(handler)) as f:
+        f.fetch("http://example.test/a.html")
+    assert seen == ["test-agent/1"]
+    with Fetcher(transport=httpx.MockTransport(handler)) as f:
+        f.fetch("http://example.test/a.html")
+    assert seen[1].startswith("archiver/")
+
+
+def test_header_charset_decodes_a_gbk_page(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(server.url("seed-gbk-header.html"))
+    assert page.encoding == "gb18030"
+    assert "免责声明" in page.text
+
+
+def test_unsupported_scheme_is_an_input_error() -> None:
+    f, _ = fetcher()
+    with f, pytest.raises(InputError, match="ftp"):
+        f.fetch("ftp://example.test/a.html")
+
+
+def test_conditional_request_gets_304(server: SampleServer) -> None:
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(server.url("etag"), headers={"If-None-Match": '"v1"'})
+    assert page.status == 304 and page.content == b""
+
+
+def test_local_paths_and_file_urls_are_read_from_disk() -> None:
+    path = SAMPLES / "seed-utf8.html"
+    assert is_local(str(path)) and is_local(path.as_uri()) and not is_local("https://a.b/")
+    page = read_local(str(path), url="https://www.example.gov.cn/a.html")
+    assert page.final_url == "https://www.example.gov.cn/a.html"
+    assert read_local(path.as_uri()).final_url == path.as_uri()
+    assert page.content == path.read_bytes()
+
+
+def test_missing_local_file_is_an_input_error(tmp_path: object) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_local("/nonexistent/page.html")
