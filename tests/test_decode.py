@@ -13,7 +13,9 @@ def test_utf8_with_meta_decodes_as_utf8() -> None:
 
 
 def test_gbk_declared_only_in_meta_decodes_as_gb18030() -> None:
-    data = ('<meta http-equiv="Content-Type" content="text/html; charset=gbk">' + TEXT).encode("gbk")
+    data = ('<meta http-equiv="Content-Type" content="text/html; charset=gbk">' + TEXT).encode(
+        "gbk"
+    )
     text, encoding = decode(data)
     assert encoding == "gb18030" and "朱镕基" in text
 

@@ -139,7 +139,9 @@ def test_user_agent_is_sent_and_configurable() -> None:
         seen.append(request.headers["user-agent"])
         return httpx.Response(200, html="<html><body><p>x</p></body></html>")
 
-    with Fetcher(FetchSettings(user_agent="test-agent/1"), transport=httpx.MockTransport(handler)) as f:
+    with Fetcher(
+        FetchSettings(user_agent="test-agent/1"), transport=httpx.MockTransport(handler)
+    ) as f:
         f.fetch("http://example.test/a.html")
     assert seen == ["test-agent/1"]
     with Fetcher(transport=httpx.MockTransport(handler)) as f:

@@ -1,0 +1,203 @@
+"""The command line end to end: fetch/parse/show through typer's runner, exit codes, sqlite3."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scraper.cli import EXIT_ARCHIVE, EXIT_FAILED, EXIT_USAGE, app
+
+from .conftest import SAMPLES, SampleServer
+
+SEED = SAMPLES / "seed-utf8.html"
+EXPECTED = json.loads((SAMPLES / "expected" / "seed-utf8.json").read_text(encoding="utf-8"))
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_fetch_twice_over_http_is_one_article_and_two_fetches(
+    server: SampleServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    url = server.url("seed-utf8.html")
+    code1, out1, _ = run("fetch", url, "--db", str(db))
+    code2, out2, _ = run("fetch", url, "--db", str(db))
+    assert (code1, code2) == (0, 0)
+    assert out1.split("\t")[1] == "new" and out2.split("\t")[1] == "unchanged"
+    assert rows(db, "select count(*) from articles") == [(1,)]
+    assert rows(db, "select count(*) from fetches") == [(2,)]
+    assert rows(db, "select count(*) from raw_pages") == [(1,)]
+    assert rows(db, "select title, source from articles") == [
+        (EXPECTED["title"], EXPECTED["source"])
+    ]
+
+
+def test_fetch_line_shows_id_status_published_source_title(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, out, _ = run("fetch", str(SEED), "--db", str(db))
+    assert code == 0
+    ident, status, published, source, title = out.strip().split("\t")
+    assert status == "new"
+    assert (published, source, title) == (
+        EXPECTED["published"],
+        EXPECTED["source"],
+        EXPECTED["title"],
+    )
+    assert rows(db, "select id from articles") == [(int(ident),)]
+
+
+def test_fetch_json_prints_the_stored_record(tmp_path: Path) -> None:
+    code, out, _ = run("fetch", str(SEED), "--db", str(tmp_path / "a.db"), "--json")
+    assert code == 0
+    record = json.loads(out)
+    assert record["status"] == "new" and record["title"] == EXPECTED["title"]
+    assert record["original_url"] == EXPECTED["original_url"]
+    assert isinstance(record["id"], int) and record["content_hash"]
+
+
+def test_saved_page_with_url_option_is_stored_under_that_url(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    where = "https://www.example.gov.cn/art/2022/6/24/art_1_20233.html"
+    code, _, _ = run("fetch", str(SEED), "--url", where, "--db", str(db))
+    assert code == 0
+    assert rows(db, "select url, site from articles") == [(where, "www.example.gov.cn")]
+
+
+def test_db_path_comes_from_the_environment(tmp_path: Path) -> None:
+    db = tmp_path / "env.db"
+    code, _, _ = run("fetch", str(SEED), env={"ARCHIVER_DB": str(db)})
+    assert code == 0 and db.exists()
+
+
+def test_one_bad_input_does_not_stop_the_others(server: SampleServer, tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, out, err = run(
+        "fetch", server.url("missing"), str(SEED), "/no/such/page.html", "--db", str(db)
+    )
+    assert code == EXIT_FAILED  # the first failure's code
+    assert len(out.strip().splitlines()) == 1
+    errors = err.strip().splitlines()
+    assert len(errors) == 2 and "HTTP 404" in errors[0] and "no such file" in errors[1]
+    assert rows(db, "select count(*) from articles") == [(1,)]
+    assert rows(db, "select status, error from fetches where error is not null") == [
+        (404, "HTTP 404")
+    ]
+
+
+def test_list_page_is_not_stored_as_an_article(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", str(SAMPLES / "list" / "index.html"), "--db", str(db))
+    assert code == EXIT_FAILED and out == ""
+    assert "not an article" in err
+    assert rows(db, "select count(*) from articles") == [(0,)]
+    assert rows(db, "select count(*) from raw_pages") == [(1,)]
+
+
+def test_missing_file_alone_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = run("fetch", "/no/such/page.html", "--db", str(tmp_path / "a.db"))
+    assert code == EXIT_USAGE and out == ""
+    assert err.strip().count("\n") == 0 and "no such file" in err
+
+
+def test_url_option_needs_exactly_one_local_page() -> None:
+    code, _, err = run("parse", str(SEED), str(SEED), "--url", "http://a.test/")
+    assert code == EXIT_USAGE and "--url" in err
+
+
+def test_parse_json_prints_one_object_per_input_in_order(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.html")
+    code, out, _ = run("parse", str(SEED), missing, str(SEED), "--json")
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert code == EXIT_USAGE
+    assert len(lines) == 3
+    assert lines[0]["title"] == lines[2]["title"] == EXPECTED["title"]
+    assert lines[1]["input"] == missing and "no such file" in lines[1]["error"]
+    assert set(lines[0]) >= {"url", "canonical_url", "body", "disclaimer", "footer", "is_article"}
+
+
+def test_parse_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("parse", str(SEED))
+    assert code == 0 and EXPECTED["title"] in out
+    assert not (tmp_path / "archive.db").exists()
+
+
+def test_show_prints_a_stored_record_by_id_and_by_url(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    _, out, _ = run("fetch", str(SEED), "--db", str(db), "--url", "http://samples.test/seed.html")
+    ident = out.split("\t")[0]
+    code, by_id, _ = run("show", ident, "--db", str(db))
+    assert code == 0 and EXPECTED["title"] in by_id and "[body]" in by_id
+    code, by_url, _ = run("show", "http://samples.test/seed.html", "--db", str(db))
+    assert code == 0 and by_url == by_id
+
+
+def test_show_unknown_record_and_missing_archive(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, _, err = run("show", "1", "--db", str(db))
+    assert code == EXIT_ARCHIVE and "no archive" in err
+    run("fetch", str(SEED), "--db", str(db))
+    code, _, err = run("show", "12345", "--db", str(db))
+    assert code == EXIT_USAGE and "no article" in err
+
+
+def test_console_script_reports_errors_in_one_line(tmp_path: Path) -> None:
+    """The installed entry point (not the test runner) maps errors to exit codes too."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scraper",
+            "fetch",
+            "/no/such/file.html",
+            "--db",
+            str(tmp_path / "a.db"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == EXIT_USAGE
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error:")
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 tool is not installed")
+def test_sqlite3_tool_reads_the_archive_the_cli_wrote(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    assert run("fetch", str(SEED), "--db", str(db))[0] == 0
+    out = subprocess.run(
+        [
+            "sqlite3",
+            "-json",
+            str(db),
+            "select title, published, source, original_url from articles",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out) == [
+        {
+            "title": EXPECTED["title"],
+            "published": EXPECTED["published"],
+            "source": EXPECTED["source"],
+            "original_url": EXPECTED["original_url"],
+        }
+    ]
