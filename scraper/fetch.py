@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import email.utils
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -157,6 +159,9 @@ class Fetcher:
                 "User-Agent": s.user_agent,
                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
                 "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+                # Only encodings _Decompressor checks for truncation (httpx's own decoders
+                # accept a gzip stream cut off mid-way as if it were whole).
+                "Accept-Encoding": "gzip, deflate",
             },
             timeout=httpx.Timeout(
                 connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=5.0
@@ -181,6 +186,14 @@ class Fetcher:
         Retries: connection errors and timeouts, 5xx and 429, with exponential backoff, or the
         server's Retry-After when it gives one (capped by ``max_retry_wait``).
         """
+        return self._fetch(url, headers or {}, html_only=True)
+
+    def fetch_text(self, url: str, *, headers: dict[str, str] | None = None) -> Page:
+        """Fetch a non-HTML text resource (robots.txt, a sitemap, a feed) with the same client,
+        timeouts, size cap and retries as ``fetch``; any Content-Type is accepted."""
+        return self._fetch(url, headers or {}, html_only=False)
+
+    def _fetch(self, url: str, headers: dict[str, str], *, html_only: bool) -> Page:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise InputError(f"unsupported URL scheme {scheme!r}; use http(s) or a path", url=url)
@@ -189,7 +202,7 @@ class Fetcher:
         for attempt_no in range(s.retries + 1):
             last = attempt_no == s.retries
             try:
-                page = self._attempt(url, headers or {})
+                page = self._attempt(url, headers, html_only=html_only)
             except _Retryable as exc:
                 attempts.append(exc.attempt)
                 if last:
@@ -212,7 +225,7 @@ class Fetcher:
             return replace(page, attempts=(*attempts, *page.attempts))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, url: str, headers: dict[str, str]) -> Page:
+    def _attempt(self, url: str, headers: dict[str, str], *, html_only: bool = True) -> Page:
         """One request: stream the body under the cap and the deadline, then decode it."""
         s = self.settings
         stamp = now_iso()
@@ -260,7 +273,11 @@ class Fetcher:
                         attempts=(record(status, final, error=reason, response=response),),
                     )
                 ctype = response.headers.get("content-type")
-                if ctype and not ctype.split(";")[0].strip().lower().startswith(_HTML_TYPES):
+                if (
+                    html_only
+                    and ctype
+                    and not ctype.split(";")[0].strip().lower().startswith(_HTML_TYPES)
+                ):
                     reason = f"not an HTML page (Content-Type: {ctype.split(';')[0].strip()})"
                     raise NotHTMLError(
                         reason,
@@ -279,7 +296,9 @@ class Fetcher:
                     )
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
+                decompress = _Decompressor(response.headers.get("content-encoding"))
+                for raw in response.iter_raw():
+                    chunk = decompress(raw)
                     size += len(chunk)
                     if size > s.max_bytes:
                         reason = f"body is over the {s.max_bytes}-byte cap; stopped reading"
@@ -293,6 +312,7 @@ class Fetcher:
                         reason = f"page took over {s.total_timeout:g}s to download"
                         raise _Retryable(reason, record(status, final, size, reason, response))
                     chunks.append(chunk)
+                chunks.append(decompress.finish())
                 data = b"".join(chunks)
                 if not data.strip():
                     reason = "empty response body"
@@ -302,7 +322,7 @@ class Fetcher:
                         status=status,
                         attempts=(record(status, final, 0, reason, response),),
                     )
-                if not ctype and not _looks_like_html(data):
+                if html_only and not ctype and not _looks_like_html(data):
                     reason = "not an HTML page (no Content-Type, content is not markup)"
                     raise NotHTMLError(
                         reason,
@@ -329,10 +349,10 @@ class Fetcher:
         except httpx.TooManyRedirects:
             reason = f"more than {s.max_redirects} redirects"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
-        except httpx.UnsupportedProtocol as exc:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             reason = f"redirected to an unsupported URL ({exc})"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
-        except httpx.DecodingError as exc:
+        except (httpx.DecodingError, zlib.error, _Truncated) as exc:
             reason = f"corrupt response body ({exc})"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
         except httpx.TimeoutException as exc:
@@ -356,6 +376,50 @@ class Fetcher:
             fetched_at=attempt.time,
             attempts=(attempt,),
         )
+
+
+class _Truncated(Exception):
+    """A compressed body that ended before its stream did."""
+
+
+class _Decompressor:
+    """Content-Encoding decoding that notices a truncated stream.
+
+    Called with each raw chunk, it returns the decoded bytes; ``finish()`` raises
+    ``_Truncated`` when the compressed stream never reached its end.
+    """
+
+    def __init__(self, encoding: str | None) -> None:
+        name = (encoding or "identity").strip().lower()
+        self._z: Any = None
+        if name in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)
+            self._deflate_probe = True
+        elif name not in ("identity", ""):
+            raise _Truncated(f"unsupported Content-Encoding {name!r}")
+        self._first = True
+
+    def __call__(self, raw: bytes) -> bytes:
+        if self._z is None or not raw:
+            return raw
+        if self._first and getattr(self, "_deflate_probe", False):
+            self._first = False
+            try:  # servers send deflate both zlib-wrapped and raw
+                return bytes(self._z.decompress(raw))
+            except zlib.error:
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._first = False
+        return bytes(self._z.decompress(raw))
+
+    def finish(self) -> bytes:
+        if self._z is None:
+            return b""
+        tail = bytes(self._z.flush())
+        if not self._z.eof:
+            raise _Truncated("compressed body ends before its stream does (truncated)")
+        return tail
 
 
 class _Retryable(Exception):

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from .faultserver import FaultServer
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -152,3 +154,11 @@ def server() -> Iterator[SampleServer]:
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture(scope="session")
+def faults() -> Iterator[FaultServer]:
+    """A raw-socket server that resets, stalls, drips and corrupts on purpose."""
+    srv = FaultServer()
+    yield srv
+    srv.close()

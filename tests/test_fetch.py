@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 
 import httpx
@@ -18,6 +19,7 @@ from scraper.errors import (
 from scraper.fetch import Fetcher, FetchSettings, is_local, read_local
 
 from .conftest import SAMPLES, SampleServer
+from .faultserver import FaultServer
 
 
 class Sleeps(list[float]):
@@ -137,7 +139,8 @@ def test_user_agent_is_sent_and_configurable() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers["user-agent"])
-        return httpx.Response(200, html="<html><body><p>x</p></body></html>")
+        body = httpx.ByteStream(b"<html><body><p>x</p></body></html>")
+        return httpx.Response(200, headers={"Content-Type": "text/html"}, stream=body)
 
     with Fetcher(
         FetchSettings(user_agent="test-agent/1"), transport=httpx.MockTransport(handler)
@@ -182,3 +185,61 @@ def test_local_paths_and_file_urls_are_read_from_disk() -> None:
 def test_missing_local_file_is_an_input_error(tmp_path: object) -> None:
     with pytest.raises(InputError, match="no such file"):
         read_local("/nonexistent/page.html")
+
+
+# --------------------------------------------------------------------- network faults
+
+
+def test_reset_mid_body_is_retried_then_reported(faults: FaultServer) -> None:
+    f, sleeps = fetcher(retries=1)
+    with f, pytest.raises(FetchError, match="connection failed") as info:
+        f.fetch(faults.url("reset"))
+    assert len(info.value.attempts) == 2 and len(sleeps) == 1
+
+
+def test_server_that_never_answers_hits_the_read_timeout(faults: FaultServer) -> None:
+    f, _ = fetcher(retries=0, read_timeout=0.5)
+    started = time.monotonic()
+    with f, pytest.raises(FetchError, match="timed out"):
+        f.fetch(faults.url("silent"))
+    assert time.monotonic() - started < 5
+
+
+def test_slow_drip_hits_the_whole_page_deadline(faults: FaultServer) -> None:
+    f, _ = fetcher(retries=0, read_timeout=5, total_timeout=1.0)
+    started = time.monotonic()
+    with f, pytest.raises(FetchError, match="took over 1s"):
+        f.fetch(faults.url("drip"))
+    assert time.monotonic() - started < 5
+
+
+def test_gzip_body_is_decompressed(faults: FaultServer) -> None:
+    f, _ = fetcher()
+    with f:
+        assert "测试页面" in f.fetch(faults.url("gzip")).text
+
+
+def test_truncated_gzip_is_a_clear_error(faults: FaultServer) -> None:
+    f, _ = fetcher(retries=0)
+    with f, pytest.raises(FetchError, match="truncated"):
+        f.fetch(faults.url("gzip-truncated"))
+
+
+@pytest.mark.parametrize("path", ["to-file", "to-javascript"])
+def test_redirect_to_a_non_http_scheme_is_refused(faults: FaultServer, path: str) -> None:
+    f, _ = fetcher(retries=0)
+    with f, pytest.raises(FetchError, match="unsupported URL"):
+        f.fetch(faults.url(path))
+
+
+def test_image_where_a_page_was_expected_is_refused(faults: FaultServer) -> None:
+    f, _ = fetcher()
+    with f, pytest.raises(NotHTMLError, match="image/png"):
+        f.fetch(faults.url("image"))
+
+
+def test_html_without_content_type_is_sniffed_and_accepted(faults: FaultServer) -> None:
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(faults.url("nocontenttype"))
+    assert "测试页面" in page.text

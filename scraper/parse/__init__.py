@@ -1,0 +1,191 @@
+"""General article extraction: ``parse_page(html, url) -> Article``.
+
+The page is linearised once (dom), the headline found by matching <title> (meta), the
+content block chosen by text/link/punctuation density (content), and the credit fields read
+from the lines around it: the meta block under the headline, lines dropped from the body,
+and the trailer between body and footer. Site profiles (profiles) override any field.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+from ..models import Article
+from . import boilerplate as bp
+from . import meta
+from .content import Content, extract
+from .dates import find_dates
+from .dom import Doc, build, clean
+from .listing import is_article
+from .notices import find_disclaimer, find_footer
+from .profiles import profile_for
+
+__all__ = ["parse_page"]
+
+_CLOSING_CREDIT = re.compile(
+    r"[（(]\s*(?:[^（()）\s]{0,12}记者|文\s*/\s*图|文\s*[/／丨|]|作者\s*[:：]?)\s*([^（()）]{2,30})[）)]\s*$"
+)
+_DATELINE = re.compile(r"[（(]\s*(?:[^（()）]{0,12}记者|记者)\s*([^（()）]{2,30})[）)]")
+
+
+def _same_site(a: str, b: str) -> bool:
+    ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
+    return ".".join(ha.split(".")[-2:]) == ".".join(hb.split(".")[-2:])
+
+
+def _language(doc: Doc, sample: str) -> str | None:
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", sample))
+    letters = len(re.findall(r"[A-Za-z\u4e00-\u9fff]", sample))
+    if letters and cjk / letters > 0.2:
+        return "zh"
+    if doc.lang:
+        return doc.lang.split("-")[0].lower() or None
+    return None
+
+
+def _published(doc: Doc, title_line: int | None, body: list[int], trailer: range) -> str | None:
+    """The article's own date: under the headline, else just above it, else in the trailer."""
+    lines = doc.lines
+    first_body = body[0] if body else len(lines)
+    regions: list[tuple[range, bool]] = []
+    if title_line is not None:
+        below = range(title_line + 1, min(max(first_body, title_line + 1), title_line + 40))
+        regions.append((below, False))
+        regions.append((range(title_line, max(title_line - 25, -1), -1), True))
+    else:
+        regions.append((range(max(first_body - 10, 0), first_body), False))
+    regions.append((trailer, True))
+    for region, strict in regions:
+        best: str | None = None
+        for i in region:
+            if i < 0 or i >= len(lines):
+                continue
+            ln = lines[i]
+            if len(ln.text) > 200 or (strict and ln.links * 2 > ln.chars and ln.chars > 25):
+                continue
+            if strict and i < (title_line or 0) - 6 and ln.chars > 40:
+                continue
+            for found in find_dates(ln.text):
+                if best is None or len(found.iso) > len(best):
+                    best = found.iso
+            if best:
+                return best
+    return None
+
+
+def _profile_apply(doc: Doc, url: str, fields: dict[str, object], content: Content) -> None:
+    prof = profile_for(urlsplit(url).hostname)
+    if not prof:
+        return
+    tree = doc.tree
+    for key, sel in prof.items():
+        node = tree.css_first(sel)
+        if node is None:
+            continue
+        if key == "body":
+            idx = doc.by_mem.get(node.mem_id)
+            if idx is not None:
+                el = doc.elems[idx]
+                kept = [ln.text for ln in doc.lines[el.start : el.end] if not bp.is_noise(ln.text)]
+                fields["body"] = "\n".join(kept)
+            continue
+        text = clean(node.text() or "")
+        if key == "date":
+            found = find_dates(text)
+            if found:
+                fields["published"] = found[0].iso
+        elif text:
+            fields[key] = text
+
+
+def parse_page(html: str, url: str) -> Article:
+    """Parse one page's HTML (already decoded) fetched from ``url``."""
+    doc = build(html)
+    lines = doc.lines
+    title, title_line = meta.find_title(doc)
+    content = extract(doc, title_line)
+    if title_line is None:
+        title, title_line = meta.title_above(
+            doc, content.body[0] if content.body else content.start
+        )
+        if title_line is not None:
+            content = extract(doc, title_line)
+    body = content.body
+    body_end = body[-1] if body else content.end - 1
+    footer_start, footer = find_footer(doc, body_end)
+    limit = footer_start if footer_start is not None else len(lines)
+    trailer = range(body_end + 1, min(limit, body_end + 30))
+
+    first_body = body[0] if body else content.start
+    head_lo = title_line + 1 if title_line is not None else max(first_body - 8, 0)
+    head = [ln.text for ln in lines[head_lo : min(max(first_body, head_lo), head_lo + 15)]]
+    kept = set(body)
+    # Lines cut from the container around the body (credits, bylines); not mid-body captions.
+    first_kept = body[0] if body else content.end
+    cut = [i for i in range(content.start, content.end) if i not in kept]
+    dropped = [lines[i].text for i in cut if i < first_kept or i > body_end]
+    credits = [lines[i].text for i in cut]
+    tail = [lines[i].text for i in trailer]
+
+    # Labelled sources anywhere near the article first, then unlabelled outlet slots.
+    above = [ln.text for ln in lines[max((title_line or 0) - 25, 0) : title_line or 0]]
+    source = meta.find_source(head) or meta.find_source(dropped + tail) or meta.find_source(above)
+    if source is None:
+        for text in head:
+            if find_dates(text):
+                source = meta.source_after_date(text)
+                if source:
+                    break
+    if source is None and title_line is not None:
+        source = meta.source_near_headline(head)
+    author = meta.find_author(head) or meta.find_author(credits + tail)
+    if author is None and body:
+        # Datelines open the body (新华社…电（记者 X）); credits close it (（记者 X）).
+        for i in body[:2]:
+            m = _DATELINE.search(lines[i].text[:60])
+            if m:
+                author = meta._names(m.group(1))
+                break
+        for i in body[-2:] if author is None else ():
+            m = _CLOSING_CREDIT.search(lines[i].text[-40:])
+            if m:
+                author = meta._names(m.group(1))
+                break
+    editor = meta.find_editor(head + credits + tail)
+
+    lo = title_line if title_line is not None else content.start
+    disc_line, disclaimer = find_disclaimer(doc, lo, limit)
+    body_lines = [lines[i].text for i in body if disc_line is None or i != disc_line]
+
+    fields: dict[str, object] = {
+        "title": title,
+        "published": _published(doc, title_line, body, trailer),
+        "source": source,
+        "author": author,
+        "editor": editor,
+        "body": "\n".join(body_lines),
+    }
+    _profile_apply(doc, url, fields, content)
+    canonical = url
+    if doc.canonical:
+        absolute = urljoin(url, doc.canonical)
+        if absolute.startswith("http") and _same_site(absolute, url):
+            canonical = absolute
+    sample = " ".join(ln.text for ln in lines[:400])
+    return Article(
+        url=url,
+        canonical_url=canonical,
+        site_name=meta.site_name(doc),
+        title=fields["title"] if isinstance(fields["title"], str) else None,
+        published=fields["published"] if isinstance(fields["published"], str) else None,
+        source=fields["source"] if isinstance(fields["source"], str) else None,
+        author=fields["author"] if isinstance(fields["author"], str) else None,
+        editor=fields["editor"] if isinstance(fields["editor"], str) else None,
+        original_url=meta.find_original_url(doc, url),
+        body=str(fields["body"]),
+        disclaimer=disclaimer,
+        footer=footer,
+        is_article=is_article(doc, body, url, title_line is not None),
+        language=_language(doc, sample),
+    )

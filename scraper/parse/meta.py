@@ -1,0 +1,272 @@
+"""Headline, site name and the labelled credit fields (来源, 作者, 编辑, 原文链接)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from .dates import DATE
+from .dom import Doc, squash
+
+_SEP = re.compile(r"\s*(?:_|\||｜|--|—|–|-(?=\s)|(?<=\s)-)\s*")
+_BRACKETS = "[]【】()（）<>《》「」"
+
+# Every label that can follow a value on a run-together meta line; a value stops there.
+_NEXT = (
+    r"(?:责任编辑|编辑|责编|选稿|审核|审校|校对|监制|主编|作者|记者|撰文|执笔|摄影|通讯员|来源|"
+    r"信息来源|稿件来源|来自|转自|发布时间|发布日期|发布于|发布|时间|日期|更新时间|浏览|点击|阅读|字号|"
+    r"打印|分享|收藏|评论|举报|关闭|返回|查看)(?:次数|量|数)?"
+)
+_STOP = re.compile(r"\s*" + _NEXT + r"\s*[:：︰丨|｜/]|\s{2,}|[】\]）)>]|$")
+_SOURCE = re.compile(
+    r"(?:信息|稿件|文章|本文|新闻|内容)?(?:来\s*源(?:于)?|转自|来自)\s*[:：︰丨|｜]\s*"
+    r"|(?:信息|稿件|文章|本文|内容)来源于\s*"
+)
+_EDITOR_LABELS = (
+    ("责任编辑", re.compile(r"责任编辑\s*[:：︰丨|｜/]?\s*")),
+    ("责编", re.compile(r"责编\s*[:：︰丨|｜/]\s*")),
+    ("编辑", re.compile(r"(?<![责任总主])编辑\s*[:：︰丨|｜/]\s*")),
+    ("选稿", re.compile(r"选稿\s*[:：︰丨|｜/]\s*")),
+)
+_AUTHOR = re.compile(
+    r"(?:作者(?:\s*[:：︰丨|｜/]|\s+)|撰文\s*[:：︰丨|｜/]?|执笔\s*[:：︰丨|｜/]?|文\s*/\s*图|图\s*/\s*文|"
+    r"(?<![\u4e00-\u9fff])文\s*[:：︰丨|｜/]|记者)\s*"
+)
+_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}|[A-Za-z][A-Za-z .]{1,30}")
+_NAME_CUT = re.compile(
+    r"(?:\s*\S*(?:发自|报道)|/|／|\d|电|讯|来源|编辑|责任|通讯员|实习生|综合|整理|供图|图片|$)"
+)
+_PHOTO = re.compile(r"^[^（()）]{2,30}?摄(?:影)?\s*$|^[^（()）]{2,30}?摄[）)]")
+_ROLE = re.compile(r"(?:评论员|研究员|记者|通讯员|主任|教授|部长|院长|员)(?=\s|$)")
+
+
+def _lcp(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def title_segments(title: str) -> list[str]:
+    return [s for s in _SEP.split(title) if s]
+
+
+def _head(title: str) -> str:
+    """<title> without its trailing site / channel segments."""
+    segs = _SEP.split(title)
+    while len(segs) > 1 and len(segs[-1]) <= 12:
+        segs.pop()
+    return " ".join(segs)
+
+
+def site_name(doc: Doc) -> str | None:
+    """og:site_name, else the last segment of <title> when it looks like a site suffix."""
+    name = doc.meta.get("og:site_name")
+    if name:
+        return name
+    segs = title_segments(doc.title)
+    if len(segs) < 2:
+        segs = re.split(r"[-—]+", doc.title)  # "headline-站点名" without spaces
+    if len(segs) >= 2 and 2 <= len(segs[-1].strip()) <= 20:
+        return segs[-1].strip()
+    return None
+
+
+def find_title(doc: Doc) -> tuple[str | None, int | None]:
+    """The headline as shown and its (last) line index.
+
+    Any short unlinked line may be the headline, but it must match the start of <title> /
+    og:title; headings and title-classed blocks get a bonus, so a site-name <h1> loses to
+    the real headline and a channel suffix in <title> never reaches the result.
+    """
+    refs = []
+    for raw in (doc.meta.get("og:title", ""), doc.title):
+        if raw:
+            refs.append((squash(raw), len(squash(_head(raw)))))
+    best: tuple[float, str, int] | None = None
+    lines = doc.lines
+    for i, ln in enumerate(lines):
+        if ln.chars < 4 or ln.chars > 150 or ln.links * 2 > ln.chars + 4:
+            continue
+        el = doc.elems[ln.elem]
+        hinted = bool(ln.heading) or "title" in el.attrs or "headline" in el.attrs
+        texts = [(ln.text, i)]
+        # A headline broken over several lines: join while the join stays inside <title>.
+        joined, j = ln.text, i
+        while j + 1 < len(lines) and j < i + 4 and lines[j + 1].chars < 60:
+            nxt = joined + " " + lines[j + 1].text
+            if not any(squash(nxt) in ref for ref, _ in refs):
+                break
+            joined, j = nxt, j + 1
+        if j > i:
+            texts.append((joined, j))
+        for text, last in texts:
+            s = squash(text)
+            score = 0.0
+            for ref, head_len in refs:
+                common: float = _lcp(s, ref)
+                if s in ref:
+                    common = max(common, len(s) - ref.find(s) * 0.5)
+                match = common / max(len(s), 1)
+                if match < (0.6 if hinted else 0.9) or (not hinted and len(s) < 6):
+                    continue
+                cover = min(1.0, len(s) / max(head_len, 1))
+                over = 0.5 if len(s) > head_len + 3 else 0.0
+                score = max(score, match + 0.5 * cover - over)
+            if score <= 0:
+                continue
+            score += 0.15 * hinted + 0.05 * (4 - min(ln.heading or 4, 4))
+            if best is None or score > best[0] + 1e-9:
+                best = (score, text, last)
+    if best is not None:
+        return best[1], best[2]
+    return None, None
+
+
+def title_above(doc: Doc, body_start: int) -> tuple[str | None, int | None]:
+    """Fallback headline: the nearest plain short line above the body's meta block."""
+    lines = doc.lines
+    for i in range(min(body_start, len(lines) - 1), max(body_start - 10, -1), -1):
+        ln = lines[i]
+        if ln.heading and not ln.links and 5 <= ln.chars <= 80:
+            return ln.text, i
+    for i in range(body_start - 1, max(body_start - 10, -1), -1):
+        ln = lines[i]
+        text = ln.text
+        if ln.links or ln.chars < 5 or ln.chars > 80 or DATE.search(text):
+            continue
+        if re.search(r"[:：]", text[:8]) or re.search(r"[。；]", text):
+            continue
+        return text, i
+    segs = title_segments(doc.title)
+    if segs:
+        return (max(segs, key=len) if len(segs[0]) < 6 else segs[0]), None
+    return None, None
+
+
+def _value(text: str, pos: int) -> str:
+    """The value that starts at ``pos`` and runs to the next label or gap."""
+    m = _STOP.search(text, pos)
+    end = m.start() if m else len(text)
+    return text[pos:end].strip(" :：·|丨" + _BRACKETS)
+
+
+def find_source(texts: list[str]) -> str | None:
+    """A labelled 来源; an empty label (a table cell) takes the next line as its value."""
+    for n, text in enumerate(texts):
+        for m in _SOURCE.finditer(text):
+            raw = text[m.end() :].lstrip(" [【（(")
+            if not raw.strip() and n + 1 < len(texts) and len(texts[n + 1]) <= 20:
+                raw = texts[n + 1]
+            value = _value(raw, 0)
+            d = DATE.search(value)
+            if d:
+                value = value[: d.start()].strip()
+            value = value.split(" ")[0] if value else value
+            if value and len(value) <= 30 and not re.match(_NEXT, value):
+                return value
+    return None
+
+
+def source_after_date(text: str) -> str | None:
+    """An unlabelled source printed right after the date: ``2024-05-10 08:00 新华社``."""
+    d = DATE.search(text)
+    if not d:
+        return None
+    rest = text[d.end() :].lstrip(" ·|丨")
+    m = re.match(r"([\u4e00-\u9fffA-Za-z·\-]{2,20})", rest)
+    if not m:
+        return None
+    value = m.group(1)
+    cut = re.search(_NEXT, value)
+    if cut:
+        value = value[: cut.start()]
+    tail = rest[len(value) :].strip()
+    if len(value) < 2 or (tail and not re.match(_NEXT, tail) and not tail.startswith("举报")):
+        return None
+    return value
+
+
+_UI = re.compile(
+    r"关注|分享|评论|收藏|下载|登录|注册|字号|打印|客户端|订阅|举报|原创|首页|正文|点赞|播放"
+)
+_NAMEISH = re.compile(r"[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z·\-]{1,14}")
+
+
+def source_near_headline(head: list[str]) -> str | None:
+    """An unlabelled outlet printed right under the headline, just above or before its date.
+
+    ``head`` starts with the line after the headline.
+    """
+    if not head:
+        return None
+    first = head[0]
+    d = DATE.search(first)
+    if d and d.start() > 1:
+        value = first[: d.start()].strip(" ·|丨")
+        if _NAMEISH.fullmatch(value) and not re.search(_NEXT, value) and not _UI.search(value):
+            return value  # "新华社2024-05-10 08:00"
+        return None
+    if d or not _NAMEISH.fullmatch(first) or _UI.search(first) or re.search(_NEXT, first):
+        return None
+    if any(DATE.search(t) for t in head[1:5]):
+        return first
+    return None
+
+
+def find_editor(texts: list[str]) -> str | None:
+    for _label, pat in _EDITOR_LABELS:
+        for text in texts:
+            for m in pat.finditer(text):
+                value = _value(text, m.end())
+                if value and len(value) <= 30 and not re.match(_NEXT, value):
+                    return value
+    return None
+
+
+def _names(value: str) -> str | None:
+    if _PHOTO.match(value):
+        return None  # a photo credit (记者 X 摄) names a photographer, not the author
+    cut = _NAME_CUT.search(value)
+    value = value[: cut.start()] if cut else value
+    roles = list(_ROLE.finditer(value))
+    if roles:
+        value = value[roles[-1].end() :]
+    value = value.strip(" 、，,·")
+    if not value or re.match(_NEXT, value):
+        return None
+    parts = re.split(r"\s+", value)
+    if not all(_NAME.fullmatch(p) or re.fullmatch(r"[\u4e00-\u9fff、]{2,30}", p) for p in parts):
+        return None
+    return value
+
+
+def find_author(texts: list[str]) -> str | None:
+    for text in texts:
+        for m in _AUTHOR.finditer(text):
+            raw = _value(text, m.end())
+            name = _names(raw)
+            if name:
+                return name
+    return None
+
+
+def find_original_url(doc: Doc, base: str) -> str | None:
+    """原文链接 / 阅读原文 anchors, or a URL printed after such a label."""
+    for href, text, _line in doc.links:
+        if re.search(r"原文链接|阅读原文|查看原文|原文地址|转自", text) and href.startswith(
+            ("http", "/")
+        ):
+            return urljoin(base, href)
+    for ln in doc.lines:
+        m = re.search(r"(?:原文链接|原文地址|转自|原文网址)\s*[:：]?\s*(https?://\S+)", ln.text)
+        if m:
+            return m.group(1).rstrip("。，)）")
+    for href, _text, line in doc.links:
+        if 0 <= line < len(doc.lines) and re.search(
+            r"(?:原文链接|原文地址|原文网址)\s*[:：]?", doc.lines[line].text
+        ):
+            return urljoin(base, href)
+    return None

@@ -1,0 +1,138 @@
+"""Behaviours of the general extractor, pinned on small hand-written pages."""
+
+from __future__ import annotations
+
+from scraper.parse import parse_page
+from scraper.parse.dates import find_dates
+
+PARA = "这是一段用于测试的正文内容，包含足够多的文字和标点符号，以便被识别为文章的主体段落。"
+
+
+def page(head: str = "", before: str = "", content: str = "", after: str = "") -> str:
+    body = content or f"<p>{PARA}</p><p>第二段同样是正文，说明了更多的细节，并且以句号结束。</p>"
+    return (
+        f"<html><head><meta charset='utf-8'>{head}</head><body>"
+        "<div class='nav'><a href='/'>首页</a> <a href='/news/'>新闻</a>"
+        " <a href='/gov/'>政务</a></div>"
+        f"{before}<div class='content'>{body}</div>{after}"
+        "<div class='footer'><p>版权所有 示例网站 备案号：京ICP备00000000号</p>"
+        "<p><a href='/about'>关于我们</a> | <a href='/contact'>联系我们</a></p></div>"
+        "</body></html>"
+    )
+
+
+def test_title_is_headline_not_title_tag_with_site_suffix() -> None:
+    html = page("<title>市政府召开常务会议_要闻_示例网</title>", "<h1>市政府召开常务会议</h1>")
+    art = parse_page(html, "http://example.test/a/1.html")
+    assert art.title == "市政府召开常务会议"
+    assert art.site_name == "示例网"
+
+
+def test_site_name_prefers_og_site_name() -> None:
+    head = "<title>标题 - 频道</title><meta property='og:site_name' content='示例门户'>"
+    art = parse_page(page(head, "<h1>标题</h1>"), "http://example.test/a/1.html")
+    assert art.site_name == "示例门户"
+
+
+def test_date_formats_keep_printed_precision() -> None:
+    assert find_dates("2022-06-24 10:30:05")[0].iso == "2022-06-24T10:30:05"
+    assert find_dates("2022年06月24日 10:30")[0].iso == "2022-06-24T10:30"
+    assert find_dates("发布日期：2022/6/24")[0].iso == "2022-06-24"
+    assert find_dates("2022.06.24")[0].iso == "2022-06-24"
+    assert find_dates("2022年6月24日10:30")[0].iso == "2022-06-24T10:30"
+
+
+def test_published_is_the_date_under_the_headline_not_the_footer() -> None:
+    html = page(
+        "<title>通知公告</title>",
+        "<h1>通知公告</h1><div class='info'>2021年03月05日 09:15</div>",
+        after="<div class='side'><a href='/x'>旧闻一则</a> 2019-01-01</div>",
+    )
+    assert parse_page(html, "http://example.test/a.html").published == "2021-03-05T09:15"
+
+
+def test_source_author_run_together_on_one_line() -> None:
+    meta = (
+        "<div class='info'>发布时间：2023-04-01 08:00 来源：示例日报 作者：王小明"
+        " 浏览次数：12</div>"
+    )
+    art = parse_page(page("<title>会议召开</title>", "<h1>会议召开</h1>" + meta), "http://e.test/")
+    assert art.published == "2023-04-01T08:00"
+    assert art.source == "示例日报"
+    assert art.author == "王小明"
+    assert "来源" not in art.body
+
+
+def test_chief_editor_preferred_over_plain_editor() -> None:
+    content = f"<p>{PARA}</p><p>编辑：李四</p><p>责任编辑：张三</p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.editor == "张三"
+    assert "编辑" not in art.body
+
+
+def test_dateline_gives_author() -> None:
+    content = (
+        "<p>新华社北京3月1日电（记者 张三 李四）国务院日前印发通知，部署相关工作，"
+        "要求各地认真贯彻落实。</p><p>通知强调，要加强组织领导，确保各项措施落到实处。</p>"
+    )
+    art = parse_page(page("<title>通知</title>", "<h1>通知</h1>", content), "http://e.test/")
+    assert art.author == "张三 李四"
+
+
+def test_unlabelled_name_is_not_an_author() -> None:
+    content = f"<p>{PARA}</p><p>王五</p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.author is None
+
+
+def test_disclaimer_outside_content_is_found_and_kept_out_of_body() -> None:
+    after = "<div class='notice'>免责声明：本文转载自其他网站，仅供参考，不代表本站观点。</div>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", after=after), "http://e.test/")
+    assert art.disclaimer is not None and art.disclaimer.startswith("免责声明")
+    assert "免责声明" not in art.body
+
+
+def test_footer_kept_out_of_body() -> None:
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>"), "http://e.test/")
+    assert art.footer is not None and "版权所有" in art.footer
+    assert "版权所有" not in art.body
+    assert art.body.startswith("这是一段用于测试的正文内容")
+    assert art.body.endswith("并且以句号结束。")
+
+
+def test_list_page_is_not_an_article() -> None:
+    items = "".join(
+        f"<li><a href='/n/{i}.html'>第{i}条新闻标题示例文字</a><span>2023-01-{i:02d}</span></li>"
+        for i in range(1, 25)
+    )
+    html = page("<title>新闻列表</title>", content=f"<ul>{items}</ul>")
+    assert parse_page(html, "http://e.test/news/index.html").is_article is False
+
+
+def test_original_link_is_resolved_absolute() -> None:
+    content = f"<p>{PARA}</p><p><a href='/orig/123.html'>原文链接</a></p>"
+    art = parse_page(
+        page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/a/b.html"
+    )
+    assert art.original_url == "http://e.test/orig/123.html"
+    assert "原文链接" not in art.body
+
+
+def test_original_title_and_related_list_dropped_from_body() -> None:
+    content = (
+        "<p>原标题：另一个标题</p>"
+        f"<p>{PARA}</p><h3>相关新闻</h3><ul><li><a href='/1'>别的新闻一</a></li></ul>"
+    )
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.body == PARA
+
+
+def test_canonical_kept_only_on_same_site() -> None:
+    same = page("<title>t</title><link rel='canonical' href='/c/1.html'>", "<h1>t</h1>")
+    other = page("<title>t</title><link rel='canonical' href='http://other.test/x'>")
+    assert parse_page(same, "http://www.e.test/a").canonical_url == "http://www.e.test/c/1.html"
+    assert parse_page(other, "http://e.test/a").canonical_url == "http://e.test/a"
+
+
+def test_language_detected_from_text() -> None:
+    assert parse_page(page("<title>标题</title>"), "http://e.test/").language == "zh"
