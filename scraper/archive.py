@@ -268,7 +268,9 @@ class Archive:
         return rows[0] if rows else None
 
     def fetches_for(self, article_id: int) -> list[dict[str, Any]]:
-        return list(self.db.table("fetches").rows_where("article_id = ?", [article_id], order_by="id"))
+        return list(
+            self.db.table("fetches").rows_where("article_id = ?", [article_id], order_by="id")
+        )
 
     def raw_page(self, sha256: str) -> bytes | None:
         """The original bytes of a stored page, for re-parsing without the network."""
