@@ -35,11 +35,33 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus"
 PEERS = ("trafilatura", "gne", "readability")
-FIELDS = ("title", "published", "source", "author", "editor", "original_url", "body",
-          "disclaimer", "footer", "is_article")
-ROW_ORDER = ("title", "published_day", "published", "source", "author", "editor",
-             "original_url", "body_start", "body_end", "body", "disclaimer", "footer_kept_out",
-             "is_article")
+FIELDS = (
+    "title",
+    "published",
+    "source",
+    "author",
+    "editor",
+    "original_url",
+    "body",
+    "disclaimer",
+    "footer",
+    "is_article",
+)
+ROW_ORDER = (
+    "title",
+    "published_day",
+    "published",
+    "source",
+    "author",
+    "editor",
+    "original_url",
+    "body_start",
+    "body_end",
+    "body",
+    "disclaimer",
+    "footer_kept_out",
+    "is_article",
+)
 
 Record = dict[str, Any]
 Tally = dict[str, tuple[int, int]]
@@ -91,6 +113,7 @@ def _version(dist: str) -> str:
 
 # --- extractors -------------------------------------------------------------------------------
 
+
 def load_ours() -> Extractor:
     """``scraper.parse.parse_page``: all record fields, ``published`` already ISO."""
     from scraper.parse import parse_page
@@ -117,10 +140,16 @@ def load_trafilatura() -> Extractor:
         if isinstance(doc, dict):  # trafilatura < 2 returned a dict
             get: Callable[[str], Any] = doc.get
         else:
+
             def get(name: str) -> Any:
                 return getattr(doc, name, None)
-        return {"title": _blank(get("title")), "published": _blank(get("date")),
-                "author": _blank(get("author")), "body": get("text") or ""}
+
+        return {
+            "title": _blank(get("title")),
+            "published": _blank(get("date")),
+            "author": _blank(get("author")),
+            "body": get("text") or "",
+        }
 
     return Extractor("trafilatura", _version("trafilatura"), extract, to_record)
 
@@ -130,7 +159,8 @@ def load_trafilatura() -> Extractor:
 _RAW_DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\D{0,3}?(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?"
-    r"(?:\.\d+)?\s*(Z|[+-]\d\d:?\d\d)?)?")
+    r"(?:\.\d+)?\s*(Z|[+-]\d\d:?\d\d)?)?"
+)
 
 
 def iso_from_raw(raw: Any) -> str | None:
@@ -159,15 +189,39 @@ def load_gne() -> Extractor:
         return gne.extract(text)
 
     def to_record(out: Any) -> Record:
-        return {"title": _blank(out.get("title")),
-                "published": iso_from_raw(out.get("publish_time")),
-                "author": _blank(out.get("author")), "body": out.get("content") or ""}
+        return {
+            "title": _blank(out.get("title")),
+            "published": iso_from_raw(out.get("publish_time")),
+            "author": _blank(out.get("author")),
+            "body": out.get("content") or "",
+        }
 
     return Extractor("gne", _version("gne"), extract, to_record)
 
 
-_BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table",
-           "blockquote", "pre", "section", "article", "ul", "ol", "dl", "dt", "dd")
+_BLOCKS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+)
 
 
 def html_to_text(fragment: str) -> str:
@@ -206,11 +260,15 @@ def load_readability() -> Extractor:
 
 
 LOADERS: dict[str, Callable[[], Extractor]] = {
-    "ours": load_ours, "trafilatura": load_trafilatura, "gne": load_gne,
-    "readability": load_readability}
+    "ours": load_ours,
+    "trafilatura": load_trafilatura,
+    "gne": load_gne,
+    "readability": load_readability,
+}
 
 
 # --- corpus, scoring ---------------------------------------------------------------------------
+
 
 def load_pages(folder: Path) -> list[Page]:
     """Decode every ``html/*.html`` once with our decoder; URL from the manifest."""
@@ -244,8 +302,9 @@ def load_scorer(folder: Path) -> tuple[Callable[[str, dict[str, Record]], Any], 
     return builtin_score, "built-in copy of the corpus scoring rules (no score.py in FOLDER)"
 
 
-def score(scorer: Callable[[str, dict[str, Record]], Any], gold: Path,
-          preds: dict[str, Record]) -> tuple[Tally, float]:
+def score(
+    scorer: Callable[[str, dict[str, Record]], Any], gold: Path, preds: dict[str, Record]
+) -> tuple[Tally, float]:
     """Run the scorer quietly (it prints per-field lines); return its fields dict and overall."""
     with contextlib.redirect_stdout(io.StringIO()):
         fields, pct = scorer(str(gold), preds)
@@ -293,12 +352,14 @@ def builtin_score(gold_dir: str, preds: dict[str, Record]) -> tuple[Tally, float
             gv = alts(g, key)
             tally(key, _norm(p.get(key)) in gv if gv else _norm(p.get(key)) is None)
         if g.get("original_url") or p.get("original_url"):
-            tally("original_url", (p.get("original_url") or None)
-                  == (g.get("original_url") or None))
+            tally(
+                "original_url", (p.get("original_url") or None) == (g.get("original_url") or None)
+            )
         nb = _norm(p.get("body")) or ""
         alt = g.get("body_first_alt") or []
-        firsts = [_norm(g.get("body_first"))] + [_norm(a) for a in ([alt] if isinstance(alt, str)
-                                                                    else alt)]
+        firsts = [_norm(g.get("body_first"))] + [
+            _norm(a) for a in ([alt] if isinstance(alt, str) else alt)
+        ]
         start = any(f and 0 <= nb.find(f) <= 30 for f in firsts)
         last = _norm(g.get("body_last"))
         i = nb.rfind(last) if last else -1
@@ -308,8 +369,10 @@ def builtin_score(gold_dir: str, preds: dict[str, Record]) -> tuple[Tally, float
         tally("body", start and end)
         d, pd = _norm(g.get("disclaimer_first")), _norm(p.get("disclaimer"))
         if "disclaimer" not in set(g.get("skip") or []):
-            tally("disclaimer", pd is not None and d[:10] in pd and d[:10] not in nb if d
-                  else pd is None)
+            tally(
+                "disclaimer",
+                pd is not None and d[:10] in pd and d[:10] not in nb if d else pd is None,
+            )
         f = _norm(g.get("footer_first"))
         if f:
             tally("footer_kept_out", f[:10] not in nb)
@@ -319,6 +382,7 @@ def builtin_score(gold_dir: str, preds: dict[str, Record]) -> tuple[Tally, float
 
 
 # --- running -----------------------------------------------------------------------------------
+
 
 def pin_one_core(cpu: int | None) -> str:
     """Pin this process to one CPU (the last allowed one unless given); describe the result."""
@@ -366,26 +430,39 @@ def pct(cell: tuple[int, int] | None) -> str:
     return f"{100 * c / t:5.1f}% {c}/{t}"
 
 
-def render(names: list[str], tallies: dict[str, Tally], overall: dict[str, float],
-           runs: dict[str, Run], n_pages: int, pinned: str, repeat: int) -> str:
+def render(
+    names: list[str],
+    tallies: dict[str, Tally],
+    overall: dict[str, float],
+    runs: dict[str, Run],
+    n_pages: int,
+    pinned: str,
+    repeat: int,
+) -> str:
     """The accuracy table, then the speed table."""
     rows = [k for k in ROW_ORDER if any(k in tallies[n] for n in names)]
     rows += sorted({k for n in names for k in tallies[n]} - set(rows))
     width = max(16, *(len(n) + 2 for n in names))
-    out = ["accuracy (score.py rules; cell = percent correct, correct/scored)",
-           f"{'field':16s}" + "".join(f"{n:>{width}s}" for n in names)]
-    out += [f"{k:16s}" + "".join(f"{pct(tallies[n].get(k)):>{width}s}" for n in names)
-            for k in rows]
+    out = [
+        "accuracy (score.py rules; cell = percent correct, correct/scored)",
+        f"{'field':16s}" + "".join(f"{n:>{width}s}" for n in names),
+    ]
+    out += [
+        f"{k:16s}" + "".join(f"{pct(tallies[n].get(k)):>{width}s}" for n in names) for k in rows
+    ]
     out.append(f"{'overall':16s}" + "".join(f"{overall[n]:>{width - 1}.1f}%" for n in names))
-    out.append(f"{'failed pages':16s}" + "".join(f"{len(runs[n].errors):>{width}d}"
-                                                  for n in names))
+    out.append(f"{'failed pages':16s}" + "".join(f"{len(runs[n].errors):>{width}d}" for n in names))
     if any(n != "ours" for n in names):
-        out += ["(peers give no source, editor, disclaimer or is_article: those rows count only",
-                " pages where gold has none; is_article only the list pages, taken as articles)"]
-    out += ["", f"speed ({pinned}; sequential, in-process; extraction call only, "
-                f"{n_pages} pages x {repeat} passes)",
-            f"{'extractor':16s}{'best p/s':>10s}{'median p/s':>12s}{'ms/page':>9s}"
-            f"{'ours/peer':>11s}"]
+        out += [
+            "(peers give no source, editor, disclaimer or is_article: those rows count only",
+            " pages where gold has none; is_article only the list pages, taken as articles)",
+        ]
+    out += [
+        "",
+        f"speed ({pinned}; sequential, in-process; extraction call only, "
+        f"{n_pages} pages x {repeat} passes)",
+        f"{'extractor':16s}{'best p/s':>10s}{'median p/s':>12s}{'ms/page':>9s}{'ours/peer':>11s}",
+    ]
     best = {n: n_pages / min(runs[n].pass_seconds) for n in names}
     for n in names:
         med = n_pages / statistics.median(runs[n].pass_seconds)
@@ -398,14 +475,26 @@ def render(names: list[str], tallies: dict[str, Tally], overall: dict[str, float
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables; optionally write JSON and per-extractor JSONL."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER,
-                    help="corpus with html/, gold/, score.py (default: %(default)s)")
-    ap.add_argument("--peers", default=",".join(PEERS),
-                    help="comma-separated peers to run beside ours (default: %(default)s)")
+    ap.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_FOLDER,
+        help="corpus with html/, gold/, score.py (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="comma-separated peers to run beside ours (default: %(default)s)",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per extractor")
     ap.add_argument("--json", type=Path, help="write the results as JSON here")
-    ap.add_argument("--save-preds", type=Path, metavar="DIR",
-                    help="write DIR/<extractor>.jsonl, scorable with score.py --show-misses")
+    ap.add_argument(
+        "--save-preds",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/<extractor>.jsonl, scorable with score.py --show-misses",
+    )
     ap.add_argument("--cpu", type=int, help="CPU to pin to (default: the last allowed one)")
     args = ap.parse_args(argv)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -445,8 +534,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"corpus: {folder} ({len(pages)} pages, decoded once with scraper.decode)")
     print(f"scorer: {scorer_name}")
-    print("extractors: " + ", ".join(f"{e.name} {e.version}" for e in extractors)
-          + (f"; unavailable: {', '.join(unavailable)}" if unavailable else ""))
+    print(
+        "extractors: "
+        + ", ".join(f"{e.name} {e.version}" for e in extractors)
+        + (f"; unavailable: {', '.join(unavailable)}" if unavailable else "")
+    )
     print()
     print(render(names, tallies, overall, runs, len(pages), pinned, repeat))
     for name in names:
@@ -461,17 +553,26 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
     if args.json:
         result = {
-            "corpus": str(folder), "pages": len(pages), "scorer": scorer_name, "cpu": pinned,
-            "repeat": repeat, "python": platform.python_version(), "unavailable": unavailable,
+            "corpus": str(folder),
+            "pages": len(pages),
+            "scorer": scorer_name,
+            "cpu": pinned,
+            "repeat": repeat,
+            "python": platform.python_version(),
+            "unavailable": unavailable,
             "extractors": {
-                n: {"version": e.version, "overall": overall[n],
+                n: {
+                    "version": e.version,
+                    "overall": overall[n],
                     "fields": {k: {"correct": c, "total": t} for k, (c, t) in tallies[n].items()},
                     "pass_seconds": runs[n].pass_seconds,
                     "pages_per_second_best": len(pages) / min(runs[n].pass_seconds),
-                    "pages_per_second_median":
-                        len(pages) / statistics.median(runs[n].pass_seconds),
-                    "errors": runs[n].errors}
-                for n, e in zip(names, extractors, strict=True)}}
+                    "pages_per_second_median": len(pages) / statistics.median(runs[n].pass_seconds),
+                    "errors": runs[n].errors,
+                }
+                for n, e in zip(names, extractors, strict=True)
+            },
+        }
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     return 0
 
