@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 from scraper.parse import parse_page
 from scraper.parse.dates import find_dates
 
@@ -136,3 +141,30 @@ def test_canonical_kept_only_on_same_site() -> None:
 
 def test_language_detected_from_text() -> None:
     assert parse_page(page("<title>标题</title>"), "http://e.test/").language == "zh"
+
+
+PROFILED = """<html><head><title>一条消息_示例站</title></head><body>
+<div class="head"><h1>一条消息</h1><span class="when">2022-06-24 10:30</span>
+<span class="from">示例日报</span></div>
+<div class="main"><p>这是正文的第一段，由本项目为测试编写，说明站点配置覆盖通用结果。</p>
+<p>这是正文的第二段，内容同样是虚构的，用来检查选择器。</p></div>
+<div class="aside"><p>这一段本不是正文，但站点配置把它指定为正文。</p></div>
+</body></html>"""
+
+
+def test_site_profile_selectors_override_the_general_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = tmp_path / "profiles.json"
+    profiles.write_text(
+        json.dumps(
+            {"hosts": {"profiled.example.test": {"body": "div.aside", "source": "span.from"}}}
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ARCHIVER_PROFILES", str(profiles))
+    art = parse_page(PROFILED, "http://www.profiled.example.test/a.html")
+    assert art.body == "这一段本不是正文，但站点配置把它指定为正文。"
+    assert art.source == "示例日报"
+    other = parse_page(PROFILED, "http://other.example.test/a.html")
+    assert other.body.startswith("这是正文的第一段")
