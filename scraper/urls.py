@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Parameters that only say how a reader arrived (ad campaigns, share buttons, app stores).
+# Nothing else is dropped: gov CMSs keep article ids in the query (id=, uid=, pageNum=).
+TRACKING_PARAMS = frozenset(
+    {
+        "spm", "spm_id_from", "scm", "fbclid", "gclid", "yclid", "msclkid", "mc_cid", "mc_eid",
+        "_hsenc", "_hsmi", "igshid", "isappinstalled", "wxshare_count", "share_token",
+        "sharer_sharetime", "sharer_shareid", "nsukey", "clicktime", "enterid", "scene",
+    }
+)  # fmt: skip
+# ``from`` is tracking only with the values WeChat and Weibo share buttons add.
+_SHARE_FROM = frozenset({"singlemessage", "groupmessage", "timeline", "weibo", "qq", "wechat"})
 
 
-def canonicalize(url: str) -> str:
-    """A conservative canonical form: lowercase scheme and host, no fragment, no default port.
+def _is_tracking(key: str, value: str, strip: frozenset[str]) -> bool:
+    low = key.lower()
+    return (
+        low.startswith("utm_")
+        or low in TRACKING_PARAMS
+        or low in strip
+        or (low == "from" and value.lower() in _SHARE_FROM)
+    )
 
-    The path and the query are kept exactly: gov CMSs put article ids in query strings
-    (``id=``, ``uid=``), so nothing there is dropped or reordered here.
+
+def _clean_query(query: str, strip: frozenset[str]) -> str:
+    """Query parameters sorted by name (stable), tracking ones dropped, encoding untouched."""
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if not _is_tracking(key, value, strip):
+            pairs.append((key, part))
+    pairs.sort(key=lambda kv: kv[0])
+    return "&".join(part for _, part in pairs)
+
+
+def canonicalize(url: str, strip_params: Iterable[str] = ()) -> str:
+    """A conservative canonical form of ``url``.
+
+    Lowercase scheme and host, no fragment, no default port, query parameters sorted by name
+    with known tracking parameters (utm_*, spm, ...) and the site's own ``strip_params``
+    dropped. Every other parameter is kept with its value exactly as written.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -24,7 +60,8 @@ def canonicalize(url: str) -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}".replace(":@", "@")
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    query = _clean_query(parts.query, frozenset(p.lower() for p in strip_params))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
 def host_of(url: str) -> str:

@@ -11,9 +11,31 @@ def test_scheme_host_case_fragment_and_default_port_are_normalized() -> None:
     )
 
 
-def test_query_parameters_are_kept_as_they_are() -> None:
-    url = "http://www.example.gov.cn/index.php?m=content&id=20233&lid=35"
+def test_meaningful_query_parameters_are_kept_and_sorted() -> None:
+    url = "http://www.example.gov.cn/index.php?m=content&id=20233&lid=35&pageNum=2&uid=7"
+    assert canonicalize(url) == (
+        "http://www.example.gov.cn/index.php?id=20233&lid=35&m=content&pageNum=2&uid=7"
+    )
+
+
+def test_tracking_parameters_are_dropped() -> None:
+    url = "https://www.example.gov.cn/a.html?id=5&utm_source=wx&utm_medium=x&spm=1.2&from=timeline"
+    assert canonicalize(url) == "https://www.example.gov.cn/a.html?id=5"
+
+
+def test_from_with_a_meaningful_value_is_kept() -> None:
+    url = "https://www.example.gov.cn/a.html?from=xxgk&id=5"
     assert canonicalize(url) == url
+
+
+def test_site_strip_list_drops_the_named_parameters() -> None:
+    url = "https://www.example.gov.cn/a.html?id=5&sessionid=abc&t=123"
+    assert canonicalize(url, ["SessionID", "t"]) == "https://www.example.gov.cn/a.html?id=5"
+
+
+def test_values_and_repeated_keys_are_kept_as_written() -> None:
+    url = "http://a.test/s?tag=%E5%85%9A&tag=b&q=a+b"
+    assert canonicalize(url) == "http://a.test/s?q=a+b&tag=%E5%85%9A&tag=b"
 
 
 def test_non_default_port_is_kept() -> None:
