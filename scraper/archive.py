@@ -12,9 +12,11 @@ import hashlib
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -22,7 +24,7 @@ from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.urls import canonicalize, host_of
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ARTICLE_FIELDS = Article.field_names()
 # Columns compared to decide whether a re-fetched article changed.
 _CONTENT_FIELDS = tuple(f for f in ARTICLE_FIELDS if f not in ("url",))
@@ -80,7 +82,57 @@ CREATE TABLE IF NOT EXISTS fetches (
 CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url);
 CREATE INDEX IF NOT EXISTS fetches_article ON fetches(article_id);
 """
-_MIGRATIONS = {1: _SCHEMA_V1}
+# Version 2: crawl state (issue 4). The frontier is every URL a crawl knows, with when it is due;
+# hosts keeps robots.txt and politeness per host; runs has one row per `archiver crawl`.
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS frontier (
+    url TEXT PRIMARY KEY,
+    site TEXT NOT NULL,               -- the sites.toml name that found it
+    host TEXT NOT NULL,               -- host[:port]: one request at a time per host
+    kind TEXT NOT NULL,               -- list, article, sitemap, feed
+    depth INTEGER NOT NULL DEFAULT 0, -- list pages: pages after the start URL
+    discovered_at TEXT NOT NULL,
+    next_fetch_at TEXT NOT NULL,      -- UTC ISO; due when not after now
+    last_fetch_at TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    failures INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT,
+    lastmod TEXT,                     -- date from a sitemap, feed or list page
+    article_id INTEGER,
+    next_url TEXT,                    -- list pages: the next page found on it
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS frontier_host_due ON frontier(host, next_fetch_at);
+CREATE INDEX IF NOT EXISTS frontier_due ON frontier(next_fetch_at);
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    robots_txt TEXT,
+    robots_status INTEGER,
+    robots_fetched_at TEXT,
+    next_allowed_at TEXT,
+    crawl_delay REAL,
+    failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    sites TEXT,
+    found INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    seconds REAL,
+    outcome TEXT,
+    exit_code INTEGER,
+    pid INTEGER
+)
+"""
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 def article_id(canonical_url: str) -> int:
@@ -287,6 +339,193 @@ class Archive:
     def count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
 
+    # ================================================================ crawl state (issue 4)
+    # Used by scraper/crawl.py through its ``CrawlState`` protocol. Every write is one
+    # transaction; a crawl wraps a page's save and its frontier update in ``crawl_transaction``
+    # so a kill -9 leaves either both or neither.
+
+    def crawl_transaction(self) -> _Tx:
+        """One transaction around several writes (the nested ``save`` joins it)."""
+        return self._transaction()
+
+    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
+        """Insert URLs not yet known (due now); return those that were new.
+
+        A known URL becomes due again when its date (a sitemap lastmod) is newer than the one
+        stored, or when ``due`` is set (a start URL, a feed, a page of a list being followed).
+        """
+        added: list[str] = []
+        with self._write():
+            for u in urls:
+                row = self.db.execute(
+                    "SELECT lastmod, next_fetch_at FROM frontier WHERE url = ?", [u.url]
+                ).fetchone()
+                if row is None:
+                    self.db.execute(
+                        "INSERT INTO frontier (url, site, host, kind, depth, discovered_at, "
+                        "next_fetch_at, lastmod) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [u.url, u.site, host_key(u.url), u.kind, u.depth, now, now, u.lastmod],
+                    )
+                    added.append(u.url)
+                    continue
+                newer = bool(u.lastmod and (row[0] is None or u.lastmod > row[0]))
+                if newer or (u.due and row[1] > now):
+                    self.db.execute(
+                        "UPDATE frontier SET next_fetch_at = ?, lastmod = coalesce(?, lastmod), "
+                        "depth = min(depth, ?) WHERE url = ?",
+                        [now, u.lastmod, u.depth, u.url],
+                    )
+        return added
+
+    def frontier_next(
+        self,
+        host: str,
+        sites: Sequence[str],
+        now: str,
+        since: str | None = None,
+        fetched_before: str | None = None,
+    ) -> FrontierItem | None:
+        """The next URL due on ``host`` for these sites: lists, sitemaps and feeds first.
+
+        With ``since``, articles whose known date is older are left for another run; with
+        ``fetched_before`` (the run's start), URLs this run already fetched are skipped.
+        """
+        marks = ",".join("?" * len(sites))
+        args: list[Any] = [host, now, *sites]
+        where = ""
+        if fetched_before:
+            where = "AND (last_fetch_at IS NULL OR last_fetch_at < ?) "
+            args.append(fetched_before)
+        if since:
+            where += (
+                "AND NOT (kind = 'article' AND lastmod IS NOT NULL AND substr(lastmod, 1, 10) < ?)"
+            )
+            args.append(since[:10])
+        cur = self.db.execute(
+            f"SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
+            "next_url "
+            f"FROM frontier WHERE host = ? AND next_fetch_at <= ? AND site IN ({marks}) {where}"
+            f"ORDER BY kind = 'article', depth, next_fetch_at, rowid LIMIT 1",
+            args,
+        )
+        row = cur.fetchone()
+        return FrontierItem(*row) if row else None
+
+    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
+        marks = ",".join("?" * len(sites))
+        rows = self.db.execute(
+            f"SELECT DISTINCT host FROM frontier WHERE next_fetch_at <= ? AND site IN ({marks})",
+            [now, *sites],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def frontier_get(self, url: str) -> FrontierItem | None:
+        row = self.db.execute(
+            "SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
+            "next_url "
+            "FROM frontier WHERE url = ?",
+            [url],
+        ).fetchone()
+        return FrontierItem(*row) if row else None
+
+    def frontier_done(self, url: str, visit: Visit) -> None:
+        """Record what fetching ``url`` came to and when it is due again."""
+        with self._write():
+            failures = "failures + 1" if visit.failed else "0"
+            self.db.execute(
+                f"UPDATE frontier SET status = ?, last_fetch_at = ?, next_fetch_at = ?, "
+                f"failures = {failures}, etag = coalesce(?, etag), "
+                f"last_modified = coalesce(?, last_modified), "
+                f"article_id = coalesce(?, article_id), next_url = coalesce(?, next_url), "
+                f"error = ? WHERE url = ?",
+                [
+                    visit.status,
+                    visit.time,
+                    visit.next_fetch_at,
+                    visit.etag,
+                    visit.last_modified,
+                    visit.article_id,
+                    visit.next_url,
+                    visit.error,
+                    url,
+                ],
+            )
+
+    def not_modified(self, page: Page) -> int | None:
+        """A 304 for a stored article: only ``last_seen`` and a ``fetches`` row change."""
+        with self._write():
+            row = self.db.execute(
+                "SELECT id FROM articles WHERE url = ? OR canonical_url = ? LIMIT 1",
+                [page.url, canonicalize(page.url)],
+            ).fetchone()
+            ident = int(row[0]) if row else None
+            if ident is not None:
+                self.db.execute(
+                    "UPDATE articles SET last_seen = ? WHERE id = ?", [page.fetched_at, ident]
+                )
+            self._insert_attempts(page.attempts, None, ident)
+        return ident
+
+    def host_state(self, host: str) -> HostState | None:
+        row = self.db.execute(
+            "SELECT host, robots_txt, robots_status, robots_fetched_at, next_allowed_at, "
+            "crawl_delay, failures FROM hosts WHERE host = ?",
+            [host],
+        ).fetchone()
+        return HostState(*row) if row else None
+
+    def host_save(self, state: HostState) -> None:
+        with self._write():
+            self.db.execute(
+                "INSERT OR REPLACE INTO hosts (host, robots_txt, robots_status, robots_fetched_at, "
+                "next_allowed_at, crawl_delay, failures) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    state.host,
+                    state.robots_txt,
+                    state.robots_status,
+                    state.robots_fetched_at,
+                    state.next_allowed_at,
+                    state.crawl_delay,
+                    state.failures,
+                ],
+            )
+
+    def run_start(self, started: str, sites: Sequence[str], pid: int) -> int:
+        with self._write():
+            cur = self.db.execute(
+                "INSERT INTO runs (started, sites, pid) VALUES (?, ?, ?)",
+                [started, " ".join(sites), pid],
+            )
+        return int(cur.lastrowid or 0)
+
+    def run_update(self, run_id: int, figures: dict[str, Any]) -> None:
+        """Store a run's figures: the counts, ``finished``, ``outcome``, ``exit_code``."""
+        allowed = {
+            "finished", "found", "new", "changed", "unchanged", "not_modified", "failed",
+            "pages", "seconds", "outcome", "exit_code",
+        }  # fmt: skip
+        cols = [k for k in figures if k in allowed]
+        if not cols:
+            return
+        with self._write():
+            self.db.execute(
+                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                [*(figures[c] for c in cols), run_id],
+            )
+
+    def latest_run(self) -> int | None:
+        row = self.db.execute("SELECT max(id) FROM runs").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def _write(self) -> _Tx:
+        """A transaction whose sqlite errors surface as ArchiveError."""
+        return _Tx(self.db.conn, self.path)
+
+
+def host_key(url: str) -> str:
+    """``host[:port]`` of a URL: the unit of politeness (one request at a time)."""
+    return urlsplit(canonicalize(url)).netloc
+
 
 def _article_row(article: Article, canonical: str) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(article, name) for name in ARTICLE_FIELDS}
@@ -298,10 +537,14 @@ def _article_row(article: Article, canonical: str) -> dict[str, Any]:
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit).
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    Given ``path``, a sqlite error inside comes out as an ArchiveError naming the archive.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str | None = None) -> None:
         self.conn = conn
+        self.path = path
 
     def __enter__(self) -> None:
         if not self.conn.in_transaction:
@@ -317,3 +560,65 @@ class _Tx:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+        if self.path is not None and isinstance(exc[0], sqlite3.DatabaseError):
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc[0]}") from exc[0]
+
+
+# ==================================================================== crawl records (issue 4)
+
+
+@dataclass(frozen=True)
+class NewUrl:
+    """A URL a crawl found. ``due`` makes a known URL due now (start URLs, feeds, next pages)."""
+
+    url: str
+    site: str
+    kind: str  # list, article, sitemap, feed
+    depth: int = 0
+    lastmod: str | None = None
+    due: bool = False
+
+
+@dataclass(frozen=True)
+class FrontierItem:
+    """A frontier row as the crawl sees it."""
+
+    url: str
+    site: str
+    host: str
+    kind: str
+    depth: int
+    status: str
+    failures: int
+    etag: str | None
+    last_modified: str | None
+    lastmod: str | None
+    next_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What fetching a frontier URL came to, and when it is due again."""
+
+    status: str  # ok, not_modified, not_article, failed, disallowed
+    time: str
+    next_fetch_at: str
+    failed: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    article_id: int | None = None
+    error: str | None = None
+    next_url: str | None = None
+
+
+@dataclass(frozen=True)
+class HostState:
+    """A host's robots.txt and politeness state, kept across runs."""
+
+    host: str
+    robots_txt: str | None = None
+    robots_status: int | None = None
+    robots_fetched_at: str | None = None
+    next_allowed_at: str | None = None
+    crawl_delay: float | None = None
+    failures: int = 0

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,11 +21,16 @@ import typer
 
 from scraper import __version__
 from scraper.archive import Archive
+from scraper.config import CONFIG_ENV, SiteConfig, config_path, load_config
+from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock
+from scraper.crawl import crawl as run_crawl
 from scraper.errors import (
     ArchiveError,
     BlockedError,
+    ConfigError,
     FetchError,
     InputError,
+    LockError,
     ParseError,
     ScraperError,
 )
@@ -82,6 +89,10 @@ def exit_code_for(error: BaseException) -> int:
     """The documented exit code of an error (the README's table)."""
     if isinstance(error, InputError):
         return EXIT_USAGE
+    if isinstance(error, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(error, LockError):
+        return EXIT_LOCKED
     if isinstance(error, ArchiveError):
         return EXIT_ARCHIVE
     if isinstance(error, BlockedError):
@@ -346,3 +357,162 @@ def main() -> None:
             raise
         sys.exit(EXIT_UNEXPECTED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+# ====================================================================== crawl (issue 4)
+# `archiver sites` and `archiver crawl`: configuration errors exit 4, a held lock 5, more
+# failed pages than --max-failures 3, an interrupt 130. The progress bar lives here only.
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar=CONFIG_ENV,
+        help="Site configuration (default: sites.toml in the working directory).",
+        dir_okay=False,
+    ),
+]
+
+
+def _load_sites(config: Path | None, names: list[str] | None = None) -> list[SiteConfig]:
+    loaded = load_config(config_path(config))
+    if not names:
+        return list(loaded.sites)
+    unknown = [n for n in names if loaded.site(n) is None]
+    if unknown:
+        known = ", ".join(s.name for s in loaded.sites)
+        raise InputError(f"no site {unknown[0]!r} in {loaded.path} (sites: {known})")
+    return [s for s in loaded.sites if s.name in names]
+
+
+@app.command()
+def sites(config: ConfigOption = None) -> None:
+    """List the configured sites: name, start URLs, delay, revisit interval."""
+    with _reported():
+        for site in _load_sites(config):
+            extra = [f"{len(site.sitemaps)} sitemaps"] if site.sitemaps else []
+            extra += [f"{len(site.feeds)} feeds"] if site.feeds else []
+            typer.echo(
+                "\t".join(
+                    [
+                        site.name,
+                        " ".join(site.start_urls),
+                        f"delay {site.delay:g}s",
+                        f"revisit {site.revisit_after / 3600:g}h",
+                        *extra,
+                    ]
+                )
+            )
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError:
+        raise InputError(f"--since wants a date like 2026-11-01, not {value!r}") from None
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """cron and systemd stop jobs with SIGTERM: treat it like Ctrl-C so the run row is closed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (a test runner)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@app.command()
+def crawl(
+    site_names: Annotated[
+        list[str] | None, typer.Argument(metavar="[SITE]...", help="Sites to crawl (default: all).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Skip articles dated before this day.")
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", min=1, help="Stop after fetching this many pages.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=1, help="Stop after this many seconds.")
+    ] = None,
+    max_failures: Annotated[
+        int, typer.Option("--max-failures", min=0, help="Exit 3 after more failed pages than this.")
+    ] = 10,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = Path("archive.db"),
+) -> None:
+    """Crawl the configured sites: new articles are archived, known ones revisited when due.
+
+    Prints a one-line summary on stderr; one run at a time per archive (a second exits with 5).
+    """
+    code = EXIT_OK
+    with _reported():
+        chosen = _load_sites(config, site_names)
+        options = CrawlOptions(
+            since=_since(since),
+            max_pages=max_pages,
+            time_limit=time_limit,
+            max_failures=max_failures,
+        )
+        with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
+            show_bar = not quiet and sys.stderr.isatty()
+            try:
+                stats = _crawl_with_progress(archive, chosen, options, show_bar)
+            except KeyboardInterrupt:
+                _error("interrupted; run again to resume")
+                _finish_run(archive, EXIT_INTERRUPTED)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            if stats.outcome == "too many failures":
+                code = EXIT_FAILED
+            archive.run_update(stats.run_id, {"exit_code": code})
+    if code != EXIT_OK:
+        _error(f"more than {max_failures} pages failed; see the fetches table")
+    if code != EXIT_OK or not quiet:
+        typer.echo(stats.summary(), err=True)
+    raise typer.Exit(code)
+
+
+def _finish_run(archive: Archive, code: int) -> None:
+    run_id = archive.latest_run()
+    if run_id is not None:
+        archive.run_update(run_id, {"exit_code": code})
+
+
+def _crawl_with_progress(
+    archive: Archive, chosen: list[SiteConfig], options: CrawlOptions, show_bar: bool
+) -> CrawlStats:
+    if not show_bar:
+        return run_crawl(archive, chosen, options)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if options.max_pages:
+        columns.append(BarColumn())
+    console = Console(stderr=True)  # stdout stays free for data
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("crawling", total=options.max_pages)
+
+        def update(stats: CrawlStats, url: str) -> None:
+            bar.update(
+                task,
+                completed=stats.pages,
+                description=(
+                    f"{stats.pages} pages · new {stats.new} · changed {stats.changed} · "
+                    f"failed {stats.failed}"
+                ),
+            )
+
+        return run_crawl(archive, chosen, options, progress=update)

@@ -8,7 +8,9 @@ ScraperError                    anything archiver expects and reports cleanly
 │   ├── NotHTMLError            the content type is not HTML
 │   └── BlockedError            429/403 after retries: the site refuses us
 ├── ParseError                  the text could not be made into an Article
-└── ArchiveError                the archive could not be opened or written
+├── ArchiveError                the archive could not be opened or written
+├── ConfigError                 sites.toml is missing or wrong (names file, site and key)
+└── LockError                   another crawl holds the archive's lock
 """
 
 from __future__ import annotations
@@ -77,3 +79,24 @@ class ParseError(ScraperError):
 
 class ArchiveError(ScraperError):
     """The archive database could not be opened, migrated or written."""
+
+
+class ConfigError(ScraperError):
+    """The crawl configuration is unreadable or wrong; says which file, site and key."""
+
+    def __init__(
+        self, message: str, *, path: str, site: str | None = None, key: str | None = None
+    ) -> None:
+        where = path
+        if site is not None:
+            where += f": site {site!r}"
+        if key is not None:
+            where += f": key {key!r}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.site = site
+        self.key = key
+
+
+class LockError(ScraperError):
+    """Another crawl holds the archive's lock: two writers must never run at once."""

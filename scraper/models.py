@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -80,7 +80,7 @@ class Article:
         return tuple(f.name for f in fields(cls))
 
 
-class SaveStatus(str, Enum):
+class SaveStatus(StrEnum):
     """What saving did to the ``articles`` row."""
 
     NEW = "new"

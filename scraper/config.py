@@ -1,0 +1,220 @@
+"""The crawl configuration: ``sites.toml`` read into frozen ``SiteConfig`` records.
+
+Every key is checked once, here, so a typo fails the run before any request with an error that
+names the file, the site and the key, instead of a crawl that silently does something else.
+A ``[defaults]`` table sets any key (except ``start_urls``) for every site.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scraper.errors import ConfigError
+
+CONFIG_ENV = "ARCHIVER_CONFIG"
+DEFAULT_CONFIG = "sites.toml"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One site to crawl. Times are seconds; patterns are regular expressions over URLs."""
+
+    name: str
+    start_urls: tuple[str, ...]
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    article_patterns: tuple[str, ...] = ()
+    pagination_patterns: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # empty in the file: the hosts of the URLs above
+    delay: float = 1.0
+    revisit_after: float = 7 * 86400.0
+    max_list_pages: int = 50
+    stop_after_unchanged: int = 2  # list pages in a row with nothing new end the pagination
+    user_agent: str | None = None  # None: the fetcher's descriptive default
+    timeout: float = 30.0
+    retries: int = 2
+    max_host_failures: int = 5  # failures in a row that set a host aside for the run
+    obey_robots: bool = True
+
+    def allows_host(self, host: str) -> bool:
+        return host.lower() in self.allowed_hosts
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    """Every configured site, in file order, and the file they came from."""
+
+    path: str
+    sites: tuple[SiteConfig, ...]
+
+    def site(self, name: str) -> SiteConfig | None:
+        return next((s for s in self.sites if s.name == name), None)
+
+
+_KEYS = {f.name for f in fields(SiteConfig)} - {"name"}
+_URL_LISTS = ("start_urls", "sitemaps", "feeds")
+_PATTERN_LISTS = ("article_patterns", "pagination_patterns")
+_DURATIONS = ("delay", "revisit_after", "timeout")
+_COUNTS = {"max_list_pages": 1, "stop_after_unchanged": 1, "retries": 0, "max_host_failures": 1}
+
+
+def config_path(given: str | os.PathLike[str] | None) -> Path:
+    """``--config``, else ``$ARCHIVER_CONFIG``, else ``sites.toml`` in the working directory."""
+    return Path(given or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str]) -> CrawlConfig:
+    """Read and check a sites.toml; raise ConfigError naming the file, site and key."""
+    where = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            "no such file (give --config or set ARCHIVER_CONFIG)", path=where
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read ({exc.strerror})", path=where) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=where) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML ({exc})", path=where) from None
+    return parse_config(data, where)
+
+
+def parse_config(data: dict[str, Any], where: str) -> CrawlConfig:
+    """Check already-parsed TOML data (``where`` names it in errors)."""
+    unknown = set(data) - {"defaults", "sites"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(
+            "unknown top-level key (expected [defaults] and [sites.NAME])", path=where, key=key
+        )
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError("must be a table", path=where, key="defaults")
+    if "start_urls" in defaults:
+        raise ConfigError(
+            "start_urls belongs to a site, not [defaults]", path=where, key="start_urls"
+        )
+    _check_keys(defaults, where, None)
+    sites = data.get("sites")
+    if not isinstance(sites, dict) or not sites:
+        raise ConfigError("no sites configured (add a [sites.NAME] table)", path=where, key="sites")
+    out = []
+    for name, table in sites.items():
+        if not _NAME.match(name):
+            raise ConfigError(
+                "site names use letters, digits, '.', '_' and '-'", path=where, site=name
+            )
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", path=where, site=name)
+        _check_keys(table, where, name)
+        out.append(_site(name, {**defaults, **table}, where))
+    return CrawlConfig(path=where, sites=tuple(out))
+
+
+def _check_keys(table: dict[str, Any], where: str, site: str | None) -> None:
+    for key in table:
+        if key not in _KEYS:
+            raise ConfigError(
+                f"unknown key (known: {', '.join(sorted(_KEYS))})", path=where, site=site, key=key
+            )
+
+
+def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=where, site=name, key=key)
+
+    values: dict[str, Any] = {}
+    if "start_urls" not in table:
+        raise fail("start_urls", "required: the list pages to start from")
+    for key in _URL_LISTS:
+        if key in table:
+            values[key] = tuple(
+                _url(u, fail(key, f"not an http(s) URL: {u!r}"))
+                for u in _strings(table[key], fail(key, "must be a list of URLs"))
+            )
+    if not values["start_urls"]:
+        raise fail("start_urls", "must name at least one URL")
+    for key in _PATTERN_LISTS:
+        if key in table:
+            patterns = _strings(table[key], fail(key, "must be a list of regular expressions"))
+            for p in patterns:
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    raise fail(key, f"bad regular expression {p!r}: {exc}") from None
+            values[key] = patterns
+    for key in _DURATIONS:
+        if key in table:
+            values[key] = _duration(
+                table[key], fail(key, "must be seconds or a duration like '30m', '12h', '7d'")
+            )
+    if values.get("timeout", 1.0) <= 0:
+        raise fail("timeout", "must be more than 0")
+    for key, least in _COUNTS.items():
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise fail(key, f"must be a whole number, at least {least}")
+            values[key] = value
+    if "user_agent" in table:
+        ua = table["user_agent"]
+        if not isinstance(ua, str) or not ua.strip():
+            raise fail("user_agent", "must be a non-empty string")
+        values["user_agent"] = ua.strip()
+    if "obey_robots" in table:
+        if not isinstance(table["obey_robots"], bool):
+            raise fail("obey_robots", "must be true or false")
+        values["obey_robots"] = table["obey_robots"]
+    hosts: tuple[str, ...]
+    if "allowed_hosts" in table:
+        hosts = tuple(
+            h.lower()
+            for h in _strings(
+                table["allowed_hosts"], fail("allowed_hosts", "must be a list of host names")
+            )
+        )
+    else:
+        urls = [u for key in _URL_LISTS for u in values.get(key, ())]
+        hosts = tuple(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
+    values["allowed_hosts"] = hosts
+    return SiteConfig(name=name, **values)
+
+
+def _strings(value: Any, error: ConfigError) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise error
+    return tuple(v.strip() for v in value)
+
+
+def _url(value: str, error: ConfigError) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise error
+    return value
+
+
+def _duration(value: Any, error: ConfigError) -> float:
+    if isinstance(value, bool):
+        raise error
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise error
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value.lower())
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2)]
+    raise error

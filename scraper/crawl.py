@@ -1,0 +1,772 @@
+"""Scheduled crawls: discovery, scheduling and politeness around fetch → parse → archive.
+
+The frontier (every known URL and when it is due) lives in the archive, so a crawl killed at any
+moment resumes by running again. Worker threads only fetch and parse; the calling thread is the
+one writer, and it saves each page together with its frontier row in one transaction, so an
+article is either archived and marked done, or neither. One request at a time per host, hosts
+in parallel; the host's delay (or its robots.txt Crawl-delay) separates requests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from scraper.archive import FrontierItem, HostState, NewUrl, Visit, host_key
+from scraper.config import SiteConfig
+from scraper.decode import decode
+from scraper.discover import (
+    Entry,
+    Robots,
+    is_crawlable,
+    is_pagination_of,
+    looks_like_list,
+    matches_any,
+    older_than,
+    page_family,
+    page_number,
+    parse_feed,
+    parse_sitemap,
+    robots_for_status,
+    robots_url,
+    script_next_page,
+)
+from scraper.errors import BlockedError, FetchError, LockError, ParseError, ScraperError
+from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
+from scraper.parse import parse_page
+from scraper.parse.links import Link, Listing, extract_list
+from scraper.urls import host_of
+
+ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
+_FAIL_BACKOFF = 600.0  # first wait before retrying a failed URL; doubles per failure
+_MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
+
+
+class CrawlState(Protocol):
+    """What a crawl needs from its store; ``Archive`` is the SQLite one.
+
+    Kept small so another backend (a shared PostgreSQL frontier) can sit beside it.
+    """
+
+    def crawl_transaction(self) -> AbstractContextManager[None]: ...
+    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]: ...
+    def frontier_next(
+        self,
+        host: str,
+        sites: Sequence[str],
+        now: str,
+        since: str | None = None,
+        fetched_before: str | None = None,
+    ) -> FrontierItem | None: ...
+    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]: ...
+    def frontier_done(self, url: str, visit: Visit) -> None: ...
+    def not_modified(self, page: Page) -> int | None: ...
+    def host_state(self, host: str) -> HostState | None: ...
+    def host_save(self, state: HostState) -> None: ...
+    def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
+    def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
+    def save(self, page: Page, article: Article) -> SaveResult: ...
+    def record_page(self, page: Page) -> None: ...
+    def record_failure(self, attempts: Iterable[FetchAttempt]) -> None: ...
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """Limits of one run. ``since`` is an ISO date; None means no limit."""
+
+    since: str | None = None
+    max_pages: int | None = None
+    time_limit: float | None = None
+    max_failures: int | None = None
+    workers: int = 8
+
+
+@dataclass(frozen=True)
+class CrawlStats:
+    """What a run did; ``outcome`` is ok, time limit, page limit, too many failures, interrupted."""
+
+    run_id: int
+    found: int
+    new: int
+    changed: int
+    unchanged: int
+    not_modified: int
+    failed: int
+    pages: int
+    seconds: float
+    outcome: str
+
+    def summary(self) -> str:
+        line = (
+            f"found {self.found}, new {self.new}, changed {self.changed}, "
+            f"unchanged {self.unchanged}, not modified {self.not_modified}, "
+            f"failed {self.failed}, {self.seconds:.1f}s"
+        )
+        return line if self.outcome == "ok" else f"{line} (stopped: {self.outcome})"
+
+
+def stamp(epoch: float | None = None) -> str:
+    """UTC time with microseconds, fixed width, so frontier times sort as text."""
+    when = datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@contextmanager
+def crawl_lock(db_path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``<archive>.lock`` with flock for the whole run; the kernel frees it on kill -9.
+
+    A second run fails at once with LockError instead of waiting or writing beside the first.
+    """
+    path = Path(f"{os.fspath(db_path)}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise LockError(
+                f"another crawl{who} is running on {os.fspath(db_path)}; "
+                f"this run did nothing (lock {path})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- worker side (no writes)
+
+
+@dataclass(frozen=True)
+class _Task:
+    url: str
+    kind: str  # robots, list, article, sitemap, feed
+    site: SiteConfig
+    fetcher: Fetcher
+    item: FrontierItem | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    task: _Task
+    page: Page | None = None
+    error: ScraperError | None = None
+    article: Article | None = None
+    listing: Listing | None = None
+    next_url: str | None = None
+    entries: tuple[Entry, ...] = ()
+    is_index: bool = False
+
+
+def _perform(task: _Task) -> _Outcome:
+    """Fetch and parse one URL. Runs in a worker thread; touches no shared state."""
+    headers = dict(task.headers)
+    try:
+        if task.kind == "robots":
+            page = task.fetcher.fetch_text(task.url)
+        elif task.kind in ("sitemap", "feed"):
+            page = task.fetcher.fetch_text(task.url, headers=headers)
+        else:
+            page = task.fetcher.fetch(task.url, headers=headers)
+    except ScraperError as exc:
+        return _Outcome(task, error=exc)
+    if page.status == 304 or task.kind == "robots":
+        return _Outcome(task, page=page)
+    try:
+        if task.kind == "list":
+            listing = extract_list(page.text, page.final_url)
+            return _Outcome(task, page, listing=listing, next_url=_next_page(page, listing))
+        if task.kind in ("sitemap", "feed"):
+            text = _xml_text(page, task.fetcher.settings.max_bytes)
+            if task.kind == "feed":
+                return _Outcome(task, page, entries=parse_feed(text, page.final_url))
+            sitemap = parse_sitemap(text, page.final_url)
+            return _Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
+        return _Outcome(task, page, article=parse_page(page.text, page.final_url))
+    except ParseError as exc:
+        return _Outcome(task, page, error=exc)
+    except (RecursionError, ValueError, TypeError, IndexError, KeyError) as exc:
+        error = ParseError(f"could not parse page ({type(exc).__name__}: {exc})", url=task.url)
+        return _Outcome(task, page, error=error)
+
+
+def _xml_text(page: Page, cap: int) -> str:
+    """The text of a sitemap or feed, gunzipped when served as a .gz file."""
+    data = page.content
+    if data[:2] == b"\x1f\x8b":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        data = inflater.decompress(data, cap)
+        if inflater.unconsumed_tail:
+            raise ParseError(f"unzipped sitemap is over the {cap}-byte cap", url=page.url)
+        return decode(data, "application/xml")[0]
+    return page.text
+
+
+def _next_page(page: Page, listing: Listing) -> str | None:
+    """下一页/next link, else the sibling page numbered next, else a TRS script pager."""
+    url = page.final_url
+    if listing.next_url and listing.next_url not in (url, page.url):
+        return listing.next_url
+    current = page_number(url) or 0
+    siblings = [
+        (n, link.url)
+        for link in listing.links
+        if is_pagination_of(link.url, url) and (n := page_number(link.url) or 0) > current
+    ]
+    if siblings:
+        return min(siblings)[1]
+    return script_next_page(page.text, url)
+
+
+def _worker(tasks: queue.Queue[_Task | None], results: queue.Queue[_Outcome]) -> None:
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        try:
+            results.put(_perform(task))
+        except Exception as exc:  # a bug must not stall the run: report it as a failure
+            error = ScraperError(f"unexpected {type(exc).__name__}: {exc}", url=task.url)
+            results.put(_Outcome(task, error=error))
+
+
+# ---------------------------------------------------------------- the run (the one writer)
+
+
+@dataclass
+class _Host:
+    """A host's politeness state for this run (monotonic clock)."""
+
+    name: str
+    robots: Robots | None = None
+    crawl_delay: float = 0.0
+    next_at: float = 0.0
+    busy: bool = False
+    failures: int = 0
+    slowdown: float = 1.0
+    aside: bool = False
+
+
+@dataclass
+class _Counts:
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    pages: int = 0
+    dispatched: int = 0
+    chain: dict[str, int] = field(default_factory=dict)  # list URL -> pages with nothing new
+
+
+Progress = Callable[[CrawlStats, str], None]
+
+
+class Crawl:
+    """One run over some sites. ``run()`` returns its figures (and records them in ``runs``)."""
+
+    def __init__(
+        self,
+        state: CrawlState,
+        sites: Sequence[SiteConfig],
+        options: CrawlOptions | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.state = state
+        self.sites = {s.name: s for s in sites}
+        self.options = options or CrawlOptions()
+        self.progress = progress
+        self._names = list(self.sites)
+        self._hosts: dict[str, _Host] = {}
+        self._active: set[str] = set()
+        self._counts = _Counts()
+        self._fetchers: dict[FetchSettings, Fetcher] = {}
+        self._tasks: queue.Queue[_Task | None] = queue.Queue()
+        self._results: queue.Queue[_Outcome] = queue.Queue()
+        self._inflight = 0
+        self._started = 0.0
+        self._run_started = ""
+        self._run_id = 0
+        self._robots_status: dict[str, int | None] = {}
+        self._robots_at: dict[str, str] = {}
+
+    # ------------------------------------------------------------ driving
+
+    def run(self) -> CrawlStats:
+        self._started = time.monotonic()
+        self._run_started = stamp()
+        self._run_id = self.state.run_start(self._run_started, self._names, os.getpid())
+        outcome = "interrupted"
+        threads = [
+            threading.Thread(target=_worker, args=(self._tasks, self._results), daemon=True)
+            for _ in range(max(1, self.options.workers))
+        ]
+        try:
+            self._seed()
+            for thread in threads:
+                thread.start()
+            outcome = self._loop()
+            return self._stats(outcome)
+        finally:
+            for _ in threads:
+                self._tasks.put(None)
+            stats = self._stats(outcome)
+            self.state.run_update(
+                self._run_id, {**_figures(stats), "finished": stamp(), "outcome": outcome}
+            )
+            for fetcher in self._fetchers.values():
+                fetcher.close()
+
+    def _stats(self, outcome: str) -> CrawlStats:
+        c = self._counts
+        return CrawlStats(
+            run_id=self._run_id,
+            found=c.found,
+            new=c.new,
+            changed=c.changed,
+            unchanged=c.unchanged,
+            not_modified=c.not_modified,
+            failed=c.failed,
+            pages=c.pages,
+            seconds=time.monotonic() - self._started,
+            outcome=outcome,
+        )
+
+    def _seed(self) -> None:
+        """Start URLs, sitemaps and feeds are due at every run; so is every unfinished URL."""
+        now = stamp()
+        seeds = [
+            NewUrl(url, site.name, kind, due=True)
+            for site in self.sites.values()
+            for kind, urls in (
+                ("list", site.start_urls),
+                ("sitemap", site.sitemaps),
+                ("feed", site.feeds),
+            )
+            for url in urls
+        ]
+        with self.state.crawl_transaction():
+            self.state.frontier_add(seeds, now)
+        for host in self.state.frontier_hosts_due(self._names, now):
+            self._activate(host)
+
+    def _activate(self, host: str) -> None:
+        self._active.add(host)
+        if host in self._hosts:
+            return
+        h = _Host(host)
+        saved = self.state.host_state(host)
+        if saved is not None:
+            fresh = saved.robots_fetched_at and saved.robots_fetched_at > stamp(
+                time.time() - ROBOTS_MAX_AGE
+            )
+            if fresh and saved.robots_fetched_at:
+                h.robots = robots_for_status(saved.robots_status, saved.robots_txt)
+                h.crawl_delay = saved.crawl_delay or 0.0
+                self._robots_status[host] = saved.robots_status
+                self._robots_at[host] = saved.robots_fetched_at
+            if saved.next_allowed_at and saved.next_allowed_at > stamp():
+                wait = _seconds_until(saved.next_allowed_at)
+                h.next_at = time.monotonic() + min(wait, 3600.0)
+        self._hosts[host] = h
+
+    def _deadline(self) -> float | None:
+        limit = self.options.time_limit
+        return self._started + limit if limit is not None else None
+
+    def _stop_reason(self) -> str | None:
+        o, c = self.options, self._counts
+        if o.max_failures is not None and c.failed > o.max_failures:
+            return "too many failures"
+        deadline = self._deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            return "time limit"
+        if o.max_pages is not None and c.dispatched >= o.max_pages:
+            return "page limit"
+        return None
+
+    def _loop(self) -> str:
+        while True:
+            reason = self._stop_reason()
+            if reason is not None:
+                self._drain(reason)
+                return reason
+            self._dispatch()
+            wait = self._next_ready_in()
+            if self._inflight == 0 and wait is None:
+                return "ok"
+            deadline = self._deadline()
+            timeout = 1.0 if wait is None else max(0.001, min(wait, 1.0))
+            if deadline is not None:
+                timeout = max(0.001, min(timeout, deadline - time.monotonic()))
+            if self._inflight == 0:
+                time.sleep(timeout)
+                continue
+            try:
+                outcome = self._results.get(timeout=timeout)
+            except queue.Empty:
+                continue
+            self._handle(outcome)
+
+    def _drain(self, reason: str) -> None:
+        """Finish the requests in flight; after the time limit, wait for them briefly only.
+
+        An unfinished URL stays due in the frontier, so the next run takes it up.
+        """
+        grace = 2.0 if reason == "time limit" else 120.0
+        deadline = self._deadline()
+        if deadline is not None and reason != "time limit":
+            grace = max(2.0, min(grace, deadline - time.monotonic()))
+        end = time.monotonic() + grace
+        while self._inflight and time.monotonic() < end:
+            try:
+                outcome = self._results.get(timeout=max(0.001, end - time.monotonic()))
+            except queue.Empty:
+                break
+            self._handle(outcome)
+
+    def _next_ready_in(self) -> float | None:
+        """Seconds until an idle host with work may be asked again; None when none has work."""
+        now = time.monotonic()
+        waits = [
+            max(0.0, self._hosts[h].next_at - now)
+            for h in self._active
+            if not self._hosts[h].busy and not self._hosts[h].aside
+        ]
+        return min(waits) if waits else None
+
+    def _dispatch(self) -> None:
+        """Give each idle host whose delay has passed its next due URL (robots.txt first)."""
+        now_mono = time.monotonic()
+        for name in sorted(self._active):
+            h = self._hosts[name]
+            if h.busy or now_mono < h.next_at:
+                continue
+            if h.aside:
+                self._active.discard(name)
+                continue
+            if (
+                self.options.max_pages is not None
+                and self._counts.dispatched >= self.options.max_pages
+            ):
+                return
+            item = self._next_item(h)
+            if item is None:
+                self._active.discard(name)
+                continue
+            site = self.sites[item.site]
+            if site.obey_robots and h.robots is None:
+                self._submit(h, _Task(robots_url(item.url), "robots", site, self._fetcher(site)))
+                continue
+            headers: list[tuple[str, str]] = []
+            if item.etag:
+                headers.append(("If-None-Match", item.etag))
+            if item.last_modified:
+                headers.append(("If-Modified-Since", item.last_modified))
+            task = _Task(item.url, item.kind, site, self._fetcher(site), item, tuple(headers))
+            self._counts.dispatched += 1
+            self._submit(h, task)
+
+    def _next_item(self, h: _Host) -> FrontierItem | None:
+        """The next due URL on a host that this run has not fetched and robots.txt allows."""
+        while True:
+            now = stamp()
+            item = self.state.frontier_next(
+                h.name, self._names, now, self.options.since, self._run_started
+            )
+            if item is None:
+                return None
+            site = self.sites[item.site]
+            agent = site.user_agent or DEFAULT_USER_AGENT
+            if site.obey_robots and h.robots is not None and not h.robots.allows(item.url, agent):
+                with self.state.crawl_transaction():
+                    self.state.frontier_done(
+                        item.url,
+                        Visit("disallowed", now, stamp(time.time() + site.revisit_after)),
+                    )
+                continue
+            return item
+
+    def _submit(self, h: _Host, task: _Task) -> None:
+        h.busy = True
+        self._inflight += 1
+        self._tasks.put(task)
+
+    def _fetcher(self, site: SiteConfig) -> Fetcher:
+        settings = FetchSettings(
+            user_agent=site.user_agent or DEFAULT_USER_AGENT,
+            connect_timeout=min(10.0, site.timeout),
+            read_timeout=min(30.0, site.timeout),
+            total_timeout=site.timeout,
+            retries=site.retries,
+        )
+        if settings not in self._fetchers:
+            self._fetchers[settings] = Fetcher(settings)
+        return self._fetchers[settings]
+
+    # ------------------------------------------------------------ results (all writes here)
+
+    def _handle(self, out: _Outcome) -> None:
+        task = out.task
+        h = self._hosts[host_key(task.url)]
+        h.busy = False
+        self._inflight -= 1
+        host_failed = _host_failure(out.error)
+        if host_failed:
+            h.failures += 1
+            h.slowdown = min(h.slowdown * 2, _MAX_SLOWDOWN)
+            if h.failures >= task.site.max_host_failures:
+                h.aside = True
+        elif out.page is not None:
+            h.failures = 0
+        delay = max(task.site.delay, h.crawl_delay) * h.slowdown
+        h.next_at = time.monotonic() + delay
+        with self.state.crawl_transaction():
+            if task.kind == "robots":
+                self._robots_done(h, out)
+            else:
+                self._counts.pages += 1
+                self._page_done(out)
+                if self._counts.pages % 25 == 0:  # a killed run still shows how far it got
+                    self.state.run_update(self._run_id, _figures(self._stats("running")))
+            self.state.host_save(
+                HostState(
+                    host=h.name,
+                    robots_txt=h.robots.text if h.robots else None,
+                    robots_status=self._robots_status.get(h.name),
+                    robots_fetched_at=self._robots_at.get(h.name),
+                    next_allowed_at=stamp(time.time() + delay),
+                    crawl_delay=h.crawl_delay or None,
+                    failures=h.failures,
+                )
+            )
+        if self.progress is not None and task.kind != "robots":
+            self.progress(self._stats("running"), task.url)
+
+    def _robots_done(self, h: _Host, out: _Outcome) -> None:
+        if out.error is not None:
+            status = getattr(out.error, "status", None)
+            if isinstance(out.error, FetchError):
+                self.state.record_failure(out.error.attempts)
+            if status is None or status >= 500 or status == 429:
+                # robots.txt unreachable: crawl nothing there this run (what Google does).
+                h.aside = True
+                self._counts.failed += 1
+                return
+            h.robots = robots_for_status(status, None)
+        else:
+            assert out.page is not None
+            status = out.page.status
+            h.robots = robots_for_status(status, out.page.text)
+            self.state.record_failure(out.page.attempts)
+        agent = out.task.site.user_agent or DEFAULT_USER_AGENT
+        h.crawl_delay = h.robots.crawl_delay(agent) or 0.0
+        self._robots_status[h.name] = status
+        self._robots_at[h.name] = stamp()
+
+    def _page_done(self, out: _Outcome) -> None:
+        task, page, item = out.task, out.page, out.task.item
+        site = task.site
+        now = stamp()
+        revisit = stamp(time.time() + site.revisit_after)
+        assert item is not None
+        if out.error is not None:
+            self._counts.failed += 1
+            if isinstance(out.error, FetchError):
+                self.state.record_failure(out.error.attempts)
+            elif page is not None:
+                self.state.record_page(page)
+            status = getattr(out.error, "status", None)
+            wait = _FAIL_BACKOFF * 2 ** min(item.failures, 10)
+            if status in (404, 410) or isinstance(out.error, ParseError):
+                wait = site.revisit_after
+            self.state.frontier_done(
+                task.url,
+                Visit(
+                    "failed",
+                    now,
+                    stamp(time.time() + min(wait, max(site.revisit_after, 60))),
+                    failed=True,
+                    error=str(out.error)[:500],
+                ),
+            )
+            return
+        assert page is not None
+        etag, modified = page.header("etag"), page.header("last-modified")
+        if page.status == 304:
+            self._counts.not_modified += 1
+            self.state.not_modified(page)
+            if task.kind == "list":  # nothing new here; the stored next page may still be due
+                self._follow_next(item, site, item.next_url, news=False, all_old=False, now=now)
+            self.state.frontier_done(task.url, Visit("not_modified", now, revisit))
+            return
+        visit = Visit("ok", now, revisit, etag=etag, last_modified=modified)
+        if task.kind == "article":
+            assert out.article is not None
+            if out.article.is_article:
+                result = self.state.save(page, out.article)
+                counter = {
+                    SaveStatus.NEW: "new",
+                    SaveStatus.UPDATED: "changed",
+                    SaveStatus.UNCHANGED: "unchanged",
+                }[result.status]
+                setattr(self._counts, counter, getattr(self._counts, counter) + 1)
+                visit = Visit(
+                    "ok", now, revisit, etag=etag, last_modified=modified, article_id=result.id
+                )
+            else:
+                self.state.record_page(page)
+                visit = Visit("not_article", now, revisit, etag=etag, last_modified=modified)
+        elif task.kind == "list":
+            self.state.record_page(page)
+            assert out.listing is not None
+            self._follow_list(item, site, page, out.listing, out.next_url, now)
+            visit = replace(visit, next_url=out.next_url)
+        else:
+            self.state.record_page(page)
+            self._follow_entries(site, out, now)
+        self.state.frontier_done(task.url, visit)
+
+    def _follow_list(
+        self,
+        item: FrontierItem,
+        site: SiteConfig,
+        page: Page,
+        listing: Listing,
+        next_url: str | None,
+        now: str,
+    ) -> None:
+        """Queue a list page's articles; follow its next page while pages still bring news."""
+        since = self.options.since
+        candidates = [
+            NewUrl(link.url, site.name, "article", lastmod=link.date)
+            for link in listing.links
+            if self._is_article_link(site, link, page.final_url)
+        ]
+        added = set(self.state.frontier_add(candidates, now))
+        self._counts.found += len(added)
+        fresh = any(c.url in added and not older_than(c.lastmod, since) for c in candidates)
+        dated = [c for c in candidates if c.lastmod]
+        all_old = bool(since and dated and all(older_than(c.lastmod, since) for c in dated))
+        for host in {host_key(u) for u in added}:
+            self._activate(host)
+        self._follow_next(item, site, next_url, news=fresh, all_old=all_old, now=now)
+
+    def _follow_next(
+        self,
+        item: FrontierItem,
+        site: SiteConfig,
+        next_url: str | None,
+        *,
+        news: bool,
+        all_old: bool,
+        now: str,
+    ) -> None:
+        """Make the next list page due, unless pages in a row brought nothing new (or only
+        articles older than --since), or the list is as deep as ``max_list_pages``."""
+        unchanged = 0 if news else self._counts.chain.get(item.url, 0) + 1
+        if (
+            next_url
+            and is_crawlable(next_url)
+            and site.allows_host(host_of(next_url))
+            and item.depth + 1 < site.max_list_pages
+            and unchanged < site.stop_after_unchanged
+            and not all_old
+        ):
+            self.state.frontier_add(
+                [NewUrl(next_url, site.name, "list", item.depth + 1, due=True)], now
+            )
+            self._counts.chain[next_url] = unchanged
+            self._activate(host_key(next_url))
+
+    def _follow_entries(self, site: SiteConfig, out: _Outcome, now: str) -> None:
+        kind = "sitemap" if out.is_index else "article"
+        urls = [
+            NewUrl(e.url, site.name, kind, lastmod=e.date)
+            for e in out.entries
+            if is_crawlable(e.url)
+            and site.allows_host(host_of(e.url))
+            and (
+                kind == "sitemap"
+                or not site.article_patterns
+                or matches_any(e.url, site.article_patterns)
+            )
+        ]
+        added = self.state.frontier_add(urls, now)
+        if kind == "article":
+            self._counts.found += len(added)
+        for host in {host_key(u.url) for u in urls}:
+            self._activate(host)
+
+    def _is_article_link(self, site: SiteConfig, link: Link, list_url: str) -> bool:
+        url = link.url
+        if not is_crawlable(url) or not site.allows_host(host_of(url)):
+            return False
+        if url in site.start_urls or url == list_url or is_pagination_of(url, list_url):
+            return False
+        if page_family(url) == page_family(list_url):
+            return False
+        if matches_any(url, site.pagination_patterns):
+            return False
+        if site.article_patterns:
+            return matches_any(url, site.article_patterns)
+        # Without patterns: an article link reads like a headline, not like 首页 or 更多.
+        return len(link.text) >= 5 and not looks_like_list(url)
+
+
+def _figures(stats: CrawlStats) -> dict[str, object]:
+    return {
+        "found": stats.found,
+        "new": stats.new,
+        "changed": stats.changed,
+        "unchanged": stats.unchanged,
+        "not_modified": stats.not_modified,
+        "failed": stats.failed,
+        "pages": stats.pages,
+        "seconds": round(stats.seconds, 3),
+    }
+
+
+def _host_failure(error: ScraperError | None) -> bool:
+    """Failures that say the host is in trouble (not just one bad page)."""
+    if not isinstance(error, FetchError):
+        return False
+    if isinstance(error, BlockedError):
+        return True
+    return error.status is None or error.status >= 500 or error.status == 429
+
+
+def _seconds_until(iso: str) -> float:
+    try:
+        when = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def crawl(
+    state: CrawlState,
+    sites: Sequence[SiteConfig],
+    options: CrawlOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> CrawlStats:
+    """Run one crawl over ``sites`` and return its figures (also stored in ``runs``)."""
+    return Crawl(state, sites, options, progress=progress).run()

@@ -1,0 +1,96 @@
+"""Links on a list page: where each goes, its anchor text, the date printed beside it, and
+which one is the next page (下一页/下页/next, ``rel=next``).
+
+The crawl needs the date next to a link to stop at older articles before fetching them, and
+the anchor text to tell an article title from a navigation link.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .dates import find_dates
+
+_NEXT_TEXT = re.compile(
+    r"^\s*(?:下一页|下页|后一页|后页|下一页\s*[>›»]+|next(?:\s*page)?\s*[>›»]*|[>›»])\s*$", re.I
+)
+_SPACE = re.compile(r"\s+")
+_ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "p", "div", "td", "span"})
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link: absolute URL (no fragment), anchor text, and the date printed beside it."""
+
+    url: str
+    text: str
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a list page offers the crawl: its links in page order and the next page, if any."""
+
+    links: tuple[Link, ...]
+    next_url: str | None = None
+
+
+def _absolute(base: str, href: str) -> str | None:
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    url = urljoin(base, href)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def _item_date(node: object, anchor_text: str) -> str | None:
+    """The date in the link's list item (its parent or grandparent), if short enough to be one."""
+    current = getattr(node, "parent", None)
+    for _ in range(2):
+        if current is None or getattr(current, "tag", None) not in _ITEM_TAGS:
+            return None
+        text = _SPACE.sub(" ", current.text(separator=" ") or "")
+        if len(text) > 300:
+            return None
+        found = find_dates(text.replace(anchor_text, " "))
+        if found:
+            return found[0].iso
+        current = current.parent
+    return None
+
+
+def extract_list(html: str, url: str) -> Listing:
+    """Links of a page, deduplicated in order, and the next page of its list."""
+    tree = LexborHTMLParser(html)
+    base = url
+    base_node = tree.css_first("base[href]")
+    if base_node is not None:
+        base = urljoin(url, base_node.attributes.get("href") or "")
+    seen: set[str] = set()
+    links: list[Link] = []
+    next_url: str | None = None
+    for node in tree.css("link[rel=next][href]"):
+        next_url = _absolute(base, node.attributes.get("href") or "")
+    for node in tree.css("a[href]"):
+        target = _absolute(base, node.attributes.get("href") or "")
+        if target is None:
+            continue
+        text = (
+            _SPACE.sub(" ", node.text() or "").strip()
+            or (node.attributes.get("title") or "").strip()
+        )
+        rel = (node.attributes.get("rel") or "").lower().split()
+        if next_url is None and target != url and ("next" in rel or _NEXT_TEXT.match(text)):
+            next_url = target
+        if target in seen:
+            continue
+        seen.add(target)
+        links.append(Link(url=target, text=text, date=_item_date(node, text)))
+    return Listing(links=tuple(links), next_url=next_url)

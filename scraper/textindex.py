@@ -1,0 +1,88 @@
+"""Full-text search for Chinese without a custom tokenizer: overlapping bigrams.
+
+FTS5's trigram tokenizer cannot match terms under three characters (党建, 纪委), and a plain
+sqlite3 or Datasette user cannot load a custom tokenizer. So the archive indexes text that
+Python has already cut: every run of CJK characters becomes its overlapping bigrams followed by
+its last character (``纪委书记`` -> ``纪委 委书 书记 记``), other text stays as words, and FTS5's
+stock ``unicode61`` tokenizer splits that on spaces.
+
+A query becomes an FTS5 phrase of the same tokens, with a prefix match on the last one, so a
+term of any length matches exactly where it occurs as a substring (within one CJK run):
+``党`` -> ``"党"*`` (a bigram starting with 党, or 党 ending a run), ``党建`` -> ``"党建 建"*``,
+``纪委书记`` -> ``"纪委 委书 书记 记"*``. A two-character word is itself a token, which is why
+Datasette's stock search box finds 党建 with no help.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+# What unicode61 would keep as a token: letters and digits outside the CJK ranges.
+_WORD = re.compile(rf"[^\W{_CJK}]+", re.UNICODE)
+_SEGMENT = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
+
+
+def _run_tokens(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens the index holds for ``text``, in order."""
+    out: list[str] = []
+    for segment in _SEGMENT.findall(text):
+        if _CJK_RUN.fullmatch(segment):
+            out.extend(_run_tokens(segment))
+        else:
+            out.append(segment.lower())
+    return out
+
+
+def index_text(text: str | None) -> str:
+    """The text stored in the FTS5 table for ``text`` (tokens joined by spaces)."""
+    return " ".join(tokens(text or ""))
+
+
+def match_query(query: str) -> str | None:
+    """An FTS5 MATCH expression finding every whitespace-separated term of ``query`` (AND).
+
+    Each term must occur as a contiguous substring (punctuation inside a term is ignored).
+    None when the query has no searchable characters.
+    """
+    phrases = []
+    for term in query.split():
+        toks = tokens(term)
+        if not toks:
+            continue
+        phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"'
+        if _CJK_RUN.fullmatch(term[-1:] or "") or _CJK_RUN.search(toks[-1]):
+            phrase += "*"
+        phrases.append(phrase)
+    return " AND ".join(phrases) if phrases else None
+
+
+def terms(query: str) -> list[str]:
+    """The query's searchable terms, for highlighting."""
+    return [t for t in (_clean_term(q) for q in query.split()) if t]
+
+
+def _clean_term(term: str) -> str:
+    return "".join(_SEGMENT.findall(term))
+
+
+def snippet(text: str, query: str, width: int = 60, mark: tuple[str, str] = ("【", "】")) -> str:
+    """A window of ``text`` around the first matching term, every term occurrence marked."""
+    wanted = terms(query)
+    if not text:
+        return ""
+    first = min((i for i in (text.find(t) for t in wanted) if i >= 0), default=0)
+    start = max(0, first - width // 3)
+    window = text[start : start + width].replace("\n", " ")
+    for term in sorted(set(wanted), key=len, reverse=True):
+        window = window.replace(term, f"{mark[0]}{term}{mark[1]}")
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + width < len(text) else ""
+    return prefix + window + suffix

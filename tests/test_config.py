@@ -1,0 +1,105 @@
+"""sites.toml: defaults, per-site keys, and errors that name the file, the site and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scraper.config import SiteConfig, config_path, load_config
+from scraper.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sites.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_least_a_site_needs_is_start_urls_and_the_rest_defaults(tmp_path: Path) -> None:
+    cfg = load_config(
+        write(
+            tmp_path, '[sites.gov]\nstart_urls = ["https://www.example.gov.cn/xwdt/index.html"]\n'
+        )
+    )
+    (site,) = cfg.sites
+    assert site == SiteConfig(
+        name="gov",
+        start_urls=("https://www.example.gov.cn/xwdt/index.html",),
+        allowed_hosts=("www.example.gov.cn",),
+    )
+    assert site.delay == 1.0 and site.revisit_after == 7 * 86400 and site.obey_robots
+
+
+def test_defaults_table_applies_to_every_site_and_sites_override_it(tmp_path: Path) -> None:
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
+[defaults]
+delay = 2.5
+revisit_after = "12h"
+[sites.a]
+start_urls = ["https://a.example.gov.cn/"]
+feeds = ["https://feeds.example.gov.cn/a.xml"]
+[sites.b]
+start_urls = ["https://b.example.gov.cn/"]
+delay = "500ms"
+""".replace('"500ms"', "0.5"),
+        )
+    )
+    a, b = cfg.sites
+    assert (a.delay, a.revisit_after, b.delay, b.revisit_after) == (2.5, 43200.0, 0.5, 43200.0)
+    assert a.allowed_hosts == ("a.example.gov.cn", "feeds.example.gov.cn")
+    assert cfg.site("b") is b and cfg.site("c") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "site", "key"),
+    [
+        ("[sites.a]\ndelay = 1\n", "a", "start_urls"),
+        ('[sites.a]\nstart_urls = ["ftp://x/"]\n', "a", "start_urls"),
+        ('[sites.a]\nstart_urls = ["https://x/"]\ndelay = "soon"\n', "a", "delay"),
+        ('[sites.a]\nstart_urls = ["https://x/"]\nmax_list_pages = 0\n', "a", "max_list_pages"),
+        (
+            '[sites.a]\nstart_urls = ["https://x/"]\narticle_patterns = ["("]\n',
+            "a",
+            "article_patterns",
+        ),
+        ('[sites.a]\nstart_urls = ["https://x/"]\nstart_url = "https://x/"\n', "a", "start_url"),
+        ('[sites.a]\nstart_urls = ["https://x/"]\nobey_robots = "no"\n', "a", "obey_robots"),
+        ('[defaults]\ndelya = 1\n[sites.a]\nstart_urls = ["https://x/"]\n', None, "delya"),
+        ("[sites]\n", None, "sites"),
+    ],
+)
+def test_a_bad_config_names_file_site_and_key(
+    tmp_path: Path, body: str, site: str | None, key: str
+) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    err = info.value
+    assert (err.path, err.site, err.key) == (str(path), site, key)
+    assert str(path) in str(err) and repr(key) in str(err)
+
+
+def test_unreadable_or_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[sites.a\n"))
+
+
+def test_config_path_prefers_option_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVER_CONFIG", "/etc/archiver/sites.toml")
+    assert config_path("x.toml") == Path("x.toml")
+    assert config_path(None) == Path("/etc/archiver/sites.toml")
+    monkeypatch.delenv("ARCHIVER_CONFIG")
+    assert config_path(None) == Path("sites.toml")
+
+
+def test_the_shipped_sample_config_loads() -> None:
+    cfg = load_config(ROOT / "sites.toml")
+    assert [s.name for s in cfg.sites] == ["samples"]

@@ -1,0 +1,636 @@
+"""`archiver crawl` end to end against real HTTP servers on 127.0.0.1 (one port = one site).
+
+Each test builds the few sites it needs from generated article and list pages; the kill -9 and
+lock tests run the crawl in a subprocess, the others in-process through typer's runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scraper.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE, app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+Route = Callable[["Handler", int], tuple[int, bytes, dict[str, str]]]
+
+
+class Site(ThreadingHTTPServer):
+    """A small web site: path (with query) -> page, every request logged with its headers."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.routes: dict[str, bytes | Route] = {}
+        self.log: list[tuple[float, str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client closing a kept-alive connection is not news
+
+    def hits(self, path: str) -> int:
+        return sum(1 for _, p, _ in self.log if p == path)
+
+    def paths(self) -> list[str]:
+        return [p for _, p, _ in self.log]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Site
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        with srv.lock:
+            srv.log.append((time.monotonic(), self.path, dict(self.headers)))
+            count = srv.hits(self.path)
+        route = srv.routes.get(self.path)
+        headers: dict[str, str] = {}
+        if route is None:
+            status, body = 404, b"<html><body>not found</body></html>"
+        elif callable(route):
+            status, body, headers = route(self, count)
+        else:
+            status, body = 200, route
+        ctype = headers.pop("Content-Type", "text/html; charset=utf-8")
+        if status == 200:
+            etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'
+            headers["ETag"] = etag
+            if self.headers.get("If-None-Match") == etag:
+                status, body = 304, b""
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def make_site() -> Iterator[Callable[[], Site]]:
+    started: list[Site] = []
+
+    def make() -> Site:
+        site = Site()
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        started.append(site)
+        return site
+
+    yield make
+    for site in started:
+        site.shutdown()
+        site.server_close()
+
+
+@pytest.fixture
+def hanging_host() -> Iterator[str]:
+    """A host that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def article(n: int, day: str = "2024-03-01") -> bytes:
+    paras = "".join(
+        f"<p>第{n}号通知第{k}段：为进一步做好政务公开工作，推进信息发布规范化、标准化，"
+        "现将有关事项通知如下，请各单位结合实际认真贯彻落实，确保各项措施落到实处。</p>"
+        for k in range(4)
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>关于开展第{n}批政务公开工作的通知_示例市人民政府</title></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/news/index.html">政务动态</a></div>
+<h1>关于开展第{n}批政务公开工作的通知</h1>
+<div class="info">发布时间：{day} 来源：示例市政府办公室</div>
+<div class="content">{paras}</div><div class="editor">责任编辑：张三</div>
+<div class="footer">版权所有：示例市人民政府 网站标识码 1234</div></body></html>""".encode()
+
+
+def listing(items: list[tuple[str, int, str]], pager: str = "") -> bytes:
+    lis = "".join(
+        f'<li><a href="{href}">关于开展第{n}批政务公开工作的通知</a><span>{day}</span></li>'
+        for href, n, day in items
+    )
+    return (
+        '<html><head><meta charset="utf-8"><title>政务动态_示例市人民政府</title></head><body>'
+        f'<div class="nav"><a href="/">首页</a> <a href="/about.html">机构概况</a></div>'
+        f"<ul>{lis}</ul><div class='page'>{pager}</div></body></html>"
+    ).encode()
+
+
+def news_site(site: Site, articles: int, per_page: int, style: str = "trs") -> list[str]:
+    """A list of ``articles`` over pages of ``per_page``; returns the list-page paths.
+
+    trs: index.html, index_1.html... with 下一页; page: ?page=N with numbered links only;
+    script: index_N.html whose pager only exists as a createPageHTML(...) call.
+    """
+    pages = (articles + per_page - 1) // per_page
+    paths = []
+    for p in range(pages):
+        if style == "page":
+            path = "/list?cat=7" if p == 0 else f"/list?cat=7&page={p + 1}"
+            pager = " ".join(
+                f'<a href="/list?cat=7{f"&page={k + 1}" if k else ""}">{k + 1}</a>'
+                for k in range(pages)
+            )
+        else:
+            path = "/news/index.html" if p == 0 else f"/news/index_{p}.html"
+            pager = (
+                f'<a href="index_{p + 1}.html">下一页</a>'
+                if p + 1 < pages
+                else "<span>下一页</span>"
+            )
+            if style == "script":
+                pager = f'<script>createPageHTML({pages}, {p}, "index", "html");</script>'
+        items = []
+        for i in range(p * per_page, min(articles, (p + 1) * per_page)):
+            href = f"/art/{style}/{i}.html"
+            day = f"2024-03-{28 - i % 28:02d}"
+            site.routes[href] = article(i, day)
+            items.append((href, i, day))
+        site.routes[path] = listing(items, pager)
+        paths.append(path)
+    return paths
+
+
+def write_config(path: Path, sites: dict[str, dict[str, Any]]) -> Path:
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(v) if isinstance(v, str) else repr(v)
+
+    lines = []
+    for name, table in sites.items():
+        lines.append(f"[sites.{name}]")
+        table = {"delay": 0, "timeout": 5, "retries": 0, **table}
+        lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(cfg: Path, db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["crawl", "--config", str(cfg), "--db", str(db), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def rows(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def figures(stderr: str) -> dict[str, int]:
+    """found/new/changed/unchanged/not modified/failed from the summary line."""
+    line = stderr.strip().splitlines()[-1]
+    out = {}
+    for part in line.split(", ")[:6]:
+        name, _, number = part.rpartition(" ")
+        out[name] = int(number)
+    return out
+
+
+# ------------------------------------------------------------------------ discovery
+
+
+def test_three_pagination_styles_on_three_hosts(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    trs, paged, script = make_site(), make_site(), make_site()
+    lists = {
+        "trs": news_site(trs, 5, 2, "trs"),
+        "paged": news_site(paged, 5, 2, "page"),
+        "script": news_site(script, 5, 2, "script"),
+    }
+    cfg = write_config(
+        tmp_path / "sites.toml",
+        {
+            "trs": {"start_urls": [trs.url(lists["trs"][0])]},
+            "paged": {"start_urls": [paged.url(lists["paged"][0])]},
+            "script": {"start_urls": [script.url(lists["script"][0])]},
+        },
+    )
+    db = tmp_path / "a.db"
+    code, out, err = run(cfg, db)
+    assert code == 0 and out == ""
+    assert figures(err) == {
+        "found": 15,
+        "new": 15,
+        "changed": 0,
+        "unchanged": 0,
+        "not modified": 0,
+        "failed": 0,
+    }
+    assert rows(db, "select count(*), count(distinct canonical_url) from articles") == [(15, 15)]
+    # list pages were fetched and kept as pages, never stored as articles
+    for site, paths in ((trs, lists["trs"]), (paged, lists["paged"]), (script, lists["script"])):
+        assert all(site.hits(p) == 1 for p in paths), site.paths()
+        assert site.hits("/about.html") == 0  # a short navigation link is not an article
+    assert rows(
+        db, "select count(*) from articles where url like '%index%' or url like '%list%'"
+    ) == [(0,)]
+    assert rows(db, "select found, new, failed, outcome, exit_code from runs") == [
+        (15, 15, 0, "ok", 0)
+    ]
+
+
+def test_pagination_stops_after_pages_with_nothing_new(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    paths = news_site(site, 12, 2, "trs")  # six list pages
+    cfg = write_config(tmp_path / "s.toml", {"news": {"start_urls": [site.url(paths[0])]}})
+    db = tmp_path / "a.db"
+    assert run(cfg, db)[0] == 0
+    assert all(site.hits(p) == 1 for p in paths)
+    # one new article appears on the first page; known articles are not fetched again
+    site.routes["/art/new.html"] = article(99)
+    first = site.routes[paths[0]]
+    assert isinstance(first, bytes)
+    site.routes[paths[0]] = first.replace(
+        b"<ul>",
+        '<ul><li><a href="/art/new.html">关于开展第99批政务公开工作的通知</a></li>'.encode(),
+    )
+    site.log.clear()
+    code, _, err = run(cfg, db)
+    assert code == 0 and figures(err)["new"] == 1
+    fetched = site.paths()
+    assert fetched.count("/art/new.html") == 1
+    assert not [p for p in fetched if p.startswith("/art/") and p != "/art/new.html"]
+    # page 0 had news, pages 1 and 2 had none: the default stop_after_unchanged = 2 ends it
+    assert [p for p in fetched if p.startswith("/news/")] == paths[:3]
+
+
+def test_sitemap_index_and_feed_and_lastmod(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    for i in range(5):
+        site.routes[f"/a/{i}.html"] = article(i)
+    site.routes["/news/index.html"] = listing([])
+
+    def index(lastmod: str) -> bytes:
+        return (
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap>'
+            f"<loc>{site.url('/sm1.xml')}</loc><lastmod>{lastmod}</lastmod></sitemap></sitemapindex>"
+        ).encode()
+
+    def urlset(lastmod: str) -> bytes:
+        urls = "".join(
+            f"<url><loc>{site.url(f'/a/{i}.html')}</loc>"
+            f"<lastmod>{lastmod if i == 0 else '2024-03-01'}</lastmod></url>"
+            for i in range(3)
+        )
+        return (
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+        )
+
+    site.routes["/sitemap.xml"] = index("2024-03-01")
+    site.routes["/sm1.xml"] = urlset("2024-03-01")
+    site.routes["/feed.xml"] = (
+        "<rss version='2.0'><channel>"
+        + "".join(f"<item><link>{site.url(f'/a/{i}.html')}</link></item>" for i in (3, 4))
+        + "</channel></rss>"
+    ).encode()
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            "gov": {
+                "start_urls": [site.url("/news/index.html")],
+                "sitemaps": [site.url("/sitemap.xml")],
+                "feeds": [site.url("/feed.xml")],
+            }
+        },
+    )
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0 and figures(err)["new"] == 5
+    # the index says sm1.xml changed, sm1.xml says /a/0.html changed: only that is refetched
+    site.routes["/sitemap.xml"] = index("2024-03-05")
+    site.routes["/sm1.xml"] = urlset("2024-03-05")
+    site.log.clear()
+    code, _, err = run(cfg, db)
+    assert code == 0
+    assert sorted(p for p in site.paths() if p.startswith("/a/")) == ["/a/0.html"]
+    assert figures(err)["not modified"] == 3  # the article, the list page and the feed: 304
+
+
+# ------------------------------------------------------------------------ politeness
+
+
+def test_robots_disallow_and_crawl_delay(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    site.routes["/robots.txt"] = lambda h, n: (
+        200,
+        b"User-agent: *\nDisallow: /art/secret\nCrawl-delay: 0.6\n",
+        {"Content-Type": "text/plain"},
+    )
+    site.routes["/art/1.html"] = article(1)
+    site.routes["/art/2.html"] = article(2)
+    site.routes["/art/secret.html"] = article(3)
+    site.routes["/news/index.html"] = listing(
+        [
+            ("/art/1.html", 1, "2024-03-01"),
+            ("/art/2.html", 2, "2024-03-01"),
+            ("/art/secret.html", 3, "2024-03-01"),
+        ]
+    )
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0 and figures(err)["new"] == 2
+    assert site.hits("/art/secret.html") == 0
+    assert rows(db, "select status from frontier where url like '%secret%'") == [("disallowed",)]
+    times = [t for t, p, _ in site.log if p != "/robots.txt"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) == 3 and min(gaps) >= 0.55, gaps  # Crawl-delay beats the site's delay 0
+    agents = {headers.get("User-Agent", "") for _, _, headers in site.log}
+    assert all(a.startswith("archiver/") and "archiving" in a for a in agents)
+
+
+def test_429_is_retried_after_retry_after(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    body = article(1)
+    site.routes["/art/1.html"] = lambda h, n: (
+        (429, b"slow down", {"Retry-After": "1", "Content-Type": "text/plain"})
+        if n == 1
+        else (200, body, {})
+    )
+    site.routes["/news/index.html"] = listing([("/art/1.html", 1, "2024-03-01")])
+    cfg = write_config(
+        tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")], "retries": 2}}
+    )
+    code, _, err = run(cfg, tmp_path / "a.db")
+    assert code == 0 and figures(err)["new"] == 1 and figures(err)["failed"] == 0
+    tries = [t for t, p, _ in site.log if p == "/art/1.html"]
+    assert len(tries) == 2 and tries[1] - tries[0] >= 0.95
+
+
+def test_hanging_and_failing_hosts_are_set_aside(
+    make_site: Callable[[], Site], hanging_host: str, tmp_path: Path
+) -> None:
+    good, broken = make_site(), make_site()
+    news_site(good, 2, 5)
+    for i in range(6):
+        broken.routes[f"/art/trs/{i}.html"] = lambda h, n: (503, b"down", {})
+    news_site_paths = news_site(broken, 6, 6)
+    for i in range(6):
+        broken.routes[f"/art/trs/{i}.html"] = lambda h, n: (503, b"down", {})
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            "good": {"start_urls": [good.url("/news/index.html")]},
+            "hangs": {"start_urls": [hanging_host + "/news/index.html"], "timeout": 1},
+            "broken": {"start_urls": [broken.url(news_site_paths[0])], "max_host_failures": 2},
+        },
+    )
+    db = tmp_path / "a.db"
+    started = time.monotonic()
+    code, _, err = run(cfg, db, "--max-failures", "5")
+    assert time.monotonic() - started < 8
+    assert code == 0, err
+    f = figures(err)
+    assert f["new"] == 2 and f["failed"] == 3  # the hung robots.txt, two 503 articles
+    assert sum(1 for p in broken.paths() if p.startswith("/art/")) == 2  # then set aside
+    assert rows(
+        db,
+        "select count(*) from frontier where url like ? and status = 'pending'",
+        (hanging_host + "%",),
+    ) == [(1,)]
+    # with a lower limit the same crawl is a failure: exit 3
+    code, _, err = run(cfg, tmp_path / "b.db", "--max-failures", "1")
+    assert code == EXIT_FAILED and "stopped: too many failures" in err
+    assert rows(tmp_path / "b.db", "select outcome, exit_code from runs") == [
+        ("too many failures", 3)
+    ]
+
+
+# ------------------------------------------------------------------------ incremental
+
+
+def test_revisits_are_conditional_and_304_changes_nothing(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    news_site(site, 3, 5)
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {"gov": {"start_urls": [site.url("/news/index.html")], "revisit_after": 0}},
+    )
+    db = tmp_path / "a.db"
+    assert run(cfg, db)[0] == 0
+    before = rows(db, "select id, title, body, last_changed, raw_sha256 from articles order by id")
+    fetches = rows(db, "select count(*) from fetches")[0][0]
+    site.log.clear()
+    code, _, err = run(cfg, db)
+    assert code == 0
+    assert figures(err) == {
+        "found": 0,
+        "new": 0,
+        "changed": 0,
+        "unchanged": 0,
+        "not modified": 4,
+        "failed": 0,
+    }
+    assert all("If-None-Match" in headers for _, p, headers in site.log if p != "/robots.txt")
+    assert (
+        rows(db, "select id, title, body, last_changed, raw_sha256 from articles order by id")
+        == before
+    )
+    assert rows(db, "select count(*) from fetches")[0][0] == fetches + 4
+    assert rows(
+        db, "select count(*) from fetches where status = 304 and article_id is not null"
+    ) == [(3,)]
+
+
+def test_since_skips_older_articles_and_stops_paginating(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    paths = news_site(site, 16, 4)  # dates fall from 03-28 to 03-13 down the pages
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url(paths[0])]}})
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db, "--since", "2024-03-23")
+    assert code == 0
+    got = sorted(p for p in site.paths() if p.startswith("/art/"))
+    assert got == [f"/art/trs/{i}.html" for i in range(6)]  # 03-28 .. 03-23
+    assert site.hits(paths[2]) == 1 and site.hits(paths[3]) == 0  # page 2: all older, stop
+    assert figures(err)["new"] == 6
+    assert run(cfg, db, "--since", "yesterday")[0] == EXIT_USAGE
+
+
+# ------------------------------------------------------------------------ cron safety
+
+
+def test_limits_quiet_and_runs_row(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    news_site(site, 8, 10)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    code, out, err = run(cfg, db, "--max-pages", "3")
+    assert code == 0 and "stopped: page limit" in err
+    assert rows(db, "select pages, new from runs") == [(3, 2)]
+    code, out, err = run(cfg, db, "--quiet")
+    assert (code, out, err) == (0, "", "")
+    assert rows(db, "select count(*) from articles") == [(8,)]
+    last = rows(
+        db, "select found, new, changed, unchanged, not_modified, failed, exit_code from runs"
+    )
+    assert last[-1] == (0, 6, 0, 0, 1, 0, 0)
+
+    slow = make_site()
+    news_site(slow, 20, 20)
+    cfg = write_config(
+        tmp_path / "slow.toml",
+        {"gov": {"start_urls": [slow.url("/news/index.html")], "delay": 0.4}},
+    )
+    started = time.monotonic()
+    code, _, err = run(cfg, tmp_path / "b.db", "--time-limit", "1")
+    assert code == 0 and "stopped: time limit" in err
+    assert time.monotonic() - started < 4
+
+
+def test_config_errors_unknown_sites_and_sites_command(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sites.gov]\nstart_urls = ["https://x.gov.cn/"]\ndelay = "often"\n')
+    code, _, err = run(bad, tmp_path / "a.db")
+    assert code == EXIT_CONFIG
+    assert str(bad) in err and "'gov'" in err and "'delay'" in err
+    good = write_config(tmp_path / "ok.toml", {"gov": {"start_urls": ["https://x.gov.cn/i.html"]}})
+    assert run(good, tmp_path / "a.db", "nosuch")[0] == EXIT_USAGE
+    result = CliRunner().invoke(app, ["sites", "--config", str(good)])
+    assert result.exit_code == 0 and result.stdout.startswith("gov\thttps://x.gov.cn/i.html")
+    result = CliRunner().invoke(app, ["sites", "--config", str(tmp_path / "none.toml")])
+    assert result.exit_code == EXIT_CONFIG
+
+
+def _subprocess_crawl(cfg: Path, db: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "scraper", "crawl", "--config", str(cfg), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        return int(rows(db, sql)[0][0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    sites = [make_site(), make_site()]
+    for s in sites:
+        news_site(s, 20, 5)
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            f"s{i}": {"start_urls": [s.url("/news/index.html")], "delay": 0.02}
+            for i, s in enumerate(sites)
+        },
+    )
+    db = tmp_path / "a.db"
+    proc = _subprocess_crawl(cfg, db)
+    deadline = time.monotonic() + 20
+    while _count(db, "select count(*) from articles") < 8 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = _count(db, "select count(*) from articles")
+    assert 8 <= killed_at < 40
+    assert rows(db, "select finished from runs") == [(None,)]  # the killed run never finished
+
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    assert rows(db, "pragma integrity_check") == [("ok",)]
+    assert rows(db, "select count(*), count(distinct url) from articles") == [(40, 40)]
+    assert figures(err)["new"] == 40 - killed_at
+    # exactly once: every article was fetched (200) once over both runs, and nothing is left
+    assert rows(
+        db, "select count(*) from fetches where status = 200 and article_id is not null"
+    ) == [(40,)]
+    assert rows(db, "select count(*) from frontier where status = 'pending'") == [(0,)]
+    for s in sites:  # refetched: at most the page in flight on each host at the kill
+        paths = [p for p in s.paths() if p.startswith("/art/")]
+        assert len(paths) - len(set(paths)) <= 1
+
+
+def test_two_runs_started_together_one_exits_locked(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    news_site(site, 3, 5)
+    cfg = write_config(
+        tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")], "delay": 0.5}}
+    )
+    db = tmp_path / "a.db"
+    first, second = _subprocess_crawl(cfg, db), _subprocess_crawl(cfg, db)
+    results = sorted(
+        [
+            (first.wait(timeout=30), first.communicate()[1]),
+            (second.wait(timeout=30), second.communicate()[1]),
+        ]
+    )
+    (ok_code, ok_err), (locked_code, locked_err) = results
+    assert (ok_code, locked_code) == (0, EXIT_LOCKED), results
+    assert "another crawl" in locked_err and "new 3" in ok_err
+    assert rows(db, "select count(*) from articles") == [(3,)]
+    assert rows(db, "select count(*) from runs") == [(1,)]
+
+
+def test_sigterm_stops_the_run_cleanly_with_130(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    news_site(site, 10, 10)
+    cfg = write_config(
+        tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")], "delay": 0.3}}
+    )
+    db = tmp_path / "a.db"
+    proc = _subprocess_crawl(cfg, db)
+    deadline = time.monotonic() + 20
+    while _count(db, "select count(*) from articles") < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 130
+    assert "interrupted" in proc.communicate()[1]
+    assert rows(db, "select outcome, exit_code, finished is not null from runs") == [
+        ("interrupted", 130, 1)
+    ]
