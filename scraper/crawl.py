@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from scraper.archive import FrontierItem, HostState, NewUrl, Visit, host_key
+from scraper.archive import host_key
 from scraper.config import SiteConfig
 from scraper.decode import decode
 from scraper.discover import (
@@ -43,7 +43,17 @@ from scraper.discover import (
 )
 from scraper.errors import BlockedError, FetchError, LockError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
-from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
+from scraper.models import (
+    Article,
+    FetchAttempt,
+    FrontierItem,
+    HostState,
+    NewUrl,
+    Page,
+    SaveResult,
+    SaveStatus,
+    Visit,
+)
 from scraper.parse import parse_page
 from scraper.parse.links import Link, Listing, extract_list
 from scraper.urls import host_of

@@ -95,3 +95,63 @@ class SaveResult:
     id: int
     status: SaveStatus
     article: Article
+
+
+# ------------------------------------------------------------------ crawl records
+
+
+@dataclass(frozen=True)
+class NewUrl:
+    """A URL a crawl found. ``due`` makes a known URL due now (start URLs, feeds, next pages)."""
+
+    url: str
+    site: str
+    kind: str  # list, article, sitemap, feed
+    depth: int = 0
+    lastmod: str | None = None
+    due: bool = False
+
+
+@dataclass(frozen=True)
+class FrontierItem:
+    """A frontier row as the crawl sees it."""
+
+    url: str
+    site: str
+    host: str
+    kind: str
+    depth: int
+    status: str
+    failures: int
+    etag: str | None
+    last_modified: str | None
+    lastmod: str | None
+    next_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What fetching a frontier URL came to, and when it is due again."""
+
+    status: str  # ok, not_modified, not_article, failed, disallowed
+    time: str
+    next_fetch_at: str
+    failed: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    article_id: int | None = None
+    error: str | None = None
+    next_url: str | None = None
+
+
+@dataclass(frozen=True)
+class HostState:
+    """A host's robots.txt and politeness state, kept across runs."""
+
+    host: str
+    robots_txt: str | None = None
+    robots_status: int | None = None
+    robots_fetched_at: str | None = None
+    next_allowed_at: str | None = None
+    crawl_delay: float | None = None
+    failures: int = 0

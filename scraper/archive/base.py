@@ -1,0 +1,85 @@
+"""What every part of the archive shares: the connection, transactions, raw pages, fetches."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zlib
+
+import sqlite_utils
+
+from scraper.errors import ArchiveError
+from scraper.models import FetchAttempt
+
+
+class ArchiveBase:
+    """The open database and the write helpers the archive's parts build on."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.db = db
+        self.path = path
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self.db.conn)
+
+    def _store_raw(self, content: bytes) -> str | None:
+        if not content:
+            return None
+        sha = hashlib.sha256(content).hexdigest()
+        self.db.execute(
+            "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
+            "VALUES (?, ?, 'zlib', ?)",
+            [sha, len(content), zlib.compress(content, 6)],
+        )
+        return sha
+
+    def _insert_attempts(
+        self, attempts: tuple[FetchAttempt, ...], sha: str | None, ident: int | None
+    ) -> None:
+        last = len(attempts) - 1
+        for i, a in enumerate(attempts):
+            ok = i == last and a.error is None
+            self.db.table("fetches").insert(
+                {
+                    "url": a.url,
+                    "time": a.time,
+                    "status": a.status,
+                    "final_url": a.final_url,
+                    "bytes": a.bytes,
+                    "encoding": a.encoding,
+                    "elapsed": a.elapsed,
+                    "error": a.error,
+                    "etag": a.etag,
+                    "last_modified": a.last_modified,
+                    "raw_sha256": sha if ok else None,
+                    "article_id": ident if ok else None,
+                }
+            )
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit).
+
+    Given ``path``, a sqlite error inside comes out as an ArchiveError naming the archive.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str | None = None) -> None:
+        self.conn = conn
+        self.path = path
+
+    def __enter__(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._owner = True
+        else:
+            self._owner = False
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if not self._owner:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        if self.path is not None and isinstance(exc[0], sqlite3.DatabaseError):
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc[0]}") from exc[0]

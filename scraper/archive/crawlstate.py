@@ -1,0 +1,206 @@
+"""Crawl state in archive.db: the frontier, per-host politeness, runs.
+
+Used by scraper/crawl.py through its ``CrawlState`` protocol, so another backend (PostgreSQL)
+can sit beside this one. Every write is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from scraper.models import FrontierItem, HostState, NewUrl, Page, Visit
+from scraper.urls import canonicalize
+
+from .base import ArchiveBase, _Tx
+
+
+class CrawlStateStore(ArchiveBase):
+    """The crawl's tables, as methods of the archive."""
+
+    # Used by scraper/crawl.py through its ``CrawlState`` protocol. Every write is one
+    # transaction; a crawl wraps a page's save and its frontier update in ``crawl_transaction``
+    # so a kill -9 leaves either both or neither.
+
+    def crawl_transaction(self) -> _Tx:
+        """One transaction around several writes (the nested ``save`` joins it)."""
+        return self._transaction()
+
+    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
+        """Insert URLs not yet known (due now); return those that were new.
+
+        A known URL becomes due again when its date (a sitemap lastmod) is newer than the one
+        stored, or when ``due`` is set (a start URL, a feed, a page of a list being followed).
+        """
+        added: list[str] = []
+        with self._write():
+            for u in urls:
+                row = self.db.execute(
+                    "SELECT lastmod, next_fetch_at FROM frontier WHERE url = ?", [u.url]
+                ).fetchone()
+                if row is None:
+                    self.db.execute(
+                        "INSERT INTO frontier (url, site, host, kind, depth, discovered_at, "
+                        "next_fetch_at, lastmod) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [u.url, u.site, host_key(u.url), u.kind, u.depth, now, now, u.lastmod],
+                    )
+                    added.append(u.url)
+                    continue
+                newer = bool(u.lastmod and (row[0] is None or u.lastmod > row[0]))
+                if newer or (u.due and row[1] > now):
+                    self.db.execute(
+                        "UPDATE frontier SET next_fetch_at = ?, lastmod = coalesce(?, lastmod), "
+                        "depth = min(depth, ?) WHERE url = ?",
+                        [now, u.lastmod, u.depth, u.url],
+                    )
+        return added
+
+    def frontier_next(
+        self,
+        host: str,
+        sites: Sequence[str],
+        now: str,
+        since: str | None = None,
+        fetched_before: str | None = None,
+    ) -> FrontierItem | None:
+        """The next URL due on ``host`` for these sites: lists, sitemaps and feeds first.
+
+        With ``since``, articles whose known date is older are left for another run; with
+        ``fetched_before`` (the run's start), URLs this run already fetched are skipped.
+        """
+        marks = ",".join("?" * len(sites))
+        args: list[Any] = [host, now, *sites]
+        where = ""
+        if fetched_before:
+            where = "AND (last_fetch_at IS NULL OR last_fetch_at < ?) "
+            args.append(fetched_before)
+        if since:
+            where += (
+                "AND NOT (kind = 'article' AND lastmod IS NOT NULL AND substr(lastmod, 1, 10) < ?)"
+            )
+            args.append(since[:10])
+        cur = self.db.execute(
+            f"SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
+            "next_url "
+            f"FROM frontier WHERE host = ? AND next_fetch_at <= ? AND site IN ({marks}) {where}"
+            f"ORDER BY kind = 'article', depth, next_fetch_at, rowid LIMIT 1",
+            args,
+        )
+        row = cur.fetchone()
+        return FrontierItem(*row) if row else None
+
+    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
+        marks = ",".join("?" * len(sites))
+        rows = self.db.execute(
+            f"SELECT DISTINCT host FROM frontier WHERE next_fetch_at <= ? AND site IN ({marks})",
+            [now, *sites],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def frontier_get(self, url: str) -> FrontierItem | None:
+        row = self.db.execute(
+            "SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
+            "next_url "
+            "FROM frontier WHERE url = ?",
+            [url],
+        ).fetchone()
+        return FrontierItem(*row) if row else None
+
+    def frontier_done(self, url: str, visit: Visit) -> None:
+        """Record what fetching ``url`` came to and when it is due again."""
+        with self._write():
+            failures = "failures + 1" if visit.failed else "0"
+            self.db.execute(
+                f"UPDATE frontier SET status = ?, last_fetch_at = ?, next_fetch_at = ?, "
+                f"failures = {failures}, etag = coalesce(?, etag), "
+                f"last_modified = coalesce(?, last_modified), "
+                f"article_id = coalesce(?, article_id), next_url = coalesce(?, next_url), "
+                f"error = ? WHERE url = ?",
+                [
+                    visit.status,
+                    visit.time,
+                    visit.next_fetch_at,
+                    visit.etag,
+                    visit.last_modified,
+                    visit.article_id,
+                    visit.next_url,
+                    visit.error,
+                    url,
+                ],
+            )
+
+    def not_modified(self, page: Page) -> int | None:
+        """A 304 for a stored article: only ``last_seen`` and a ``fetches`` row change."""
+        with self._write():
+            row = self.db.execute(
+                "SELECT id FROM articles WHERE url = ? OR canonical_url = ? LIMIT 1",
+                [page.url, canonicalize(page.url)],
+            ).fetchone()
+            ident = int(row[0]) if row else None
+            if ident is not None:
+                self.db.execute(
+                    "UPDATE articles SET last_seen = ? WHERE id = ?", [page.fetched_at, ident]
+                )
+            self._insert_attempts(page.attempts, None, ident)
+        return ident
+
+    def host_state(self, host: str) -> HostState | None:
+        row = self.db.execute(
+            "SELECT host, robots_txt, robots_status, robots_fetched_at, next_allowed_at, "
+            "crawl_delay, failures FROM hosts WHERE host = ?",
+            [host],
+        ).fetchone()
+        return HostState(*row) if row else None
+
+    def host_save(self, state: HostState) -> None:
+        with self._write():
+            self.db.execute(
+                "INSERT OR REPLACE INTO hosts (host, robots_txt, robots_status, robots_fetched_at, "
+                "next_allowed_at, crawl_delay, failures) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    state.host,
+                    state.robots_txt,
+                    state.robots_status,
+                    state.robots_fetched_at,
+                    state.next_allowed_at,
+                    state.crawl_delay,
+                    state.failures,
+                ],
+            )
+
+    def run_start(self, started: str, sites: Sequence[str], pid: int) -> int:
+        with self._write():
+            cur = self.db.execute(
+                "INSERT INTO runs (started, sites, pid) VALUES (?, ?, ?)",
+                [started, " ".join(sites), pid],
+            )
+        return int(cur.lastrowid or 0)
+
+    def run_update(self, run_id: int, figures: dict[str, Any]) -> None:
+        """Store a run's figures: the counts, ``finished``, ``outcome``, ``exit_code``."""
+        allowed = {
+            "finished", "found", "new", "changed", "unchanged", "not_modified", "failed",
+            "pages", "seconds", "outcome", "exit_code",
+        }  # fmt: skip
+        cols = [k for k in figures if k in allowed]
+        if not cols:
+            return
+        with self._write():
+            self.db.execute(
+                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                [*(figures[c] for c in cols), run_id],
+            )
+
+    def latest_run(self) -> int | None:
+        row = self.db.execute("SELECT max(id) FROM runs").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def _write(self) -> _Tx:
+        """A transaction whose sqlite errors surface as ArchiveError."""
+        return _Tx(self.db.conn, self.path)
+
+
+def host_key(url: str) -> str:
+    """``host[:port]`` of a URL: the unit of politeness (one request at a time)."""
+    return urlsplit(canonicalize(url)).netloc

@@ -1,0 +1,108 @@
+"""The archive's schema, one script per version; ``PRAGMA user_version`` says which ran."""
+
+from __future__ import annotations
+
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,           -- stable: derived from canonical_url
+    url TEXT NOT NULL,                -- the URL last fetched for this article
+    canonical_url TEXT NOT NULL UNIQUE,
+    site TEXT,                        -- host of canonical_url
+    site_name TEXT,
+    title TEXT,
+    published TEXT,                   -- ISO 8601 at the precision printed, local time
+    source TEXT,
+    author TEXT,
+    editor TEXT,
+    original_url TEXT,
+    body TEXT NOT NULL DEFAULT '',
+    disclaimer TEXT,
+    footer TEXT,
+    is_article INTEGER NOT NULL DEFAULT 1,
+    language TEXT,
+    content_hash TEXT NOT NULL,       -- sha256 of the whitespace-free body
+    raw_sha256 TEXT REFERENCES raw_pages(sha256),
+    encoding TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    last_changed TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS articles_site ON articles(site);
+CREATE INDEX IF NOT EXISTS articles_content_hash ON articles(content_hash);
+CREATE TABLE IF NOT EXISTS raw_pages (
+    sha256 TEXT PRIMARY KEY,          -- of the uncompressed bytes
+    size INTEGER NOT NULL,
+    compression TEXT NOT NULL DEFAULT 'zlib',
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fetches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    time TEXT NOT NULL,
+    status INTEGER,
+    final_url TEXT,
+    bytes INTEGER,
+    encoding TEXT,
+    elapsed REAL,
+    error TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    raw_sha256 TEXT REFERENCES raw_pages(sha256),
+    article_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS fetches_url ON fetches(url);
+CREATE INDEX IF NOT EXISTS fetches_article ON fetches(article_id);
+"""
+# Version 2: crawl state (issue 4). The frontier is every URL a crawl knows, with when it is due;
+# hosts keeps robots.txt and politeness per host; runs has one row per `archiver crawl`.
+SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS frontier (
+    url TEXT PRIMARY KEY,
+    site TEXT NOT NULL,               -- the sites.toml name that found it
+    host TEXT NOT NULL,               -- host[:port]: one request at a time per host
+    kind TEXT NOT NULL,               -- list, article, sitemap, feed
+    depth INTEGER NOT NULL DEFAULT 0, -- list pages: pages after the start URL
+    discovered_at TEXT NOT NULL,
+    next_fetch_at TEXT NOT NULL,      -- UTC ISO; due when not after now
+    last_fetch_at TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    failures INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT,
+    lastmod TEXT,                     -- date from a sitemap, feed or list page
+    article_id INTEGER,
+    next_url TEXT,                    -- list pages: the next page found on it
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS frontier_host_due ON frontier(host, next_fetch_at);
+CREATE INDEX IF NOT EXISTS frontier_due ON frontier(next_fetch_at);
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    robots_txt TEXT,
+    robots_status INTEGER,
+    robots_fetched_at TEXT,
+    next_allowed_at TEXT,
+    crawl_delay REAL,
+    failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    sites TEXT,
+    found INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    seconds REAL,
+    outcome TEXT,
+    exit_code INTEGER,
+    pid INTEGER
+)
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2}
+SCHEMA_VERSION = max(MIGRATIONS)
