@@ -1,0 +1,83 @@
+"""Bigram search text: a term of any length matches exactly where it is a substring."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.textindex import index_text, match_query, snippet, tokens
+
+
+def test_cjk_runs_become_bigrams_plus_their_last_character() -> None:
+    assert tokens("纪委书记") == ["纪委", "委书", "书记", "记"]
+    assert tokens("党") == ["党"]
+    assert tokens("2022年度ICP备案") == ["2022", "年度", "度", "icp", "备案", "案"]
+    assert index_text("党建，工作。") == "党建 建 工作 作"
+
+
+def test_queries_become_prefix_phrases() -> None:
+    assert match_query("党") == '"党"*'
+    assert match_query("党建") == '"党建 建"*'
+    assert match_query("纪委书记 ICP") == '"纪委 委书 书记 记"* AND "icp"'
+    assert match_query("，。 ") is None
+
+
+def _fts(docs: list[str]) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(body, content='', "
+        "tokenize='unicode61 remove_diacritics 0')"
+    )
+    conn.executemany(
+        "INSERT INTO t (rowid, body) VALUES (?, ?)",
+        [(i, index_text(d)) for i, d in enumerate(docs)],
+    )
+    return conn
+
+
+def _hits(conn: sqlite3.Connection, query: str) -> set[int]:
+    expr = match_query(query)
+    assert expr is not None
+    return {r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", [expr])}
+
+
+DOCS = [
+    "省纪委书记主持召开会议，研究部署党建工作。",
+    "党的建设是根本保证。",
+    "纪委监委通报三起典型问题。",
+    "全省党建工作会议召开",
+    "Beijing 2022年度ICP备案说明",
+]
+
+
+def test_one_two_and_four_character_terms_are_found() -> None:
+    conn = _fts(DOCS)
+    assert _hits(conn, "党建") == {0, 3}
+    assert _hits(conn, "纪委") == {0, 2}
+    assert _hits(conn, "党") == {0, 1, 3}
+    assert _hits(conn, "纪委书记") == {0}
+    assert _hits(conn, "建设") == {1}
+    assert _hits(conn, "icp") == {4}
+    assert _hits(conn, "党建 会议") == {0, 3}  # every term must match
+    assert _hits(conn, "党建 监委") == set()
+
+
+ALPHABET = "党建纪委书记省市会议工作政府人民"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=30), min_size=1, max_size=8),
+    st.text(alphabet=ALPHABET, min_size=1, max_size=5),
+)
+def test_match_is_exactly_substring_within_a_run(docs: list[str], term: str) -> None:
+    conn = _fts(docs)
+    assert _hits(conn, term) == {i for i, d in enumerate(docs) if term in d}
+
+
+def test_snippet_marks_every_term() -> None:
+    text = "前言。" * 30 + "省纪委书记主持召开会议，研究部署党建工作。"
+    out = snippet(text, "纪委 党建", width=40)
+    assert "【纪委】" in out and out.startswith("…")
