@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +24,7 @@ from scraper.archive import Archive
 from scraper.config import CONFIG_ENV, SiteConfig, config_path, load_config
 from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock
 from scraper.crawl import crawl as run_crawl
+from scraper.datasette import metadata_for
 from scraper.errors import (
     ArchiveError,
     BlockedError,
@@ -516,3 +517,157 @@ def _crawl_with_progress(
             )
 
         return run_crawl(archive, chosen, options, progress=update)
+
+
+# ====================================================================== query (issue 5)
+# history, search, export, reparse, stats, datasette-metadata: reading the archive back.
+
+
+def _open_existing(db: Path) -> Archive:
+    if not db.exists():
+        raise ArchiveError(f"no archive at {db}")
+    return Archive.open(db)
+
+
+def _find(archive: Archive, key: str, db: Path) -> dict[str, Any]:
+    row = archive.get(int(key) if key.isdigit() else key)
+    if row is None:
+        raise InputError(f"no article {key!r} in {db}")
+    return row
+
+
+@app.command()
+def history(
+    key: Annotated[str, typer.Argument(help="Article id or URL.")],
+    db: DbOption = Path("archive.db"),
+    diff: Annotated[bool, typer.Option("--diff/--no-diff", help="Show what changed.")] = True,
+) -> None:
+    """List the versions of an article, oldest first, with a diff between each two."""
+    with _reported(), _open_existing(db) as archive:
+        row = _find(archive, key, db)
+        versions = archive.history(int(row["id"]))
+    typer.echo(f"{row['id']}  {row['url']}  ({len(versions)} version(s))")
+    for n, v in enumerate(versions, 1):
+        current = "  (current)" if n == len(versions) else ""
+        typer.echo(f"v{n}  {v['first_seen']} .. {v['last_seen']}  {v['title']}{current}")
+    if not diff:
+        return
+    for n in range(1, len(versions)):
+        before, after = versions[n - 1], versions[n]
+        typer.echo(f"\n--- v{n}\n+++ v{n + 1}")
+        typer.echo(_diff(before, after), nl=False)
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:
+    import difflib
+
+    out: list[str] = []
+    if before["title"] != after["title"]:
+        out += [f"-title: {before['title']}\n", f"+title: {after['title']}\n"]
+    body = difflib.unified_diff(
+        (before["body"] or "").splitlines(keepends=True),
+        (after["body"] or "").splitlines(keepends=True),
+        n=1,
+    )
+    out += [line if line.endswith("\n") else line + "\n" for line in list(body)[2:]]
+    return "".join(out)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Terms of any length; all must match.")],
+    db: DbOption = Path("archive.db"),
+    site: Annotated[str | None, typer.Option("--site", help="A host or site name.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published on or after.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Full-text search over titles and bodies, ranked, with highlighted snippets."""
+    with _reported(), _open_existing(db) as archive:
+        hits = archive.search(query, site=site, since=_since(since), limit=limit)
+    color = sys.stdout.isatty() and not as_json
+    for hit in hits:
+        if as_json:
+            typer.echo(json.dumps(asdict(hit), ensure_ascii=False))
+            continue
+        snippet = hit.snippet
+        if color:
+            snippet = snippet.replace("【", "\x1b[1;33m").replace("】", "\x1b[0m")
+        typer.echo(f"{hit.id}\t{hit.published or '-'}\t{hit.site or '-'}\t{hit.title or '-'}")
+        typer.echo(f"    {snippet}")
+
+
+@app.command()
+def export(
+    db: DbOption = Path("archive.db"),
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    site: Annotated[str | None, typer.Option("--site", help="A host or site name.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published on or after.")] = None,
+) -> None:
+    """Write the archived articles to stdout as JSON Lines or CSV."""
+    with _reported():
+        if fmt not in ("jsonl", "csv"):
+            raise InputError(f"unknown format {fmt!r}: use jsonl or csv")
+        with _open_existing(db) as archive:
+            rows = archive.articles(site=site, since=_since(since))
+            if fmt == "jsonl":
+                for row in rows:
+                    typer.echo(_row_json(row))
+                return
+            import csv
+
+            writer: Any = None
+            for row in rows:
+                if writer is None:
+                    writer = csv.DictWriter(sys.stdout, fieldnames=list(row), lineterminator="\n")
+                    writer.writeheader()
+                writer.writerow(row)
+
+
+@app.command()
+def reparse(
+    keys: Annotated[list[str] | None, typer.Argument(help="Ids or URLs (default: all).")] = None,
+    db: DbOption = Path("archive.db"),
+) -> None:
+    """Re-extract stored raw pages with the current parser; changed records keep versions."""
+    counts = {"updated": 0, "unchanged": 0, "failed": 0}
+    batch = _Batch()
+    with _reported(), _open_existing(db) as archive:
+        rows = [_find(archive, k, db) for k in keys] if keys else list(archive.articles())
+        for row in rows:
+            try:
+                result = archive.reparse(int(row["id"]), _reparse_one)
+            except ScraperError as exc:
+                counts["failed"] += 1
+                batch.fail(exc, str(row["url"]))
+                continue
+            counts[result.status.value if result.status.value in counts else "updated"] += 1
+    typer.echo(
+        f"reparsed {len(rows)}: updated {counts['updated']}, unchanged {counts['unchanged']}, "
+        f"failed {counts['failed']}",
+        err=True,
+    )
+    raise typer.Exit(batch.code)
+
+
+def _reparse_one(page: Page) -> Article:
+    return _parse(page)
+
+
+@app.command()
+def stats(db: DbOption = Path("archive.db"), as_json: JsonOption = False) -> None:
+    """The archive's figures: articles, works, versions, fetches, sizes, runs."""
+    with _reported(), _open_existing(db) as archive:
+        figures = archive.stats()
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        typer.echo(f"{key:<{width}}  {value if value is not None else '-'}")
+
+
+@app.command("datasette-metadata")
+def datasette_metadata(db: DbOption = Path("archive.db")) -> None:
+    """Print Datasette metadata (titles, facets, search, canned queries) for the archive."""
+    typer.echo(json.dumps(metadata_for(db.stem), ensure_ascii=False, indent=2))

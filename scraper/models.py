@@ -97,6 +97,19 @@ class SaveResult:
     article: Article
 
 
+@dataclass(frozen=True)
+class SearchHit:
+    """One full-text search result, best first."""
+
+    id: int
+    title: str | None
+    published: str | None
+    site: str | None
+    url: str
+    snippet: str
+    rank: float
+
+
 # ------------------------------------------------------------------ crawl records
 
 

@@ -124,3 +124,160 @@ def test_unopenable_path_is_an_archive_error(tmp_path: Path) -> None:
     (tmp_path / "not-a-db").write_text("this is not sqlite" * 100)
     with pytest.raises(ArchiveError):
         Archive.open(tmp_path / "not-a-db")
+
+
+# ------------------------------------------------------------- works, versions, search
+
+PARAS = [
+    "六月二十四日，全省机关党建工作推进会在省城召开。会议总结了上半年机关党建工作取得的成效，"
+    "分析了当前面临的形势任务，对下半年重点工作作出部署。",
+    "会议指出，上半年各级机关党组织坚持围绕中心、服务大局，扎实开展党支部标准化规范化建设，"
+    "推动党建工作与业务工作深度融合，机关党员干部干事创业的精气神明显提升。",
+    "会议强调，要把政治建设摆在首位，持续深化理论武装，严格落实党内组织生活制度，"
+    "不断提高机关党建工作质量，为全省经济社会高质量发展提供坚强保证。",
+    "会议要求，各单位党组织书记要切实履行第一责任人职责，层层压实责任，"
+    "确保各项任务落地见效，以优异成绩迎接党的二十大胜利召开。",
+]
+BODY = "\n".join(PARAS)
+OTHER = (
+    "本报讯 今年以来，市交通运输局围绕农村公路提档升级，新改建道路一百二十公里，"
+    "完成危桥改造十六座，群众出行条件进一步改善。\n下一步，该局将继续推进城乡客运一体化，"
+    "让群众出行更方便、更安全、更舒心。"
+)
+
+
+def copy(
+    url: str, body: str, when: str = "2026-01-01T00:00:00Z", **kw: object
+) -> tuple[Page, Article]:
+    art = Article(url=url, canonical_url=url, title="机关党建工作推进会召开", body=body)
+    art = replace(art, **kw)  # type: ignore[arg-type]
+    attempt = FetchAttempt(url=url, time=when, status=200, final_url=url)
+    content = f"<html><body>{body}</body></html>".encode()
+    pg = Page(
+        url=url,
+        final_url=url,
+        status=200,
+        content=content,
+        text="",
+        encoding="utf-8",
+        fetched_at=when,
+        attempts=(attempt,),
+    )
+    return pg, art
+
+
+def work_of(a: Archive, url: str) -> int:
+    row = a.get(url)
+    assert row is not None
+    return int(row["work_id"])
+
+
+def test_exact_and_near_duplicate_copies_join_one_work_and_others_do_not(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/a.html", BODY, published="2022-06-24"))
+        # the same body in other whitespace and punctuation widths
+        a.save(
+            *copy(
+                "https://portal.example.com/1.html", BODY.replace("，", ", ").replace("\n", "\n\n")
+            )
+        )
+        # a copy with leftover boilerplate and one paragraph dropped
+        noisy = "\n".join([*PARAS[:3], "来源：某某网  责任编辑：王某"])
+        a.save(*copy("https://news.example.org/2.html", noisy, published="2022-06-25"))
+        a.save(*copy("https://www.origin.gov.cn/b.html", OTHER, title="农村公路"))
+        works = {
+            work_of(a, u)
+            for u in (
+                "https://www.origin.gov.cn/a.html",
+                "https://portal.example.com/1.html",
+                "https://news.example.org/2.html",
+            )
+        }
+        assert len(works) == 1
+        assert work_of(a, "https://www.origin.gov.cn/b.html") not in works
+        assert a.count("works") == 2
+
+
+def test_original_is_the_copy_at_original_url_else_named_host_else_earliest(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(
+            *copy(
+                "https://portal.example.com/1.html",
+                BODY,
+                published="2022-06-20",
+                original_url="https://www.origin.gov.cn/art/1.html",
+            )
+        )
+        a.save(*copy("https://news.example.org/2.html", BODY, published="2022-06-21"))
+        rows = a.db.execute("SELECT site, is_original FROM republications").fetchall()
+        # the original is not archived and its host has no copy: the earliest published wins
+        assert dict(rows)["portal.example.com"] == 1
+        a.save(*copy("https://www.origin.gov.cn/art/1.html", BODY, published="2022-06-24"))
+        rows = a.db.execute("SELECT site, is_original, copies FROM republications").fetchall()
+        assert {r[0]: r[1] for r in rows} == {
+            "www.origin.gov.cn": 1,
+            "portal.example.com": 0,
+            "news.example.org": 0,
+        }
+        assert {r[2] for r in rows} == {3}
+
+
+def test_changed_article_keeps_its_previous_version(tmp_path: Path) -> None:
+    url = "https://www.origin.gov.cn/a.html"
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy(url, BODY, when="2026-01-01T00:00:00Z"))
+        a.save(*copy(url, BODY, when="2026-01-02T00:00:00Z"))  # unchanged: no version
+        assert a.count("versions") == 0
+        edited = BODY.replace("六月二十四日", "6月24日")
+        result = a.save(*copy(url, edited, when="2026-01-03T00:00:00Z"))
+        assert result.status == SaveStatus.UPDATED
+        versions = a.history(result.id)
+        assert [v["body"] for v in versions] == [BODY, edited]
+        assert versions[0]["first_seen"] == "2026-01-01T00:00:00Z"
+        assert versions[0]["last_seen"] == "2026-01-02T00:00:00Z"
+        assert a.count("works") == 1  # a light edit stays in its work
+
+
+def test_search_finds_one_two_and_many_character_terms_ranked(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
+        a.save(*copy("https://www.origin.gov.cn/b.html", OTHER, title="农村公路提档升级"))
+        assert [h.url for h in a.search("党建")] == ["https://www.origin.gov.cn/a.html"]
+        assert [h.url for h in a.search("党")] == ["https://www.origin.gov.cn/a.html"]
+        assert a.search("公路")[0].url == "https://www.origin.gov.cn/b.html"
+        assert len(a.search("群众")) == 1
+        assert a.search("机关党建工作推进会")[0].snippet.count("【") >= 1
+        assert a.search("党建", site="www.origin.gov.cn")
+        assert not a.search("党建", site="elsewhere.example")
+        assert not a.search("党建", since="2030-01-01")
+        # an edited body is searchable by its new text only
+        a.save(
+            *copy(
+                "https://www.origin.gov.cn/b.html",
+                OTHER.replace("危桥", "旧桥"),
+                title="农村公路提档升级",
+            )
+        )
+        assert not a.search("危桥") and a.search("旧桥")
+
+
+def test_opening_a_version_2_archive_migrates_and_backfills(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    from scraper.archive.schema import SCHEMA_V1, SCHEMA_V2
+
+    conn = sqlite3.connect(path)
+    for script in (SCHEMA_V1, SCHEMA_V2):
+        conn.executescript(script)
+    conn.execute(
+        "INSERT INTO articles (id, url, canonical_url, site, title, body, content_hash, "
+        "first_seen, last_seen, last_changed) VALUES (1, 'http://a.test/1', 'http://a.test/1', "
+        "'a.test', '标题', ?, 'x', 't', 't', 't')",
+        [BODY],
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with Archive.open(path) as a:
+        assert a.schema_version == SCHEMA_VERSION
+        assert a.count("works") == 1
+        assert [h.id for h in a.search("党建")] == [1]

@@ -201,3 +201,87 @@ def test_sqlite3_tool_reads_the_archive_the_cli_wrote(tmp_path: Path) -> None:
             "original_url": EXPECTED["original_url"],
         }
     ]
+
+
+# ------------------------------------------------------------------ reading the archive back
+
+
+def _archive_with_samples(tmp_path: Path) -> Path:
+    db = tmp_path / "a.db"
+    pages = ["seed-utf8.html", "seed-gbk-nodecl.html", "table-meta.html", "portal-dateline.html"]
+    code, _, err = run("fetch", *(str(SAMPLES / p) for p in pages), "--db", str(db))
+    assert code == 0, err
+    return db
+
+
+def test_same_article_on_two_urls_is_one_work(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    # seed-utf8 and seed-gbk-nodecl are one article saved under two file URLs
+    assert rows(db, "select count(*) from articles") == [(4,)]
+    assert rows(db, "select count(*) from works") == [(3,)]
+    assert rows(db, "select max(copies) from works") == [(2,)]
+
+
+def test_search_prints_ranked_hits_with_marked_snippets(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, _ = run("search", "生态环境", "--db", str(db))
+    assert code == 0
+    first = out.splitlines()[0].split("\t")
+    assert (
+        first[3]
+        == json.loads((SAMPLES / "expected" / "table-meta.json").read_text(encoding="utf-8"))[
+            "title"
+        ]
+    )
+    assert "【生态环境】" in out.splitlines()[1]
+    code, out, _ = run("search", "党", "--db", str(db), "--json", "--since", "2030-01-01")
+    assert code == 0 and out == ""
+
+
+def test_export_jsonl_and_csv(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, _ = run("export", "--db", str(db))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(records) == 4 and "signature" not in records[0]
+    code, out, _ = run("export", "--db", str(db), "--format", "csv")
+    assert code == 0 and len(out.strip().splitlines()) > 4 and out.startswith("id,")
+    code, _, err = run("export", "--db", str(db), "--format", "xml")
+    assert code == EXIT_USAGE and "xml" in err
+
+
+def test_reparse_updates_records_and_keeps_versions(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, _, err = run("reparse", "--db", str(db))
+    assert code == 0 and "updated 0, unchanged 4" in err
+    # A record stored by an older parser (simulated by editing it) is re-extracted.
+    with sqlite3.connect(db) as conn:
+        conn.execute("update articles set title = 'old title' where title = ?", [EXPECTED["title"]])
+    code, _, err = run("reparse", "--db", str(db))
+    assert code == 0 and "updated 2" in err
+    assert rows(db, "select count(*) from versions where title = 'old title'") == [(2,)]
+    assert rows(db, "select count(*) from articles where title = 'old title'") == [(0,)]
+
+
+def test_history_lists_versions_and_shows_a_diff(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    page = tmp_path / "page.html"
+    original = SEED.read_text(encoding="utf-8")
+    page.write_text(original, encoding="utf-8")
+    where = "https://www.example.gov.cn/a.html"
+    run("fetch", str(page), "--url", where, "--db", str(db))
+    page.write_text(original.replace("坚实保障", "有力保障"), encoding="utf-8")
+    code, out, _ = run("fetch", str(page), "--url", where, "--db", str(db))
+    assert out.split("\t")[1] == "updated"
+    code, out, _ = run("history", where, "--db", str(db))
+    assert code == 0
+    assert "(2 version(s))" in out and "(current)" in out
+    assert any(line.startswith("-") and "坚实保障" in line for line in out.splitlines())
+    assert any(line.startswith("+") and "有力保障" in line for line in out.splitlines())
+
+
+def test_stats_reports_the_archive_figures(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, _ = run("stats", "--db", str(db), "--json")
+    figures = json.loads(out)
+    assert code == 0
+    assert (figures["articles"], figures["works"], figures["fetches"]) == (4, 3, 4)

@@ -12,18 +12,23 @@ import hashlib
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from scraper import dedup
+from scraper.decode import decode
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.urls import canonicalize, host_of
 
 from .crawlstate import CrawlStateStore
 from .schema import MIGRATIONS, SCHEMA_VERSION
+from .search import SearchStore
+from .works import HistoryStore, WorksStore
 
 ARTICLE_FIELDS = Article.field_names()
 # Columns compared to decide whether a re-fetched article changed.
@@ -38,11 +43,11 @@ def article_id(canonical_url: str) -> int:
 
 
 def content_hash(body: str) -> str:
-    """Fingerprint of the body text, blind to whitespace and line breaks."""
-    return hashlib.sha256(_WS.sub("", body).encode("utf-8")).hexdigest()
+    """Fingerprint of the normalized body: one body under two URLs is one work."""
+    return dedup.fingerprint(body)
 
 
-class Archive(CrawlStateStore):
+class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore):
     """An open archive.db. Create with ``Archive.open(path)``; use as a context manager."""
 
     @classmethod
@@ -91,7 +96,18 @@ class Archive(CrawlStateStore):
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.db.execute(statement)
+                if version == 3:
+                    self._backfill_works_and_search()
                 self.db.execute(f"PRAGMA user_version = {version}")
+
+    def _backfill_works_and_search(self) -> None:
+        """Schema 3 on an archive that has articles: fingerprint, group and index them all."""
+        rows = list(self.db.table("articles").rows_where(order_by="first_seen, id"))
+        for row in rows:
+            fp = dedup.fingerprint(row["body"] or "")
+            self.db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [fp, row["id"]])
+            self._fts_put(int(row["id"]), row["title"], row["body"] or "", None)
+            self._group(int(row["id"]), row["body"] or "", fp, None, row["last_seen"])
 
     # ----------------------------------------------------------------- writing
 
@@ -123,15 +139,57 @@ class Archive(CrawlStateStore):
                 else:
                     ident = int(existing["id"])
                     changed = any(existing[k] != row[k] for k in (*_CONTENT_FIELDS, "url"))
+                    if existing["title"] != row["title"] or existing["body"] != row["body"]:
+                        self._keep_version(existing, now)
                     row.update(raw_sha256=sha, encoding=page.encoding, last_seen=now)
                     if changed:
                         row["last_changed"] = now
                     self.db.table("articles").update(ident, row)
                     status = SaveStatus.UPDATED if changed else SaveStatus.UNCHANGED
+                self._index_article(ident, row, existing, now)
                 self._insert_attempts(page.attempts, sha, ident)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return SaveResult(id=ident, status=status, article=article)
+
+    def _index_article(
+        self, ident: int, row: dict[str, Any], old: dict[str, Any] | None, now: str
+    ) -> None:
+        """Keep search and works in step with a saved row (inside the save's transaction)."""
+        text_changed = old is None or old["title"] != row["title"] or old["body"] != row["body"]
+        if text_changed:
+            self._fts_put(ident, row["title"], row["body"], old)
+        old_work = old["work_id"] if old is not None else None
+        if old is None or old["content_hash"] != row["content_hash"] or old_work is None:
+            self._group(ident, row["body"], row["content_hash"], old_work, now)
+        elif any(old[k] != row[k] for k in ("published", "source", "original_url", "title")):
+            self._refresh_work(int(old_work), now)
+
+    def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
+        """Parse a stored record's raw page again and save the result like a fresh fetch.
+
+        The record keeps its canonical URL (so it stays one row) and its ``last_seen``: the
+        change is dated to the capture it comes from. Changed text keeps a version.
+        """
+        row = self.get(ident)
+        if row is None:
+            raise ArchiveError(f"no article {ident} in {self.path}")
+        data = self.raw_page(row["raw_sha256"]) if row["raw_sha256"] else None
+        if data is None:
+            raise ArchiveError(f"article {ident} has no stored raw page", url=row["url"])
+        hint = f"text/html; charset={row['encoding']}" if row["encoding"] else None
+        text, encoding = decode(data, hint)
+        page = Page(
+            url=row["url"],
+            final_url=row["url"],
+            status=200,
+            content=data,
+            text=text,
+            encoding=encoding,
+            fetched_at=row["last_seen"],
+        )
+        article = replace(parse(page), canonical_url=row["canonical_url"])
+        return self.save(page, article)
 
     def record_page(self, page: Page) -> None:
         """Keep a fetched page that is not stored as an article (a list page): raw + fetches."""
@@ -163,6 +221,11 @@ class Archive(CrawlStateStore):
 
     # ----------------------------------------------------------------- reading
 
+    def _public_columns(self) -> str:
+        """Every articles column a reader wants (the MinHash signature is internal)."""
+        cols = [c.name for c in self.db.table("articles").columns if c.name != "signature"]
+        return ", ".join(f"[{c}]" for c in cols)
+
     def get(self, key: int | str) -> dict[str, Any] | None:
         """An article row by id or by URL (as fetched or canonical)."""
         args: list[Any]
@@ -171,7 +234,11 @@ class Archive(CrawlStateStore):
         else:
             canonical = canonicalize(key)
             where, args = "canonical_url = ? OR url = ? OR url = ?", [canonical, key, canonical]
-        rows = list(self.db.table("articles").rows_where(where, args, limit=1))
+        rows = list(
+            self.db.table("articles").rows_where(
+                where, args, limit=1, select=self._public_columns()
+            )
+        )
         return rows[0] if rows else None
 
     def fetches_for(self, article_id: int) -> list[dict[str, Any]]:
@@ -188,11 +255,47 @@ class Archive(CrawlStateStore):
             return None
         return zlib.decompress(row[1]) if row[0] == "zlib" else bytes(row[1])
 
-    def articles(self) -> Iterator[dict[str, Any]]:
-        yield from self.db.table("articles").rows_where(order_by="id")
+    def articles(
+        self, *, site: str | None = None, since: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Article rows in id order, optionally of one site (host or name) or published since."""
+        where, args = ["1"], []
+        if site:
+            where.append("(site = ? OR site_name = ?)")
+            args += [site, site]
+        if since:
+            where.append("published >= ?")
+            args.append(since)
+        yield from self.db.table("articles").rows_where(
+            " AND ".join(where), args, order_by="id", select=self._public_columns()
+        )
 
     def count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+    def stats(self) -> dict[str, Any]:
+        """The archive's figures, for ``archiver stats``."""
+
+        def one(sql: str) -> Any:
+            return self.db.execute(sql).fetchone()[0]
+
+        return {
+            "articles": one("SELECT count(*) FROM articles"),
+            "sites": one("SELECT count(DISTINCT site) FROM articles"),
+            "works": one("SELECT count(*) FROM works"),
+            "republished works": one("SELECT count(*) FROM works WHERE copies > 1"),
+            "versions kept": one("SELECT count(*) FROM versions"),
+            "fetches": one("SELECT count(*) FROM fetches"),
+            "failed fetches": one("SELECT count(*) FROM fetches WHERE error IS NOT NULL"),
+            "raw pages": one("SELECT count(*) FROM raw_pages"),
+            "raw bytes": one("SELECT coalesce(sum(size), 0) FROM raw_pages"),
+            "stored raw bytes": one("SELECT coalesce(sum(length(content)), 0) FROM raw_pages"),
+            "crawl runs": one("SELECT count(*) FROM runs"),
+            "last run": one("SELECT max(started) FROM runs"),
+            "newest article": one("SELECT max(published) FROM articles"),
+            "schema version": self.schema_version,
+            "file bytes": Path(self.path).stat().st_size if self.path != ":memory:" else 0,
+        }
 
 
 def _article_row(article: Article, canonical: str) -> dict[str, Any]:

@@ -104,5 +104,65 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER
 )
 """
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2}
+# Works (one per distinct article, every republication pointing to it), versions, full-text
+# search over bigram text (see scraper/textindex.py), and views with plain names.
+SCHEMA_V3 = """
+CREATE TABLE IF NOT EXISTS works (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    original_id INTEGER,              -- the copy identified as the original
+    title TEXT,                       -- the original's title and publish time
+    published TEXT,
+    copies INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+ALTER TABLE articles ADD COLUMN work_id INTEGER REFERENCES works(id);
+ALTER TABLE articles ADD COLUMN signature BLOB;
+CREATE INDEX IF NOT EXISTS articles_work ON articles(work_id);
+CREATE INDEX IF NOT EXISTS articles_site_published ON articles(site, published);
+CREATE TABLE IF NOT EXISTS article_bands (
+    band_key INTEGER NOT NULL,        -- one LSH band of the body's MinHash signature
+    article_id INTEGER NOT NULL,
+    PRIMARY KEY (band_key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_bands_article ON article_bands(article_id);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id INTEGER NOT NULL,      -- a previous version of this article
+    title TEXT,
+    published TEXT,
+    source TEXT,
+    author TEXT,
+    editor TEXT,
+    body TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    raw_sha256 TEXT,
+    first_seen TEXT NOT NULL,         -- when this version was first seen
+    last_seen TEXT NOT NULL,          -- when it was last seen unchanged
+    replaced_at TEXT NOT NULL         -- when the next version was seen
+);
+CREATE INDEX IF NOT EXISTS versions_article ON versions(article_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    title, body, content='', tokenize='unicode61 remove_diacritics 0'
+);
+CREATE VIEW IF NOT EXISTS latest_articles AS
+SELECT id, published, site, site_name, source, title, url, work_id
+FROM articles
+WHERE is_article = 1
+ORDER BY coalesce(published, first_seen) DESC;
+CREATE VIEW IF NOT EXISTS republications AS
+SELECT a.work_id, w.title AS work_title, a.id AS article_id, a.site, a.site_name, a.url,
+       a.published, a.source, a.original_url, (a.id = w.original_id) AS is_original,
+       w.copies
+FROM articles a JOIN works w ON w.id = a.work_id
+ORDER BY a.work_id, is_original DESC, a.published;
+CREATE VIEW IF NOT EXISTS site_counts AS
+SELECT site, max(site_name) AS site_name, count(*) AS articles,
+       min(published) AS first_published, max(published) AS last_published,
+       max(last_seen) AS last_seen
+FROM articles
+GROUP BY site
+ORDER BY articles DESC
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
 SCHEMA_VERSION = max(MIGRATIONS)

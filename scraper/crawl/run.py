@@ -9,24 +9,19 @@ in parallel; the host's delay (or its robots.txt Crawl-delay) separates requests
 
 from __future__ import annotations
 
-import fcntl
 import os
 import queue
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 from scraper.archive import host_key
 from scraper.config import SiteConfig
-from scraper.decode import decode
 from scraper.discover import (
-    Entry,
     Robots,
     is_crawlable,
     is_pagination_of,
@@ -34,14 +29,10 @@ from scraper.discover import (
     matches_any,
     older_than,
     page_family,
-    page_number,
-    parse_feed,
-    parse_sitemap,
     robots_for_status,
     robots_url,
-    script_next_page,
 )
-from scraper.errors import BlockedError, FetchError, LockError, ParseError, ScraperError
+from scraper.errors import BlockedError, FetchError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.models import (
     Article,
@@ -54,9 +45,10 @@ from scraper.models import (
     SaveStatus,
     Visit,
 )
-from scraper.parse import parse_page
-from scraper.parse.links import Link, Listing, extract_list
+from scraper.parse.links import Link, Listing
 from scraper.urls import host_of
+
+from .worker import Outcome, Task, worker
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _FAIL_BACKOFF = 600.0  # first wait before retrying a failed URL; doubles per failure
@@ -132,129 +124,6 @@ def stamp(epoch: float | None = None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@contextmanager
-def crawl_lock(db_path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold ``<archive>.lock`` with flock for the whole run; the kernel frees it on kill -9.
-
-    A second run fails at once with LockError instead of waiting or writing beside the first.
-    """
-    path = Path(f"{os.fspath(db_path)}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            who = f" (pid {holder})" if holder.isdigit() else ""
-            raise LockError(
-                f"another crawl{who} is running on {os.fspath(db_path)}; "
-                f"this run did nothing (lock {path})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
-
-
-# ---------------------------------------------------------------- worker side (no writes)
-
-
-@dataclass(frozen=True)
-class _Task:
-    url: str
-    kind: str  # robots, list, article, sitemap, feed
-    site: SiteConfig
-    fetcher: Fetcher
-    item: FrontierItem | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    task: _Task
-    page: Page | None = None
-    error: ScraperError | None = None
-    article: Article | None = None
-    listing: Listing | None = None
-    next_url: str | None = None
-    entries: tuple[Entry, ...] = ()
-    is_index: bool = False
-
-
-def _perform(task: _Task) -> _Outcome:
-    """Fetch and parse one URL. Runs in a worker thread; touches no shared state."""
-    headers = dict(task.headers)
-    try:
-        if task.kind == "robots":
-            page = task.fetcher.fetch_text(task.url)
-        elif task.kind in ("sitemap", "feed"):
-            page = task.fetcher.fetch_text(task.url, headers=headers)
-        else:
-            page = task.fetcher.fetch(task.url, headers=headers)
-    except ScraperError as exc:
-        return _Outcome(task, error=exc)
-    if page.status == 304 or task.kind == "robots":
-        return _Outcome(task, page=page)
-    try:
-        if task.kind == "list":
-            listing = extract_list(page.text, page.final_url)
-            return _Outcome(task, page, listing=listing, next_url=_next_page(page, listing))
-        if task.kind in ("sitemap", "feed"):
-            text = _xml_text(page, task.fetcher.settings.max_bytes)
-            if task.kind == "feed":
-                return _Outcome(task, page, entries=parse_feed(text, page.final_url))
-            sitemap = parse_sitemap(text, page.final_url)
-            return _Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
-        return _Outcome(task, page, article=parse_page(page.text, page.final_url))
-    except ParseError as exc:
-        return _Outcome(task, page, error=exc)
-    except (RecursionError, ValueError, TypeError, IndexError, KeyError) as exc:
-        error = ParseError(f"could not parse page ({type(exc).__name__}: {exc})", url=task.url)
-        return _Outcome(task, page, error=error)
-
-
-def _xml_text(page: Page, cap: int) -> str:
-    """The text of a sitemap or feed, gunzipped when served as a .gz file."""
-    data = page.content
-    if data[:2] == b"\x1f\x8b":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        data = inflater.decompress(data, cap)
-        if inflater.unconsumed_tail:
-            raise ParseError(f"unzipped sitemap is over the {cap}-byte cap", url=page.url)
-        return decode(data, "application/xml")[0]
-    return page.text
-
-
-def _next_page(page: Page, listing: Listing) -> str | None:
-    """下一页/next link, else the sibling page numbered next, else a TRS script pager."""
-    url = page.final_url
-    if listing.next_url and listing.next_url not in (url, page.url):
-        return listing.next_url
-    current = page_number(url) or 0
-    siblings = [
-        (n, link.url)
-        for link in listing.links
-        if is_pagination_of(link.url, url) and (n := page_number(link.url) or 0) > current
-    ]
-    if siblings:
-        return min(siblings)[1]
-    return script_next_page(page.text, url)
-
-
-def _worker(tasks: queue.Queue[_Task | None], results: queue.Queue[_Outcome]) -> None:
-    while True:
-        task = tasks.get()
-        if task is None:
-            return
-        try:
-            results.put(_perform(task))
-        except Exception as exc:  # a bug must not stall the run: report it as a failure
-            error = ScraperError(f"unexpected {type(exc).__name__}: {exc}", url=task.url)
-            results.put(_Outcome(task, error=error))
-
-
 # ---------------------------------------------------------------- the run (the one writer)
 
 
@@ -308,8 +177,8 @@ class Crawl:
         self._active: set[str] = set()
         self._counts = _Counts()
         self._fetchers: dict[FetchSettings, Fetcher] = {}
-        self._tasks: queue.Queue[_Task | None] = queue.Queue()
-        self._results: queue.Queue[_Outcome] = queue.Queue()
+        self._tasks: queue.Queue[Task | None] = queue.Queue()
+        self._results: queue.Queue[Outcome] = queue.Queue()
         self._inflight = 0
         self._started = 0.0
         self._run_started = ""
@@ -325,7 +194,7 @@ class Crawl:
         self._run_id = self.state.run_start(self._run_started, self._names, os.getpid())
         outcome = "interrupted"
         threads = [
-            threading.Thread(target=_worker, args=(self._tasks, self._results), daemon=True)
+            threading.Thread(target=worker, args=(self._tasks, self._results), daemon=True)
             for _ in range(max(1, self.options.workers))
         ]
         try:
@@ -483,14 +352,14 @@ class Crawl:
                 continue
             site = self.sites[item.site]
             if site.obey_robots and h.robots is None:
-                self._submit(h, _Task(robots_url(item.url), "robots", site, self._fetcher(site)))
+                self._submit(h, Task(robots_url(item.url), "robots", site, self._fetcher(site)))
                 continue
             headers: list[tuple[str, str]] = []
             if item.etag:
                 headers.append(("If-None-Match", item.etag))
             if item.last_modified:
                 headers.append(("If-Modified-Since", item.last_modified))
-            task = _Task(item.url, item.kind, site, self._fetcher(site), item, tuple(headers))
+            task = Task(item.url, item.kind, site, self._fetcher(site), item, tuple(headers))
             self._counts.dispatched += 1
             self._submit(h, task)
 
@@ -514,7 +383,7 @@ class Crawl:
                 continue
             return item
 
-    def _submit(self, h: _Host, task: _Task) -> None:
+    def _submit(self, h: _Host, task: Task) -> None:
         h.busy = True
         self._inflight += 1
         self._tasks.put(task)
@@ -533,7 +402,7 @@ class Crawl:
 
     # ------------------------------------------------------------ results (all writes here)
 
-    def _handle(self, out: _Outcome) -> None:
+    def _handle(self, out: Outcome) -> None:
         task = out.task
         h = self._hosts[host_key(task.url)]
         h.busy = False
@@ -570,7 +439,7 @@ class Crawl:
         if self.progress is not None and task.kind != "robots":
             self.progress(self._stats("running"), task.url)
 
-    def _robots_done(self, h: _Host, out: _Outcome) -> None:
+    def _robots_done(self, h: _Host, out: Outcome) -> None:
         if out.error is not None:
             status = getattr(out.error, "status", None)
             if isinstance(out.error, FetchError):
@@ -591,7 +460,7 @@ class Crawl:
         self._robots_status[h.name] = status
         self._robots_at[h.name] = stamp()
 
-    def _page_done(self, out: _Outcome) -> None:
+    def _page_done(self, out: Outcome) -> None:
         task, page, item = out.task, out.page, out.task.item
         site = task.site
         now = stamp()
@@ -706,7 +575,7 @@ class Crawl:
             self._counts.chain[next_url] = unchanged
             self._activate(host_key(next_url))
 
-    def _follow_entries(self, site: SiteConfig, out: _Outcome, now: str) -> None:
+    def _follow_entries(self, site: SiteConfig, out: Outcome, now: str) -> None:
         kind = "sitemap" if out.is_index else "article"
         urls = [
             NewUrl(e.url, site.name, kind, lastmod=e.date)

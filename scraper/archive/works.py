@@ -1,0 +1,176 @@
+"""Works and versions: one record per distinct article, every copy linked, no change lost.
+
+A saved article joins the work of an exact duplicate (same body fingerprint) or of its most
+similar near-duplicate (MinHash over character shingles, candidates from LSH band keys in the
+indexed ``article_bands`` table, so the cost of one more article does not grow with the
+archive), else starts a work of its own. Each work names its original: the copy at a
+copy's ``original_url`` if archived, else a copy on the host that an ``original_url`` or a
+来源 names, else the earliest published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scraper import dedup
+from scraper.urls import canonicalize, host_of
+
+from .base import ArchiveBase
+
+# How many near-duplicate candidates are compared at most (the best ones share most bands).
+_MAX_CANDIDATES = 50
+
+
+class WorksStore(ArchiveBase):
+    """Grouping into works, original identification, and the versions table."""
+
+    def _keep_version(self, old: dict[str, Any], now: str) -> None:
+        """Keep the previous title/body of an article whose title or body just changed."""
+        self.db.execute(
+            "INSERT INTO versions (article_id, title, published, source, author, editor, body, "
+            "content_hash, raw_sha256, first_seen, last_seen, replaced_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                old["id"],
+                old["title"],
+                old["published"],
+                old["source"],
+                old["author"],
+                old["editor"],
+                old["body"],
+                old["content_hash"],
+                old["raw_sha256"],
+                old["last_changed"],
+                old["last_seen"],
+                now,
+            ],
+        )
+
+    def _group(
+        self, ident: int, body: str, fingerprint: str, old_work: int | None, now: str
+    ) -> int:
+        """Put article ``ident`` in its work (found or new) and refresh the works touched."""
+        sig = dedup.signature(body)
+        keys = dedup.band_keys(sig)  # none for bodies too short to group by similarity
+        self.db.execute("DELETE FROM article_bands WHERE article_id = ?", [ident])
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO article_bands (band_key, article_id) VALUES (?, ?)",
+            [(k, ident) for k in keys],
+        )
+        work = self._exact_work(ident, fingerprint) if body.strip() else None
+        if work is None and keys:
+            work = self._similar_work(ident, sig, keys)
+        if work is None:
+            work = old_work if old_work is not None and self._copies(old_work, ident) == 0 else None
+        if work is None:
+            cur = self.db.execute("INSERT INTO works (created, updated) VALUES (?, ?)", [now, now])
+            work = int(cur.lastrowid or 0)
+        self.db.execute(
+            "UPDATE articles SET work_id = ?, signature = ? WHERE id = ?",
+            [work, dedup.signature_to_bytes(sig), ident],
+        )
+        if old_work is not None and old_work != work:
+            self._refresh_work(old_work, now)
+        self._refresh_work(work, now)
+        return work
+
+    def _copies(self, work: int, besides: int) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM articles WHERE work_id = ? AND id != ?", [work, besides]
+        ).fetchone()
+        return int(row[0])
+
+    def _exact_work(self, ident: int, fingerprint: str) -> int | None:
+        row = self.db.execute(
+            "SELECT work_id FROM articles WHERE content_hash = ? AND id != ? "
+            "AND work_id IS NOT NULL ORDER BY first_seen LIMIT 1",
+            [fingerprint, ident],
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _similar_work(self, ident: int, sig: dedup.Signature, keys: list[int]) -> int | None:
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"SELECT b.article_id, count(*) AS shared FROM article_bands b "
+            f"WHERE b.band_key IN ({marks}) AND b.article_id != ? "
+            f"GROUP BY b.article_id ORDER BY shared DESC LIMIT {_MAX_CANDIDATES}",
+            [*keys, ident],
+        ).fetchall()
+        best: tuple[float, int] | None = None
+        for candidate, _shared in rows:
+            found = self.db.execute(
+                "SELECT signature, work_id FROM articles WHERE id = ?", [candidate]
+            ).fetchone()
+            if found is None or found[0] is None or found[1] is None:
+                continue
+            score = dedup.similarity(sig, dedup.signature_from_bytes(found[0]))
+            if score >= dedup.THRESHOLD and (best is None or score > best[0]):
+                best = (score, int(found[1]))
+        return best[1] if best else None
+
+    def _refresh_work(self, work: int, now: str) -> None:
+        """Recount a work's copies and name its original; drop it once it has none."""
+        copies = [
+            dict(zip(("id", "canonical_url", "site", "site_name", "source", "original_url",
+                      "published", "first_seen", "title"), row, strict=True))
+            for row in self.db.execute(
+                "SELECT id, canonical_url, site, site_name, source, original_url, published, "
+                "first_seen, title FROM articles WHERE work_id = ?",
+                [work],
+            ).fetchall()
+        ]  # fmt: skip
+        if not copies:
+            self.db.execute("DELETE FROM works WHERE id = ?", [work])
+            return
+        original = pick_original(copies)
+        self.db.execute(
+            "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, "
+            "updated = ? WHERE id = ?",
+            [original["id"], original["title"], original["published"], len(copies), now, work],
+        )
+
+
+def _earliest(copies: list[dict[str, Any]]) -> dict[str, Any]:
+    return min(
+        copies,
+        key=lambda c: (c["published"] is None, c["published"] or "", c["first_seen"], c["id"]),
+    )
+
+
+def pick_original(copies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The copy that is the original, by the rules in the module docstring."""
+    by_url = {c["canonical_url"]: c for c in copies}
+    for c in copies:
+        if c["original_url"]:
+            target = by_url.get(canonicalize(c["original_url"]))
+            if target is not None:
+                return target
+    named_hosts = {host_of(c["original_url"]) for c in copies if c["original_url"]}
+    sources = {c["source"] for c in copies if c["source"]}
+    named = [
+        c
+        for c in copies
+        if c["site"] in named_hosts or (c["site_name"] and c["site_name"] in sources)
+    ]
+    return _earliest(named or copies)
+
+
+class HistoryStore(ArchiveBase):
+    """Reading an article's versions back."""
+
+    def history(self, ident: int) -> list[dict[str, Any]]:
+        """Every version of an article, oldest first; the last one is the current record."""
+        cols = "title, published, source, author, editor, body, content_hash, raw_sha256"
+        previous = [
+            dict(r)
+            for r in self.db.table("versions").rows_where(
+                "article_id = ?", [ident], order_by="id", select=f"{cols}, first_seen, last_seen"
+            )
+        ]
+        current = self.db.execute(
+            f"SELECT {cols}, last_changed, last_seen FROM articles WHERE id = ?", [ident]
+        ).fetchone()
+        if current is None:
+            return previous
+        names = [*cols.split(", "), "first_seen", "last_seen"]
+        return [*previous, dict(zip(names, current, strict=True))]

@@ -1,0 +1,111 @@
+"""Datasette metadata for an archive: titles, descriptions, facets, search and canned queries.
+
+Printed by ``archiver datasette-metadata`` (the database name is the archive's file stem, as
+Datasette names it), used as ``datasette archive.db -m metadata.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Any-length Chinese search from Datasette: the term is cut into the same bigram phrase that
+# scraper/textindex.py builds (``纪委书记`` -> ``"纪委 委书 书记 记"*``), in SQL, because a
+# Datasette user cannot run Python. One term per query; Latin words: use the table's search.
+SEARCH_SQL = """
+WITH RECURSIVE cut(i, acc) AS (
+  SELECT 1, ''
+  UNION ALL
+  SELECT i + 1, acc || substr(trim(:q), i, 2) || ' ' FROM cut WHERE i < length(trim(:q))
+),
+expr(m) AS (
+  SELECT '"' || (SELECT acc FROM cut ORDER BY i DESC LIMIT 1) || substr(trim(:q), -1) || '"*'
+)
+SELECT a.id, a.published, a.site, a.source, a.title,
+       substr(a.body, max(1, instr(a.body, trim(:q)) - 20), 80) AS snippet, a.url
+FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH (SELECT m FROM expr)
+ORDER BY bm25(articles_fts, 5.0, 1.0)
+LIMIT 100
+""".strip()
+
+
+def metadata_for(database: str) -> dict[str, Any]:
+    """The metadata document for an archive Datasette will call ``database``."""
+    return {
+        "title": "archiver: republished government articles",
+        "description": (
+            "Articles captured by archiver: one row per canonical URL, grouped into works "
+            "(every republication of one article), with versions and crawl history."
+        ),
+        "databases": {
+            database: {
+                "tables": {
+                    "articles": {
+                        "title": "Articles",
+                        "description": (
+                            "One row per canonical URL. The search box finds words of two "
+                            "characters (党建) directly; use the 'search' query for any length."
+                        ),
+                        "sort_desc": "published",
+                        "facets": ["site", "source", "is_article"],
+                        "fts_table": "articles_fts",
+                        "fts_pk": "id",
+                        "label_column": "title",
+                    },
+                    "works": {
+                        "title": "Works",
+                        "description": "One row per distinct article; original_id is its original.",
+                        "sort_desc": "copies",
+                        "label_column": "title",
+                    },
+                    "versions": {
+                        "title": "Earlier versions",
+                        "description": "The previous title and body of articles that changed.",
+                        "sort_desc": "replaced_at",
+                    },
+                    "fetches": {
+                        "title": "Fetch attempts",
+                        "description": "One row per attempt, failures with their reason.",
+                        "sort_desc": "time",
+                        "facets": ["status", "error"],
+                    },
+                    "runs": {"title": "Crawl runs", "sort_desc": "started"},
+                    "frontier": {"title": "Crawl frontier", "facets": ["status", "kind", "site"]},
+                    "hosts": {"title": "Hosts (robots.txt, politeness)"},
+                    "raw_pages": {"hidden": True},
+                    "article_bands": {"hidden": True},
+                    "republications": {
+                        "title": "Republications",
+                        "description": "Every copy of every work; is_original marks the original.",
+                        "facets": ["site", "is_original"],
+                    },
+                    "latest_articles": {"title": "Latest articles"},
+                    "site_counts": {"title": "Articles per site"},
+                },
+                "queries": {
+                    "search": {
+                        "title": "Search titles and bodies (a Chinese term of any length)",
+                        "description": "One term: 党, 党建, 纪委书记 ... ranked by BM25.",
+                        "sql": SEARCH_SQL,
+                    },
+                    "republished": {
+                        "title": "Most republished articles",
+                        "sql": (
+                            "SELECT w.id AS work_id, w.copies, w.published, w.title, "
+                            "a.site AS original_site, a.url AS original_url "
+                            "FROM works w LEFT JOIN articles a ON a.id = w.original_id "
+                            "WHERE w.copies > 1 ORDER BY w.copies DESC, w.published DESC "
+                            "LIMIT 100"
+                        ),
+                    },
+                    "recent_failures": {
+                        "title": "Recent failed fetches",
+                        "sql": (
+                            "SELECT time, status, error, url FROM fetches "
+                            "WHERE error IS NOT NULL ORDER BY time DESC LIMIT 100"
+                        ),
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,106 @@
+"""Datasette on an archive the CLI wrote: metadata, table search and the any-length query."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from scraper.cli import app
+
+from .conftest import SAMPLES
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("datasette") is None and not Path(sys.executable).with_name("datasette").exists(),
+    reason="datasette is not installed",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def datasette(tmp_path_factory: pytest.TempPathFactory) -> object:
+    tmp = tmp_path_factory.mktemp("ds")
+    db = tmp / "archive.db"
+    runner = CliRunner()
+    pages = ["seed-utf8.html", "portal-dateline.html", "table-meta.html", "xxgk-labels.html"]
+    result = runner.invoke(app, ["fetch", *(str(SAMPLES / p) for p in pages), "--db", str(db)])
+    assert result.exit_code == 0, result.stderr
+    meta = runner.invoke(app, ["datasette-metadata", "--db", str(db)])
+    (tmp / "metadata.json").write_text(meta.stdout, encoding="utf-8")
+    exe = shutil.which("datasette") or str(Path(sys.executable).with_name("datasette"))
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "serve",
+            str(db),
+            "-m",
+            str(tmp / "metadata.json"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            _get(f"{base}/.json")
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(
+            "datasette did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()
+        )
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_table_search_box_finds_a_two_character_word(datasette: str) -> None:
+    rows = _get(f"{datasette}/archive/articles.json?_search={quote('党建')}&_shape=array")
+    assert isinstance(rows, list) and rows
+    assert all("党建" in (r["title"] + r["body"]) for r in rows)
+
+
+@pytest.mark.parametrize("term", ["党", "党建", "生态环境", "执法练兵活动"])
+def test_canned_search_query_finds_terms_of_any_length(datasette: str, term: str) -> None:
+    rows = _get(f"{datasette}/archive/search.json?q={quote(term)}&_shape=array")
+    assert isinstance(rows, list) and rows, term
+    ids = {r["id"] for r in rows}
+    every = _get(f"{datasette}/archive/articles.json?_shape=array&_col=body&_col=title&_size=max")
+    assert isinstance(every, list)
+    expected = {r["id"] for r in every if term in (r["title"] or "") + r["body"]}
+    assert ids == expected
+
+
+def test_views_and_metadata_are_served(datasette: str) -> None:
+    reps = _get(f"{datasette}/archive/republications.json?_shape=array")
+    assert isinstance(reps, list) and {r["is_original"] for r in reps} == {1}
+    counts = _get(f"{datasette}/archive/site_counts.json?_shape=array")
+    assert isinstance(counts, list) and sum(r["articles"] for r in counts) == 4
+    meta = _get(f"{datasette}/-/metadata.json")
+    assert isinstance(meta, dict) and "search" in meta["databases"]["archive"]["queries"]
