@@ -344,6 +344,9 @@ class Fetcher:
                     fetched_at=stamp,
                     elapsed=attempt.elapsed or 0.0,
                     redirects=tuple(str(r.url) for r in response.history),
+                    request_headers=tuple(response.request.headers.multi_items()),
+                    http_version=response.http_version,
+                    reason=response.reason_phrase,
                     attempts=(attempt,),
                 )
         except httpx.TooManyRedirects:

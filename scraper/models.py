@@ -43,6 +43,10 @@ class Page:
     elapsed: float = 0.0
     redirects: tuple[str, ...] = ()
     attempts: tuple[FetchAttempt, ...] = ()
+    # As exchanged on the wire, for web-archive (WARC) export; empty for a page read from disk.
+    request_headers: tuple[tuple[str, str], ...] = ()
+    http_version: str | None = None
+    reason: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), or None."""

@@ -47,6 +47,13 @@ def test_fetch_twice_over_http_is_one_article_and_two_fetches(
     assert rows(db, "select title, source from articles") == [
         (EXPECTED["title"], EXPECTED["source"])
     ]
+    # the exchange as on the wire, for web-archive export
+    (headers, sent, version), *_ = rows(
+        db, "select headers, request_headers, http_version from fetches"
+    )
+    assert ["Content-Type", "text/html; charset=utf-8"] in json.loads(str(headers))
+    assert any(k.lower() == "user-agent" for k, _ in json.loads(str(sent)))
+    assert version == "HTTP/1.1"
 
 
 def test_fetch_line_shows_id_status_published_source_title(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import zlib
 
 import sqlite_utils
 
 from scraper.errors import ArchiveError
-from scraper.models import FetchAttempt
+from scraper.models import FetchAttempt, Page
 
 
 class ArchiveBase:
@@ -34,11 +35,27 @@ class ArchiveBase:
         return sha
 
     def _insert_attempts(
-        self, attempts: tuple[FetchAttempt, ...], sha: str | None, ident: int | None
+        self,
+        attempts: tuple[FetchAttempt, ...],
+        sha: str | None,
+        ident: int | None,
+        page: Page | None = None,
     ) -> None:
+        """One ``fetches`` row per attempt; the successful last one carries the page's
+        headers (as JSON) and links to its raw bytes and article."""
         last = len(attempts) - 1
         for i, a in enumerate(attempts):
             ok = i == last and a.error is None
+            wire: dict[str, str | None] = {}
+            if ok and page is not None and page.headers:
+                wire = {
+                    "http_version": page.http_version,
+                    "reason": page.reason,
+                    "headers": json.dumps([list(h) for h in page.headers], ensure_ascii=False),
+                    "request_headers": json.dumps(
+                        [list(h) for h in page.request_headers], ensure_ascii=False
+                    ),
+                }
             self.db.table("fetches").insert(
                 {
                     "url": a.url,
@@ -53,6 +70,7 @@ class ArchiveBase:
                     "last_modified": a.last_modified,
                     "raw_sha256": sha if ok else None,
                     "article_id": ident if ok else None,
+                    **wire,
                 }
             )
 

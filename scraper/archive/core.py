@@ -147,7 +147,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore):
                     self.db.table("articles").update(ident, row)
                     status = SaveStatus.UPDATED if changed else SaveStatus.UNCHANGED
                 self._index_article(ident, row, existing, now)
-                self._insert_attempts(page.attempts, sha, ident)
+                self._insert_attempts(page.attempts, sha, ident, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return SaveResult(id=ident, status=status, article=article)
@@ -196,7 +196,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore):
         try:
             with self._transaction():
                 sha = self._store_raw(page.content)
-                self._insert_attempts(page.attempts, sha, None)
+                self._insert_attempts(page.attempts, sha, None, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
 

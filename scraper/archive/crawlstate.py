@@ -142,7 +142,7 @@ class CrawlStateStore(ArchiveBase):
                 self.db.execute(
                     "UPDATE articles SET last_seen = ? WHERE id = ?", [page.fetched_at, ident]
                 )
-            self._insert_attempts(page.attempts, None, ident)
+            self._insert_attempts(page.attempts, None, ident, page)
         return ident
 
     def host_state(self, host: str) -> HostState | None:

@@ -164,5 +164,13 @@ FROM articles
 GROUP BY site
 ORDER BY articles DESC
 """
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
+# What a web archive needs to rebuild the exchange: the headers as sent and received.
+# headers and request_headers are JSON lists of [name, value] pairs.
+SCHEMA_V4 = """
+ALTER TABLE fetches ADD COLUMN http_version TEXT;
+ALTER TABLE fetches ADD COLUMN reason TEXT;
+ALTER TABLE fetches ADD COLUMN headers TEXT;
+ALTER TABLE fetches ADD COLUMN request_headers TEXT
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
 SCHEMA_VERSION = max(MIGRATIONS)
