@@ -340,11 +340,11 @@ class Fetcher:
                     text=text,
                     encoding=encoding,
                     content_type=ctype,
-                    headers=tuple(response.headers.multi_items()),
+                    headers=_raw_headers(response.headers),
                     fetched_at=stamp,
                     elapsed=attempt.elapsed or 0.0,
                     redirects=tuple(str(r.url) for r in response.history),
-                    request_headers=tuple(response.request.headers.multi_items()),
+                    request_headers=_raw_headers(response.request.headers),
                     http_version=response.http_version,
                     reason=response.reason_phrase,
                     attempts=(attempt,),
@@ -375,10 +375,15 @@ class Fetcher:
             text="",
             encoding="",
             content_type=response.headers.get("content-type"),
-            headers=tuple(response.headers.multi_items()),
+            headers=_raw_headers(response.headers),
             fetched_at=attempt.time,
             attempts=(attempt,),
         )
+
+
+def _raw_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+    """Headers with their names as sent on the wire (httpx lowercases its own view)."""
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
 
 
 class _Truncated(Exception):
