@@ -44,6 +44,7 @@ class SiteConfig:
     retries: int = 2
     max_host_failures: int = 5  # failures in a row that set a host aside for the run
     obey_robots: bool = True
+    strip_params: tuple[str, ...] = ()  # query parameters that never identify a page here
 
     def allows_host(self, host: str) -> bool:
         return host.lower() in self.allowed_hosts
@@ -176,6 +177,13 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
         if not isinstance(table["obey_robots"], bool):
             raise fail("obey_robots", "must be true or false")
         values["obey_robots"] = table["obey_robots"]
+    if "strip_params" in table:
+        values["strip_params"] = tuple(
+            p.lower()
+            for p in _strings(
+                table["strip_params"], fail("strip_params", "must be a list of parameter names")
+            )
+        )
     hosts: tuple[str, ...]
     if "allowed_hosts" in table:
         hosts = tuple(

@@ -103,3 +103,13 @@ def test_config_path_prefers_option_then_environment(monkeypatch: pytest.MonkeyP
 def test_the_shipped_sample_config_loads() -> None:
     cfg = load_config(ROOT / "sites.toml")
     assert [s.name for s in cfg.sites] == ["samples"]
+
+
+def test_strip_params_are_read_lowercased(tmp_path: Path) -> None:
+    path = tmp_path / "sites.toml"
+    path.write_text(
+        '[sites.a]\nstart_urls = ["https://a.example.gov.cn/"]\n'
+        'strip_params = ["SessionID", "t"]\n',
+        encoding="utf-8",
+    )
+    assert load_config(path).sites[0].strip_params == ("sessionid", "t")

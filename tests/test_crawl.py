@@ -634,3 +634,30 @@ def test_sigterm_stops_the_run_cleanly_with_130(
     assert rows(db, "select outcome, exit_code, finished is not null from runs") == [
         ("interrupted", 130, 1)
     ]
+
+
+def test_tracking_and_site_strip_parameters_do_not_make_new_articles(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    site.routes["/art/1.html?id=1"] = article(1)
+    site.routes["/art/2.html?id=2"] = article(2)
+    links = [
+        ("/art/1.html?id=1", 1, "2024-03-01"),
+        ("/art/1.html?id=1&utm_source=wx&sid=aa", 1, "2024-03-01"),
+        ("/art/1.html?sid=bb&id=1#comments", 1, "2024-03-01"),
+        ("/art/2.html?id=2&spm=3.4", 2, "2024-03-02"),
+    ]
+    site.routes["/news/index.html"] = listing(links)
+    cfg = write_config(
+        tmp_path / "sites.toml",
+        {"gov": {"start_urls": [site.url("/news/index.html")], "strip_params": ["SID"]}},
+    )
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    assert rows(db, "select url from articles order by url") == [
+        (site.url("/art/1.html?id=1"),),
+        (site.url("/art/2.html?id=2"),),
+    ]
+    assert site.hits("/art/1.html?id=1") == 1

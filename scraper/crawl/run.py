@@ -46,7 +46,7 @@ from scraper.models import (
     Visit,
 )
 from scraper.parse.links import Link, Listing
-from scraper.urls import host_of
+from scraper.urls import canonicalize, host_of
 
 from .worker import Outcome, Task, worker
 
@@ -232,7 +232,7 @@ class Crawl:
         """Start URLs, sitemaps and feeds are due at every run; so is every unfinished URL."""
         now = stamp()
         seeds = [
-            NewUrl(url, site.name, kind, due=True)
+            NewUrl(canonicalize(url, site.strip_params), site.name, kind, due=True)
             for site in self.sites.values()
             for kind, urls in (
                 ("list", site.start_urls),
@@ -500,7 +500,8 @@ class Crawl:
         if task.kind == "article":
             assert out.article is not None
             if out.article.is_article:
-                result = self.state.save(page, out.article)
+                canonical = canonicalize(out.article.canonical_url, site.strip_params)
+                result = self.state.save(page, replace(out.article, canonical_url=canonical))
                 counter = {
                     SaveStatus.NEW: "new",
                     SaveStatus.UPDATED: "changed",
@@ -535,7 +536,9 @@ class Crawl:
         """Queue a list page's articles; follow its next page while pages still bring news."""
         since = self.options.since
         candidates = [
-            NewUrl(link.url, site.name, "article", lastmod=link.date)
+            NewUrl(
+                canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date
+            )
             for link in listing.links
             if self._is_article_link(site, link, page.final_url)
         ]
@@ -570,7 +573,16 @@ class Crawl:
             and not all_old
         ):
             self.state.frontier_add(
-                [NewUrl(next_url, site.name, "list", item.depth + 1, due=True)], now
+                [
+                    NewUrl(
+                        canonicalize(next_url, site.strip_params),
+                        site.name,
+                        "list",
+                        item.depth + 1,
+                        due=True,
+                    )
+                ],
+                now,
             )
             self._counts.chain[next_url] = unchanged
             self._activate(host_key(next_url))
@@ -578,7 +590,7 @@ class Crawl:
     def _follow_entries(self, site: SiteConfig, out: Outcome, now: str) -> None:
         kind = "sitemap" if out.is_index else "article"
         urls = [
-            NewUrl(e.url, site.name, kind, lastmod=e.date)
+            NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
             for e in out.entries
             if is_crawlable(e.url)
             and site.allows_host(host_of(e.url))
