@@ -6,11 +6,25 @@ import hashlib
 import json
 import sqlite3
 import zlib
+from typing import Any
 
 import sqlite_utils
 
 from scraper.errors import ArchiveError
 from scraper.models import FetchAttempt, Page
+
+
+def site_since(site: str | None, since: str | None, alias: str = "") -> tuple[list[str], list[Any]]:
+    """WHERE terms (and their arguments) for "of one site (host or name), published since"."""
+    where: list[str] = []
+    args: list[Any] = []
+    if site:
+        where.append(f"({alias}site = ? OR {alias}site_name = ?)")
+        args += [site, site]
+    if since:
+        where.append(f"{alias}published >= ?")
+        args.append(since)
+    return where, args
 
 
 class ArchiveBase:

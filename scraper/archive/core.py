@@ -25,6 +25,7 @@ from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.urls import canonicalize, host_of
 
+from .base import site_since
 from .crawlstate import CrawlStateStore
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .search import SearchStore
@@ -259,15 +260,9 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore):
         self, *, site: str | None = None, since: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Article rows in id order, optionally of one site (host or name) or published since."""
-        where, args = ["1"], []
-        if site:
-            where.append("(site = ? OR site_name = ?)")
-            args += [site, site]
-        if since:
-            where.append("published >= ?")
-            args.append(since)
+        where, args = site_since(site, since)
         yield from self.db.table("articles").rows_where(
-            " AND ".join(where), args, order_by="id", select=self._public_columns()
+            " AND ".join(["1", *where]), args, order_by="id", select=self._public_columns()
         )
 
     def count(self, table: str) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from scraper import textindex
 from scraper.models import SearchHit
 
-from .base import ArchiveBase
+from .base import ArchiveBase, site_since
 
 
 class SearchStore(ArchiveBase):
@@ -49,14 +49,9 @@ class SearchStore(ArchiveBase):
         expr = textindex.match_query(query)
         if expr is None:
             return []
-        where = ["articles_fts MATCH ?"]
-        args: list[Any] = [expr]
-        if site:
-            where.append("(a.site = ? OR a.site_name = ?)")
-            args += [site, site]
-        if since:
-            where.append("a.published >= ?")
-            args.append(since)
+        filters, filter_args = site_since(site, since, "a.")
+        where = ["articles_fts MATCH ?", *filters]
+        args: list[Any] = [expr, *filter_args]
         rows = self.db.execute(
             "SELECT a.id, a.title, a.published, a.site, a.url, a.body, "
             "bm25(articles_fts, 5.0, 1.0) AS rank "
