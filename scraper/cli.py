@@ -38,6 +38,7 @@ from scraper.errors import (
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
 from scraper.models import Article, Page, SaveResult
 from scraper.parse import parse_page
+from scraper.warc import ImportStats, export_warc, import_warc
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -453,6 +454,8 @@ def crawl(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
     config: ConfigOption = None,
     db: DbOption = Path("archive.db"),
+    frontier: FrontierOption = None,
+    enqueue: EnqueueOption = False,
 ) -> None:
     """Crawl the configured sites: new articles are archived, known ones revisited when due.
 
@@ -461,6 +464,8 @@ def crawl(
     code = EXIT_OK
     with _reported():
         chosen = _load_sites(config, site_names)
+        if frontier is not None or enqueue:  # distributed (issue 7): see the end of this file
+            raise typer.Exit(_crawl_frontier(frontier, enqueue, chosen, db, time_limit, quiet))
         options = CrawlOptions(
             since=_since(since),
             max_pages=max_pages,
@@ -600,28 +605,61 @@ def search(
 @app.command()
 def export(
     db: DbOption = Path("archive.db"),
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or warc.")] = "jsonl",
     site: Annotated[str | None, typer.Option("--site", help="A host or site name.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Published on or after.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (required for warc: FILE.warc.gz, gzip per record).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Write the archived articles to stdout as JSON Lines or CSV."""
+    """Write the archived articles as JSON Lines or CSV (stdout), or every capture as a WARC.
+
+    --format warc writes WARC/1.1 (response, request, metadata, revisit) to -o FILE.
+    """
     with _reported():
-        if fmt not in ("jsonl", "csv"):
-            raise InputError(f"unknown format {fmt!r}: use jsonl or csv")
-        with _open_existing(db) as archive:
+        if fmt not in ("jsonl", "csv", "warc"):
+            raise InputError(f"unknown format {fmt!r}: use jsonl, csv or warc")
+        if fmt == "warc":
+            if output is None:
+                raise InputError("--format warc writes a binary file: give -o FILE.warc.gz")
+            with _open_existing(db) as archive:
+                done = export_warc(archive, output, site=site, since=_since(since))
+            typer.echo(done.summary(), err=True)
+            return
+        with _open_existing(db) as archive, _text_output(output) as out:
             rows = archive.articles(site=site, since=_since(since))
             if fmt == "jsonl":
                 for row in rows:
-                    typer.echo(_row_json(row))
+                    typer.echo(_row_json(row), file=out)
                 return
             import csv
 
             writer: Any = None
             for row in rows:
                 if writer is None:
-                    writer = csv.DictWriter(sys.stdout, fieldnames=list(row), lineterminator="\n")
+                    writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
                     writer.writeheader()
                 writer.writerow(row)
+
+
+@contextmanager
+def _text_output(output: Path | None) -> Iterator[Any]:
+    """stdout, or the -o file (an OSError becomes an ArchiveError naming it)."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        fh = output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {output}: {exc.strerror}") from exc
+    with fh:
+        yield fh
 
 
 @app.command()
@@ -671,3 +709,227 @@ def stats(db: DbOption = Path("archive.db"), as_json: JsonOption = False) -> Non
 def datasette_metadata(db: DbOption = Path("archive.db")) -> None:
     """Print Datasette metadata (titles, facets, search, canned queries) for the archive."""
     typer.echo(json.dumps(metadata_for(db.stem), ensure_ascii=False, indent=2))
+
+
+# ====================================================================== WARC import (issue 8)
+# `archiver import FILE.warc[.gz]...`: one `error:` line per bad record (with its offset) or
+# failed page, the rest still imported; a summary line on stderr; a progress bar on a terminal.
+
+
+@app.command("import")
+def import_warcs(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="WARC", help="WARC files (.warc or .warc.gz)."),
+    ],
+    db: DbOption = Path("archive.db"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")] = False,
+) -> None:
+    """Archive every HTML page in WARC files, as a fetch would, dated by their WARC-Date.
+
+    Non-HTML records are counted and skipped; a bad record is reported with its offset.
+
+    Exit 3 if any record or page failed; the rest is still imported.
+    """
+    batch = _Batch()
+    with _reported():
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise InputError(f"{missing[0]}: no such file")
+        with Archive.open(db) as archive, _sigterm_interrupts():
+            show_bar = not quiet and sys.stderr.isatty()
+            try:
+                stats = _import_with_progress(archive, files, show_bar, batch)
+            except KeyboardInterrupt:
+                _error("interrupted; run again to resume (archived captures are skipped)")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+    if batch.code != EXIT_OK or not quiet:
+        typer.echo(stats.summary(), err=True)
+    raise typer.Exit(batch.code)
+
+
+def _import_with_progress(
+    archive: Archive, files: list[Path], show_bar: bool, batch: _Batch
+) -> ImportStats:
+    def report(error: ScraperError) -> None:
+        batch.fail(error, str(getattr(error, "path", "")))
+
+    if not show_bar:
+        return import_warc(archive, files, parse=_parse, on_error=report)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    sizes = {f: f.stat().st_size for f in files}
+    done_before: dict[Path, int] = {}
+    total = 0
+    for f in files:
+        done_before[f] = total
+        total += sizes[f]
+    console = Console(stderr=True)  # stdout stays free for data
+    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn()]
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("importing", total=total)
+
+        def progress(path: Path, offset: int) -> None:
+            bar.update(task, completed=done_before[path] + offset, description=path.name)
+
+        return import_warc(archive, files, parse=_parse, progress=progress, on_error=report)
+
+
+# ====================================================================== distributed (issue 7)
+# `archiver worker`, `archiver ingest`, `archiver status`, and `crawl --frontier/--enqueue`.
+# scraper.distributed (and with it psycopg) is imported inside these commands only, so the
+# local crawl and every other command run without psycopg installed.
+
+FrontierOption = Annotated[
+    str | None,
+    typer.Option(
+        "--frontier",
+        envvar="ARCHIVER_FRONTIER",
+        help="PostgreSQL frontier (postgresql://...) for a crawl spread over many machines.",
+    ),
+]
+EnqueueOption = Annotated[
+    bool,
+    typer.Option("--enqueue", help="With --frontier: queue the sites for the workers and exit."),
+]
+
+
+def _need_frontier(frontier: str | None) -> str:
+    if not frontier:
+        raise InputError("--frontier postgresql://... (or ARCHIVER_FRONTIER) is required")
+    return frontier
+
+
+def _crawl_frontier(
+    frontier: str | None,
+    enqueue: bool,
+    chosen: list[SiteConfig],
+    db: Path,
+    time_limit: float | None,
+    quiet: bool,
+) -> int:
+    """Queue the sites in the frontier; without --enqueue, then ingest until the workers are
+    done (the coordinating crawl)."""
+    from scraper import distributed
+
+    url = _need_frontier(frontier)
+    seeded = distributed.enqueue(url, chosen)
+    if enqueue:
+        if not quiet:
+            typer.echo(f"queued {seeded} URLs of {len(chosen)} sites", err=True)
+        return EXIT_OK
+    return _ingest(url, db, until_idle=True, time_limit=time_limit, quiet=quiet)
+
+
+def _ingest(url: str, db: Path, *, until_idle: bool, time_limit: float | None, quiet: bool) -> int:
+    from scraper import distributed
+
+    log = _error if not quiet else distributed.no_log
+    with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
+        ingest_ = distributed.Ingest(
+            url, archive, until_idle=until_idle, time_limit=time_limit, log=log
+        )
+        try:
+            stats = ingest_.run()
+        except KeyboardInterrupt:
+            _error("interrupted; run again to resume")
+            return EXIT_INTERRUPTED
+    if not quiet:
+        typer.echo(stats.summary(), err=True)
+    return EXIT_OK
+
+
+@app.command()
+def worker(
+    frontier: FrontierOption = None,
+    threads: Annotated[
+        int, typer.Option("--threads", min=1, help="Pages fetched at once by this process.")
+    ] = 4,
+    lease: Annotated[
+        float,
+        typer.Option("--lease", min=1, help="Seconds a claimed URL is ours (> slowest fetch)."),
+    ] = 300.0,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when nothing is due or leased.")
+    ] = False,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", min=1, help="Exit after this many pages.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=1, help="Exit after this many seconds.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Fetch and parse for a distributed crawl: claim URLs from the frontier, push results.
+
+    Run any number, on any machines; PostgreSQL restarts are waited out. Stop with SIGTERM.
+    """
+    with _reported():
+        from scraper import distributed
+
+        url = _need_frontier(frontier)
+        options = distributed.WorkerOptions(
+            threads=threads,
+            lease=lease,
+            until_idle=until_idle,
+            max_pages=max_pages,
+            time_limit=time_limit,
+        )
+        log = _error if not quiet else distributed.no_log
+        run = distributed.Worker(url, options, log=log)
+        with _sigterm_interrupts():
+            try:
+                stats = run.run()
+            except KeyboardInterrupt:
+                run.stop.set()
+                _error("interrupted")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not quiet:
+        typer.echo(stats.summary(), err=True)
+
+
+@app.command()
+def ingest(
+    frontier: FrontierOption = None,
+    db: DbOption = Path("archive.db"),
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when the workers have nothing left.")
+    ] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=1, help="Exit after this many seconds.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Write the workers' results into the archive: the one writer, exactly once.
+
+    Holds the archive's crawl lock (a local crawl meanwhile exits with 5) and the frontier's
+    ingest lock. Runs until stopped, or with --until-idle until the queue is drained.
+    """
+    with _reported():
+        code = _ingest(
+            _need_frontier(frontier), db, until_idle=until_idle, time_limit=time_limit, quiet=quiet
+        )
+    raise typer.Exit(code)
+
+
+@app.command("status")
+def frontier_status(frontier: FrontierOption = None, as_json: JsonOption = False) -> None:
+    """A distributed crawl's state: queue depth per host, leases, failures, workers alive."""
+    with _reported():
+        from scraper import distributed
+
+        figures = distributed.status(_need_frontier(frontier))
+    if as_json:
+        typer.echo(json.dumps(figures, ensure_ascii=False))
+        return
+    totals = figures["totals"]
+    width = max(len(k) for k in totals)
+    for key, value in totals.items():
+        typer.echo(f"{key:<{width}}  {value}")
+    typer.echo("\nhost\tdue\tleased\tfailed\turls")
+    for h in figures["hosts"]:
+        typer.echo(f"{h['host']}\t{h['due']}\t{h['leased']}\t{h['failed']}\t{h['urls']}")
+    typer.echo("\nworker\tseen (s ago)\tpages\tfailures")
+    for w in figures["workers"]:
+        typer.echo(f"{w['id']}\t{w['seen_ago']}\t{w['pages']}\t{w['failures']}")

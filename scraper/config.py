@@ -44,6 +44,7 @@ class SiteConfig:
     retries: int = 2
     max_host_failures: int = 5  # failures in a row that set a host aside for the run
     obey_robots: bool = True
+    allow_private: bool = False  # crawl private, loopback, link-local addresses (tests, intranets)
     strip_params: tuple[str, ...] = ()  # query parameters that never identify a page here
 
     def allows_host(self, host: str) -> bool:
@@ -64,6 +65,7 @@ class CrawlConfig:
 _KEYS = {f.name for f in fields(SiteConfig)} - {"name"}
 _URL_LISTS = ("start_urls", "sitemaps", "feeds")
 _PATTERN_LISTS = ("article_patterns", "pagination_patterns")
+_BOOLS = ("obey_robots", "allow_private")
 _DURATIONS = ("delay", "revisit_after", "timeout")
 _COUNTS = {"max_list_pages": 1, "stop_after_unchanged": 1, "retries": 0, "max_host_failures": 1}
 
@@ -173,10 +175,11 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
         if not isinstance(ua, str) or not ua.strip():
             raise fail("user_agent", "must be a non-empty string")
         values["user_agent"] = ua.strip()
-    if "obey_robots" in table:
-        if not isinstance(table["obey_robots"], bool):
-            raise fail("obey_robots", "must be true or false")
-        values["obey_robots"] = table["obey_robots"]
+    for key in _BOOLS:
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise fail(key, "must be true or false")
+            values[key] = table[key]
     if "strip_params" in table:
         values["strip_params"] = tuple(
             p.lower()

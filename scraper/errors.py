@@ -6,11 +6,13 @@ ScraperError                    anything archiver expects and reports cleanly
 │   ├── HTTPStatusError         a final 4xx/5xx answer
 │   ├── TooLargeError           the body passed the size cap
 │   ├── NotHTMLError            the content type is not HTML
-│   └── BlockedError            429/403 after retries: the site refuses us
+│   ├── BlockedError            429/403 after retries: the site refuses us
+│   └── DisallowedError         the URL (or a redirect) points at a private address
 ├── ParseError                  the text could not be made into an Article
 ├── ArchiveError                the archive could not be opened or written
 ├── ConfigError                 sites.toml is missing or wrong (names file, site and key)
-└── LockError                   another crawl holds the archive's lock
+├── LockError                   another crawl holds the archive's lock
+└── WarcError                   a WARC file or one record in it is unreadable (names the offset)
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ class BlockedError(FetchError):
     """The site kept answering 429 or 403: rate-limited or blocked."""
 
 
+class DisallowedError(FetchError):
+    """A crawled URL, or a redirect, leads to a private, loopback or link-local address."""
+
+
 class ParseError(ScraperError):
     """The page could not be parsed into an Article."""
 
@@ -100,3 +106,14 @@ class ConfigError(ScraperError):
 
 class LockError(ScraperError):
     """Another crawl holds the archive's lock: two writers must never run at once."""
+
+
+class WarcError(ScraperError):
+    """A WARC file, or one record in it, could not be read; ``offset`` is where the record
+    starts in the file (compressed offset for .warc.gz), so it can be found and inspected."""
+
+    def __init__(self, message: str, *, path: str, offset: int | None = None) -> None:
+        where = path if offset is None else f"{path}: record at offset {offset}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.offset = offset

@@ -20,10 +20,11 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from scraper import __version__
+from scraper import __version__, netguard
 from scraper.decode import decode
 from scraper.errors import (
     BlockedError,
+    DisallowedError,
     FetchError,
     HTTPStatusError,
     InputError,
@@ -53,6 +54,9 @@ class FetchSettings:
     retries: int = 3
     backoff: float = 0.5
     max_retry_wait: float = 30.0
+    # False in crawls (unless a site allows it): refuse any request, redirects included, to a
+    # private, loopback or link-local address. A user's own `archiver fetch URL` may go anywhere.
+    allow_private: bool = True
 
 
 def now_iso() -> str:
@@ -169,6 +173,7 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=s.max_redirects,
             transport=transport,
+            event_hooks={} if s.allow_private else {"request": [_refuse_private]},
         )
 
     def __enter__(self) -> Fetcher:
@@ -349,6 +354,11 @@ class Fetcher:
                     reason=response.reason_phrase,
                     attempts=(attempt,),
                 )
+        except _Refused as exc:
+            reason = str(exc)
+            raise DisallowedError(
+                reason, url=url, attempts=(record(final=exc.url, error=reason),)
+            ) from None
         except httpx.TooManyRedirects:
             reason = f"more than {s.max_redirects} redirects"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
@@ -384,6 +394,25 @@ class Fetcher:
 def _raw_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
     """Headers with their names as sent on the wire (httpx lowercases its own view)."""
     return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
+
+
+class _Refused(Exception):
+    """A request (the first or a redirect) to a non-public address, stopped before sending."""
+
+    def __init__(self, reason: str, url: str) -> None:
+        super().__init__(reason)
+        self.url = url
+
+
+def _refuse_private(request: httpx.Request) -> None:
+    """httpx request hook: runs before every request, redirects included."""
+    refused = netguard.refused_address(request.url.host)
+    if refused is not None:
+        raise _Refused(
+            f"refused: {request.url.host} is a private address {refused}; "
+            "set allow_private = true for this site to crawl it",
+            str(request.url),
+        )
 
 
 class _Truncated(Exception):

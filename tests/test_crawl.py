@@ -194,7 +194,8 @@ def write_config(path: Path, sites: dict[str, dict[str, Any]]) -> Path:
     lines = []
     for name, table in sites.items():
         lines.append(f"[sites.{name}]")
-        table = {"delay": 0, "timeout": 5, "retries": 0, **table}
+        # every test site is on 127.0.0.1, which a crawl refuses unless the site allows it
+        table = {"delay": 0, "timeout": 5, "retries": 0, "allow_private": True, **table}
         lines += [f"{k} = {value(v)}" for k, v in table.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

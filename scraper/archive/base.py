@@ -70,22 +70,25 @@ class ArchiveBase:
                         [list(h) for h in page.request_headers], ensure_ascii=False
                     ),
                 }
-            self.db.table("fetches").insert(
-                {
-                    "url": a.url,
-                    "time": a.time,
-                    "status": a.status,
-                    "final_url": a.final_url,
-                    "bytes": a.bytes,
-                    "encoding": a.encoding,
-                    "elapsed": a.elapsed,
-                    "error": a.error,
-                    "etag": a.etag,
-                    "last_modified": a.last_modified,
-                    "raw_sha256": sha if ok else None,
-                    "article_id": ident if ok else None,
-                    **wire,
-                }
+            record = {
+                "url": a.url,
+                "time": a.time,
+                "status": a.status,
+                "final_url": a.final_url,
+                "bytes": a.bytes,
+                "encoding": a.encoding,
+                "elapsed": a.elapsed,
+                "error": a.error,
+                "etag": a.etag,
+                "last_modified": a.last_modified,
+                "raw_sha256": sha if ok else None,
+                "article_id": ident if ok else None,
+                **wire,
+            }
+            cols = list(record)
+            self.db.execute(
+                f"INSERT INTO fetches ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                [record[c] for c in cols],
             )
 
 

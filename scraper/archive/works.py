@@ -47,10 +47,17 @@ class WorksStore(ArchiveBase):
         )
 
     def _group(
-        self, ident: int, body: str, fingerprint: str, old_work: int | None, now: str
+        self,
+        ident: int,
+        body: str,
+        fingerprint: str,
+        old_work: int | None,
+        now: str,
+        sig: dedup.Signature | None = None,
     ) -> int:
         """Put article ``ident`` in its work (found or new) and refresh the works touched."""
-        sig = dedup.signature(body)
+        if sig is None:
+            sig = dedup.signature(body)
         keys = dedup.band_keys(sig)  # none for bodies too short to group by similarity
         self.db.execute("DELETE FROM article_bands WHERE article_id = ?", [ident])
         self.db.conn.executemany(

@@ -18,7 +18,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
+from scraper import netguard
 from scraper.archive import host_key
 from scraper.config import SiteConfig
 from scraper.discover import (
@@ -32,7 +34,13 @@ from scraper.discover import (
     robots_for_status,
     robots_url,
 )
-from scraper.errors import BlockedError, FetchError, ParseError, ScraperError
+from scraper.errors import (
+    BlockedError,
+    DisallowedError,
+    FetchError,
+    ParseError,
+    ScraperError,
+)
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.models import (
     Article,
@@ -139,6 +147,8 @@ class _Host:
     failures: int = 0
     slowdown: float = 1.0
     aside: bool = False
+    refused: str | None = None  # the non-public address the host resolves to, if any
+    resolved: bool = False
 
 
 @dataclass
@@ -373,6 +383,19 @@ class Crawl:
             if item is None:
                 return None
             site = self.sites[item.site]
+            refused = None if site.allow_private else self._refused(h, item.url)
+            if refused is not None:
+                with self.state.crawl_transaction():
+                    self.state.frontier_done(
+                        item.url,
+                        Visit(
+                            "disallowed",
+                            now,
+                            stamp(time.time() + site.revisit_after),
+                            error=f"not fetched: {refused}",
+                        ),
+                    )
+                continue
             agent = site.user_agent or DEFAULT_USER_AGENT
             if site.obey_robots and h.robots is not None and not h.robots.allows(item.url, agent):
                 with self.state.crawl_transaction():
@@ -382,6 +405,19 @@ class Crawl:
                     )
                 continue
             return item
+
+    def _refused(self, h: _Host, url: str) -> str | None:
+        """Why the host may not be crawled (a private address), resolved once per run."""
+        if not h.resolved:
+            name = urlsplit(url).hostname or ""
+            address = netguard.refused_address(name)
+            if address is not None:
+                h.refused = (
+                    f"{name} is a private address {address}; "
+                    "set allow_private = true for this site to crawl it"
+                )
+            h.resolved = True
+        return h.refused
 
     def _submit(self, h: _Host, task: Task) -> None:
         h.busy = True
@@ -395,6 +431,7 @@ class Crawl:
             read_timeout=min(30.0, site.timeout),
             total_timeout=site.timeout,
             retries=site.retries,
+            allow_private=site.allow_private,
         )
         if settings not in self._fetchers:
             self._fetchers[settings] = Fetcher(settings)
@@ -466,6 +503,12 @@ class Crawl:
         now = stamp()
         revisit = stamp(time.time() + site.revisit_after)
         assert item is not None
+        if isinstance(out.error, DisallowedError):  # redirected to a private address
+            self.state.record_failure(out.error.attempts)
+            self.state.frontier_done(
+                task.url, Visit("disallowed", now, revisit, error=str(out.error)[:500])
+            )
+            return
         if out.error is not None:
             self._counts.failed += 1
             if isinstance(out.error, FetchError):
@@ -637,7 +680,7 @@ def _figures(stats: CrawlStats) -> dict[str, object]:
 
 def _host_failure(error: ScraperError | None) -> bool:
     """Failures that say the host is in trouble (not just one bad page)."""
-    if not isinstance(error, FetchError):
+    if not isinstance(error, FetchError) or isinstance(error, DisallowedError):
         return False
     if isinstance(error, BlockedError):
         return True

@@ -201,10 +201,10 @@ class _Walker:
             if tag in BLOCK:
                 self.flush()
                 parent = self.cur
-                depth = doc.elems[parent].depth + 1 if parent >= 0 else 0
+                level = doc.elems[parent].depth + 1 if parent >= 0 else 0
                 hint = f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower()
                 idx = len(doc.elems)
-                doc.elems.append(Elem(tag, parent, hint, depth, len(doc.lines)))
+                doc.elems.append(Elem(tag, parent, hint, level, len(doc.lines)))
                 doc.by_mem[child.mem_id] = idx
                 self.cur = idx
                 heading = self.heading
@@ -231,9 +231,87 @@ class _Walker:
                 self.walk(child, depth + 1)
 
 
+# The HTML parser's tree building is quadratic in nesting depth (100,000 nested <div>s take a
+# minute of CPU), so markup nested deeper than this is flattened first: its tags are dropped,
+# its text kept. Elements whose end tag is implied (p, li, td...) are not counted.
+MAX_NESTING = 512
+# The scan costs ~2 ms on a large page, so only pages with more tags than real article pages
+# carry (a few thousand) pay it; below this count the parser's worst case stays under a second.
+_SCAN_ABOVE = 20_000
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "td",
+        "th",
+        "tbody",
+        "thead",
+        "tfoot",
+        "option",
+        "optgroup",
+        "colgroup",
+        "caption",
+        "rb",
+        "rt",
+        "rp",
+    ]
+)
+
+
+def flatten_deep(html: str) -> str:
+    """``html`` with the tags nested deeper than ``MAX_NESTING`` removed (text kept).
+
+    Counts naively (start tags up, end tags down), which is exact for the well-formed deep
+    nesting a hostile page uses; a page that never goes that deep is returned unchanged.
+    """
+    if html.count("<") <= _SCAN_ABOVE:
+        return html
+    depth = 0
+    cut: list[tuple[int, int]] = []
+    for m in _TAG.finditer(html):
+        name = m.group(2).lower()
+        if name in _VOID or m.group(3):
+            continue
+        if m.group(1):
+            if depth > MAX_NESTING:
+                cut.append(m.span())
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > MAX_NESTING:
+                cut.append(m.span())
+    if not cut:
+        return html
+    parts: list[str] = []
+    last = 0
+    for start, end in cut:
+        parts.append(html[last:start])
+        last = end
+    parts.append(html[last:])
+    return " ".join(parts)
+
+
 def build(html: str) -> Doc:
     """Parse ``html`` and linearise it."""
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(flatten_deep(html))
     doc = Doc(tree=tree)
     head = tree.head
     root = tree.root

@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from .dates import find_dates
+from .dom import flatten_deep
 
 _NEXT_TEXT = re.compile(
     r"^\s*(?:下一页|下页|后一页|后页|下一页\s*[>›»]+|next(?:\s*page)?\s*[>›»]*|[>›»])\s*$", re.I
@@ -68,7 +69,7 @@ def _item_date(node: object, anchor_text: str) -> str | None:
 
 def extract_list(html: str, url: str) -> Listing:
     """Links of a page, deduplicated in order, and the next page of its list."""
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(flatten_deep(html))
     base = url
     base_node = tree.css_first("base[href]")
     if base_node is not None:

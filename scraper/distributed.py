@@ -1,0 +1,768 @@
+"""Distributed crawls (issue 7): workers on many machines, one writer into archive.db.
+
+``Worker`` loops claim → fetch and parse (``crawl.worker.perform``, the same code a local crawl
+runs) → complete: in one PostgreSQL transaction it releases the lease, queues the URLs it
+found and pushes the result (parsed record, raw bytes, headers). ``Ingest`` takes results in
+order and writes them with ``Archive.save``/``record_page``/``record_failure``, so
+canonicalization, works, versions and search are those of a local crawl.
+
+Exactly once across crashes: a result is deleted from PostgreSQL only after archive.db has
+committed it, and archive.db notes each result id (table ``frontier_results``) in the same
+transaction as the record, so a result seen again after a crash is skipped, not saved twice.
+A worker killed mid-fetch loses nothing: its lease runs out and another worker redoes the URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from scraper.archive import Archive, host_key
+from scraper.config import SiteConfig
+from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
+from scraper.crawl.worker import Outcome, Task, perform
+from scraper.discover import (
+    Robots,
+    is_crawlable,
+    is_pagination_of,
+    looks_like_list,
+    matches_any,
+    page_family,
+    robots_for_status,
+    robots_url,
+)
+from scraper.errors import BlockedError, FetchError, LockError, ParseError, ScraperError
+from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from scraper.frontier_pg import (
+    Candidate,
+    Claim,
+    Completion,
+    Decision,
+    FrontierUnavailable,
+    PgFrontier,
+    Result,
+)
+from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, SaveStatus
+from scraper.netguard import refused_address
+from scraper.parse.links import Link
+from scraper.urls import canonicalize, host_of
+
+_FAIL_BACKOFF = 600.0  # as in crawl/run.py: first wait before retrying a failed URL
+_SITES_MAX_AGE = 30.0  # seconds a worker trusts its copy of the sites' configuration
+_HEARTBEAT = 5.0
+Log = Callable[[str], None]
+
+
+def no_log(message: str) -> None:
+    pass
+
+
+# ====================================================================== seeding
+
+
+def enqueue(frontier_url: str, sites: Sequence[SiteConfig]) -> int:
+    """Store the sites' configuration and make their start URLs, sitemaps and feeds due."""
+    seeds = [
+        NewUrl(canonicalize(url, site.strip_params), site.name, kind, due=True)
+        for site in sites
+        for kind, urls in (
+            ("list", site.start_urls),
+            ("sitemap", site.sitemaps),
+            ("feed", site.feeds),
+        )
+        for url in urls
+    ]
+    with PgFrontier.connect(frontier_url) as frontier:
+        frontier.save_sites(sites)
+        frontier.enqueue(seeds, [s.name for s in sites], os.getpid(), socket.gethostname())
+    return len(seeds)
+
+
+def status(frontier_url: str) -> dict[str, Any]:
+    with PgFrontier.connect(frontier_url) as frontier:
+        return frontier.status()
+
+
+# ====================================================================== results on the wire
+
+
+def encode_result(
+    page: Page | None,
+    *,
+    article: Article | None = None,
+    attempts: tuple[FetchAttempt, ...] = (),
+    found: int = 0,
+    failed: bool = False,
+) -> tuple[bytes, bytes | None]:
+    """A result as (JSON payload, raw bytes): the page without its bytes and decoded text."""
+    data: dict[str, Any] = {"found": found, "failed": failed}
+    if page is not None:
+        meta = asdict(page)
+        del meta["content"], meta["text"]
+        data["page"] = meta
+    if article is not None:
+        data["article"] = article.to_dict()
+    if attempts:
+        data["attempts"] = [asdict(a) for a in attempts]
+    return json.dumps(data, ensure_ascii=False).encode(), page.content if page else None
+
+
+def decode_page(meta: dict[str, Any], content: bytes | None) -> Page:
+    body = content or b""
+    values = dict(meta)
+    values["attempts"] = tuple(FetchAttempt(**a) for a in meta.get("attempts", ()))
+    for key in ("headers", "request_headers"):
+        values[key] = tuple(tuple(h) for h in meta.get(key, ()))
+    values["redirects"] = tuple(meta.get("redirects", ()))
+    text = body.decode(meta.get("encoding") or "utf-8", errors="replace")
+    return Page(content=body, text=text, **values)
+
+
+# ====================================================================== the worker
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """``lease`` must outlast the slowest fetch (timeout × retries); a killed worker's URLs
+    wait that long before another worker takes them."""
+
+    threads: int = 4
+    lease: float = 300.0
+    until_idle: bool = False  # exit when nothing is due or leased anywhere
+    max_pages: int | None = None
+    time_limit: float | None = None
+
+
+@dataclass
+class WorkerStats:
+    pages: int = 0
+    failed: int = 0
+    robots: int = 0
+    lost_leases: int = 0
+    reconnects: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"pages {self.pages}, failed {self.failed}, robots {self.robots}, "
+            f"lost leases {self.lost_leases}, reconnects {self.reconnects}, {self.seconds:.1f}s"
+        )
+
+
+class _Connection:
+    """A thread's frontier connection, reopened with backoff whenever PostgreSQL goes away."""
+
+    def __init__(self, url: str, stop: threading.Event, stats: WorkerStats, log: Log) -> None:
+        self.url = url
+        self.stop = stop
+        self.stats = stats
+        self.log = log
+        self._frontier: PgFrontier | None = None
+        self._wait = 0.2
+
+    def get(self) -> PgFrontier:
+        while self._frontier is None:
+            try:
+                self._frontier = PgFrontier.connect(self.url)
+                self._wait = 0.2
+            except FrontierUnavailable as exc:
+                self.log(f"frontier unavailable, retrying in {self._wait:.1f}s: {exc}")
+                if self.stop.wait(self._wait):
+                    raise
+                self._wait = min(self._wait * 2, 5.0)
+        return self._frontier
+
+    def lost(self) -> None:
+        if self._frontier is not None:
+            self.stats.reconnects += 1
+            with contextlib.suppress(Exception):  # the connection is already broken
+                self._frontier.close()
+        self._frontier = None
+
+    def close(self) -> None:
+        if self._frontier is not None:
+            self._frontier.close()
+            self._frontier = None
+
+
+class Worker:
+    """Fetch and parse for a distributed crawl until stopped (or idle, or a limit)."""
+
+    def __init__(self, frontier_url: str, options: WorkerOptions, *, log: Log = no_log) -> None:
+        self.url = frontier_url
+        self.options = options
+        self.log = log
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stats = WorkerStats()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._sites: dict[str, SiteConfig] = {}
+        self._sites_at = 0.0
+        self._fetchers: dict[FetchSettings, Fetcher] = {}
+        self._refused: dict[str, str | None] = {}
+        self._robots: dict[tuple[str, str | None, int | None], Robots] = {}
+        self._claimed = 0
+        self._warned: set[str] = set()
+
+    def run(self) -> WorkerStats:
+        started = time.monotonic()
+        threads = [
+            threading.Thread(target=self._thread, daemon=True, name=f"worker-{i}")
+            for i in range(max(1, self.options.threads))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                limit = self.options.time_limit
+                if limit is not None and time.monotonic() - started >= limit:
+                    self.stop.set()
+                for thread in threads:
+                    thread.join(0.2)
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(30)
+            self.stats.seconds = time.monotonic() - started
+            self._goodbye()
+            for fetcher in self._fetchers.values():
+                fetcher.close()
+        return self.stats
+
+    def _goodbye(self) -> None:
+        try:
+            with PgFrontier.connect(self.url) as frontier:
+                frontier.worker_stopped(self.owner)
+        except FrontierUnavailable:
+            pass
+
+    def _thread(self) -> None:
+        conn = _Connection(self.url, self.stop, self.stats, self.log)
+        beat = 0.0
+        try:
+            while not self.stop.is_set():
+                try:
+                    frontier = conn.get()
+                    if time.monotonic() - beat >= _HEARTBEAT:
+                        frontier.worker_seen(
+                            self.owner,
+                            socket.gethostname(),
+                            os.getpid(),
+                            self.stats.pages,
+                            self.stats.failed,
+                        )
+                        beat = time.monotonic()
+                    if not self._take_one():
+                        break
+                    claim = frontier.claim(
+                        self.owner, self.options.lease, functools.partial(self._decide, frontier)
+                    )
+                    if claim is None:
+                        self._give_back()
+                        wait = frontier.next_ready_in()
+                        soon = wait is not None and wait < 1.0
+                        if self.options.until_idle and not soon and frontier.idle():
+                            self.stop.set()
+                            break
+                        # a little jitter: idle threads must not all wake for the same host
+                        pause = min(1.0, wait if wait is not None else 1.0)
+                        self.stop.wait(max(0.005, pause) + random.uniform(0.0, 0.01))
+                        continue
+                    self._finish(conn, claim)
+                except FrontierUnavailable as exc:
+                    self.log(f"lost the frontier: {exc}")
+                    conn.lost()
+                except Exception as exc:  # a bug: keep the thread alive, start afresh
+                    self.log(f"unexpected {type(exc).__name__}: {exc}")
+                    conn.lost()
+                    self.stop.wait(1.0)
+        except FrontierUnavailable:
+            pass  # stopped while reconnecting
+        finally:
+            conn.close()
+
+    def _take_one(self) -> bool:
+        """Count a claim against --max-pages; False once the limit is reached."""
+        with self._lock:
+            limit = self.options.max_pages
+            if limit is not None and self._claimed >= limit:
+                self.stop.set()
+                return False
+            self._claimed += 1
+            return True
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._claimed -= 1
+
+    # ------------------------------------------------------------ deciding and fetching
+
+    def _site(self, name: str, frontier: PgFrontier | None = None) -> SiteConfig | None:
+        with self._lock:
+            stale = time.monotonic() - self._sites_at > _SITES_MAX_AGE
+            if (stale or name not in self._sites) and frontier is not None:
+                self._sites = frontier.load_sites()
+                self._sites_at = time.monotonic()
+            return self._sites.get(name)
+
+    def _decide(self, frontier: PgFrontier, cand: Candidate) -> Decision:
+        """Inside the claim: fetch, fetch robots.txt first, or skip (robots or address)."""
+        site = self._site(cand.site, frontier)
+        if site is None:
+            return "skip", 3600.0
+        if not site.allow_private:
+            host = host_of(cand.url)
+            if host not in self._refused:
+                self._refused[host] = refused_address(host)
+            if self._refused[host] is not None:
+                return "skip", site.revisit_after
+        self._check_lease(site)
+        if not site.obey_robots:
+            return "fetch", 0.0
+        if cand.robots_age is None or cand.robots_age > ROBOTS_MAX_AGE:
+            return "robots", 0.0
+        key = (cand.host, cand.robots_txt, cand.robots_status)
+        robots = self._robots.get(key)
+        if robots is None:
+            robots = self._robots[key] = robots_for_status(cand.robots_status, cand.robots_txt)
+        if not robots.allows(cand.url, site.user_agent or DEFAULT_USER_AGENT):
+            return "skip", site.revisit_after
+        return "fetch", 0.0
+
+    def _check_lease(self, site: SiteConfig) -> None:
+        """A lease shorter than the slowest fetch lets a second worker start on the host
+        while the first still waits for its answer: say so, once per site."""
+        slowest = site.timeout * (site.retries + 1) + 30.0 * site.retries
+        if self.options.lease < slowest and site.name not in self._warned:
+            self._warned.add(site.name)
+            self.log(
+                f"warning: --lease {self.options.lease:g}s is shorter than the slowest fetch "
+                f"on site {site.name} ({slowest:g}s: timeout × attempts + retry waits)"
+            )
+
+    def _fetcher(self, site: SiteConfig) -> Fetcher:
+        settings = FetchSettings(
+            user_agent=site.user_agent or DEFAULT_USER_AGENT,
+            connect_timeout=min(10.0, site.timeout),
+            read_timeout=min(30.0, site.timeout),
+            total_timeout=site.timeout,
+            retries=site.retries,
+            allow_private=site.allow_private,
+        )
+        with self._lock:
+            if settings not in self._fetchers:
+                self._fetchers[settings] = Fetcher(settings)
+            return self._fetchers[settings]
+
+    def _perform(self, claim: Claim, site: SiteConfig) -> Outcome:
+        c = claim.candidate
+        fetcher = self._fetcher(site)
+        if claim.robots:
+            task = Task(robots_url(c.url), "robots", site, fetcher)
+        else:
+            item = FrontierItem(
+                c.url, c.site, c.host, c.kind, c.depth, "", c.failures, c.etag,
+                c.last_modified, c.lastmod, c.next_url,
+            )  # fmt: skip
+            headers: list[tuple[str, str]] = []
+            if c.etag:
+                headers.append(("If-None-Match", c.etag))
+            if c.last_modified:
+                headers.append(("If-Modified-Since", c.last_modified))
+            task = Task(c.url, c.kind, site, fetcher, item, tuple(headers))
+        try:
+            return perform(task)
+        except Exception as exc:  # a bug must not stall the crawl: report it as a failure
+            return Outcome(task, error=ScraperError(f"unexpected {type(exc).__name__}: {exc}"))
+
+    def _finish(self, conn: _Connection, claim: Claim) -> None:
+        """Fetch, then complete the claim, retrying the completion through reconnects (the
+        fetch is not repeated) until it commits or the lease has surely run out."""
+        site = self._site(claim.candidate.site)
+        assert site is not None  # _decide only fetches for sites it knows
+        out = self._perform(claim, site)
+        plan = _plan(claim, out, site)
+        deadline = time.monotonic() + self.options.lease + 60.0
+        while True:
+            try:
+                conn.get().complete(claim, plan.hosts, plan.apply)
+                break
+            except FrontierUnavailable as exc:
+                conn.lost()
+                if time.monotonic() > deadline or self.stop.is_set():
+                    self.log(f"gave up completing {claim.candidate.url}: {exc}")
+                    return
+                self.stop.wait(0.2)
+        with self._lock:
+            if claim.robots:
+                self.stats.robots += 1
+            else:
+                self.stats.pages += 1
+                self.stats.failed += int(plan.failed)
+            self.stats.lost_leases += int(plan.lost)
+
+
+# ====================================================================== what a result does
+
+
+@dataclass
+class _Plan:
+    """What completing one claim writes; ``apply`` runs inside the completion transaction
+    (and again, from the start, if a lost connection made it roll back)."""
+
+    claim: Claim
+    out: Outcome
+    site: SiteConfig
+    hosts: set[str] = field(default_factory=set)
+    articles: list[NewUrl] = field(default_factory=list)
+    entries: list[NewUrl] = field(default_factory=list)
+    failed: bool = False
+    lost: bool = False
+
+    def apply(self, tx: Completion) -> None:
+        self.lost = False
+        if self.claim.robots:
+            self._robots_done(tx)
+            return
+        if self._page_done(tx):
+            self._release(tx)
+        else:
+            self.lost = True
+            self._release(tx)
+
+    def _release(self, tx: Completion, **robots: Any) -> None:
+        out, site = self.out, self.site
+        crawl_delay = robots.get("crawl_delay", self.claim.candidate.crawl_delay)
+        tx.release_host(
+            max(site.delay, crawl_delay or 0.0),
+            failed=_host_failure(out.error),
+            ok=out.page is not None and not _host_failure(out.error),
+            max_failures=site.max_host_failures,
+            **robots,
+        )
+
+    def _robots_done(self, tx: Completion) -> None:
+        out, site = self.out, self.site
+        agent = site.user_agent or DEFAULT_USER_AGENT
+        if out.error is not None:
+            status = getattr(out.error, "status", None)
+            if isinstance(out.error, FetchError):
+                tx.push("attempts", out.task.url, *encode_result(None, attempts=out.error.attempts))
+            if status is None or status >= 500 or status == 429:
+                # robots.txt unreachable: leave the host alone for a while (a local crawl sets
+                # it aside for the run); robots.txt is asked again after the pause.
+                self.failed = True
+                self._release(tx, pause=True)
+                return
+            rules, text = robots_for_status(status, None), None
+        else:
+            assert out.page is not None
+            status = out.page.status
+            text = out.page.text if 200 <= status < 300 else None
+            rules = robots_for_status(status, out.page.text)
+            tx.push("attempts", out.task.url, *encode_result(None, attempts=out.page.attempts))
+        delay = rules.crawl_delay(agent)
+        self._release(tx, robots=(text, status), crawl_delay=delay)
+
+    def _page_done(self, tx: Completion) -> bool:
+        """Mirror of ``Crawl._page_done``; False when the lease was lost (nothing written)."""
+        out, site, c = self.out, self.site, self.claim.candidate
+        page, url = out.page, c.url
+        revisit = site.revisit_after
+        if out.error is not None:
+            self.failed = True
+            status = getattr(out.error, "status", None)
+            wait = _FAIL_BACKOFF * 2 ** min(c.failures, 10)
+            if status in (404, 410) or isinstance(out.error, ParseError):
+                wait = revisit
+            if not tx.finish_url(
+                "failed",
+                min(wait, max(revisit, 60)),
+                failed=True,
+                error=str(out.error)[:500],
+            ):
+                return False
+            if isinstance(out.error, FetchError):
+                tx.push(
+                    "attempts", url, *encode_result(None, attempts=out.error.attempts, failed=True)
+                )
+            elif page is not None:
+                tx.push("page", url, *encode_result(page, failed=True))
+            return True
+        assert page is not None
+        if page.status == 304:
+            if not tx.finish_url("not_modified", revisit):
+                return False
+            tx.push("not_modified", url, *encode_result(page))
+            if c.kind == "list":
+                self._follow_next(tx, c.next_url, news=False)
+            return True
+        etag, modified = page.header("etag"), page.header("last-modified")
+        status_name, found = "ok", 0
+        next_url = out.next_url if c.kind == "list" else None
+        if c.kind == "article" and out.article is not None and not out.article.is_article:
+            status_name = "not_article"
+        if not tx.finish_url(
+            status_name, revisit, etag=etag, last_modified=modified, next_url=next_url
+        ):
+            return False
+        if c.kind == "article":
+            assert out.article is not None
+            if out.article.is_article:
+                canonical = canonicalize(out.article.canonical_url, site.strip_params)
+                article = replace(out.article, canonical_url=canonical)
+                tx.push("article", url, *encode_result(page, article=article))
+            else:
+                tx.push("page", url, *encode_result(page))
+            return True
+        if c.kind == "list":
+            added = tx.add(self.articles)
+            found = len(added)
+            self._follow_next(tx, next_url, news=bool(added))
+        else:
+            added = tx.add(self.entries)
+            found = len(added) if not out.is_index else 0
+        tx.push("page", url, *encode_result(page, found=found))
+        return True
+
+    def _follow_next(self, tx: Completion, next_url: str | None, *, news: bool) -> None:
+        """The next list page becomes due unless pages in a row brought nothing new."""
+        c, site = self.claim.candidate, self.site
+        unchanged = 0 if news else c.chain + 1
+        if (
+            next_url
+            and is_crawlable(next_url)
+            and site.allows_host(host_of(next_url))
+            and c.depth + 1 < site.max_list_pages
+            and unchanged < site.stop_after_unchanged
+        ):
+            url = canonicalize(next_url, site.strip_params)
+            tx.add([NewUrl(url, site.name, "list", c.depth + 1, due=True)], chain=unchanged)
+
+
+def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
+    """Work out, before the transaction, which URLs a result adds and so which hosts it locks."""
+    plan = _Plan(claim, out, site)
+    page = out.page
+    if claim.robots or out.error is not None or page is None or page.status == 304:
+        next_url = claim.candidate.next_url if claim.candidate.kind == "list" else None
+    elif claim.candidate.kind == "list" and out.listing is not None:
+        plan.articles = [
+            NewUrl(
+                canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date
+            )
+            for link in out.listing.links
+            if is_article_link(site, link, page.final_url)
+        ]
+        next_url = out.next_url
+    else:
+        kind = "sitemap" if out.is_index else "article"
+        plan.entries = [
+            NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
+            for e in out.entries
+            if is_crawlable(e.url)
+            and site.allows_host(host_of(e.url))
+            and (
+                kind == "sitemap"
+                or not site.article_patterns
+                or matches_any(e.url, site.article_patterns)
+            )
+        ]
+        next_url = None
+    plan.hosts = {host_key(u.url) for u in (*plan.articles, *plan.entries)}
+    if next_url and is_crawlable(next_url):
+        plan.hosts.add(host_key(next_url))
+    return plan
+
+
+def is_article_link(site: SiteConfig, link: Link, list_url: str) -> bool:
+    """Same rule as ``Crawl._is_article_link``: a headline-like link to an article page."""
+    url = link.url
+    if not is_crawlable(url) or not site.allows_host(host_of(url)):
+        return False
+    if url in site.start_urls or url == list_url or is_pagination_of(url, list_url):
+        return False
+    if page_family(url) == page_family(list_url):
+        return False
+    if matches_any(url, site.pagination_patterns):
+        return False
+    if site.article_patterns:
+        return matches_any(url, site.article_patterns)
+    return len(link.text) >= 5 and not looks_like_list(url)
+
+
+def _host_failure(error: ScraperError | None) -> bool:
+    """Failures that say the host is in trouble (as in crawl/run.py)."""
+    if not isinstance(error, FetchError):
+        return False
+    if isinstance(error, BlockedError):
+        return True
+    return error.status is None or error.status >= 500 or error.status == 429
+
+
+# ====================================================================== the ingest
+
+
+@dataclass
+class IngestStats:
+    run_id: int = 0
+    results: int = 0
+    skipped: int = 0  # already in archive.db (a crash came between its commit and ours)
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    outcome: str = "ok"
+
+    def summary(self) -> str:
+        line = (
+            f"found {self.found}, new {self.new}, changed {self.changed}, "
+            f"unchanged {self.unchanged}, not modified {self.not_modified}, "
+            f"failed {self.failed}, {self.seconds:.1f}s"
+        )
+        return line if self.outcome == "ok" else f"{line} (stopped: {self.outcome})"
+
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS frontier_results (frontier TEXT NOT NULL, "
+    "result_id INTEGER NOT NULL, ingested_at TEXT NOT NULL, "
+    "PRIMARY KEY (frontier, result_id)) WITHOUT ROWID"
+)
+
+
+class Ingest:
+    """The one writer: results from the frontier into archive.db, in order, exactly once."""
+
+    def __init__(
+        self,
+        frontier_url: str,
+        archive: Archive,
+        *,
+        until_idle: bool = False,
+        time_limit: float | None = None,
+        batch: int = 100,
+        log: Log = no_log,
+    ) -> None:
+        self.url = frontier_url
+        self.archive = archive
+        self.until_idle = until_idle
+        self.time_limit = time_limit
+        self.batch = batch
+        self.log = log
+        self.stats = IngestStats()
+        self.stop = threading.Event()
+        archive.db.conn.execute(_LEDGER)
+
+    def run(self) -> IngestStats:
+        started = time.monotonic()
+        self.stats.run_id = self.archive.run_start(stamp(), ["frontier"], os.getpid())
+        self.stats.outcome = "interrupted"
+        conn = _Connection(self.url, self.stop, WorkerStats(), self.log)
+        locked = False
+        try:
+            while not self.stop.is_set():
+                if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
+                    self.stats.outcome = "time limit"
+                    break
+                try:
+                    frontier = conn.get()
+                    if not locked:
+                        if not frontier.try_ingest_lock():
+                            raise LockError("another ingest is running on this frontier")
+                        locked = True
+                    results = frontier.results(self.batch)
+                    if results:
+                        self._write(frontier.frontier_id, results)
+                        frontier.results_done([r.id for r in results])
+                        self._save_figures(started)
+                        continue
+                    if self.until_idle and frontier.idle() and frontier.pending_results() == 0:
+                        self.stats.outcome = "ok"
+                        break
+                    self.stop.wait(0.2)
+                except FrontierUnavailable as exc:
+                    self.log(f"lost the frontier: {exc}")
+                    conn.lost()
+                    locked = False
+            else:
+                self.stats.outcome = "interrupted"
+        finally:
+            conn.close()
+            self.stats.seconds = time.monotonic() - started
+            self._save_figures(started, final=True)
+        return self.stats
+
+    def _save_figures(self, started: float, *, final: bool = False) -> None:
+        s = self.stats
+        figures: dict[str, object] = {
+            "found": s.found, "new": s.new, "changed": s.changed, "unchanged": s.unchanged,
+            "not_modified": s.not_modified, "failed": s.failed, "pages": s.pages,
+            "seconds": round(time.monotonic() - started, 3),
+        }  # fmt: skip
+        if final:
+            figures.update(finished=stamp(), outcome=s.outcome)
+        self.archive.run_update(s.run_id, figures)
+
+    def _write(self, frontier_id: str, results: Sequence[Result]) -> None:
+        """One SQLite transaction for the batch; each result's id goes into the ledger with
+        its records, so a batch re-read after a crash is recognised and skipped."""
+        conn = self.archive.db.conn
+        counts: dict[str, int] = {}
+        with self.archive.crawl_transaction():
+            for result in results:
+                seen = conn.execute(
+                    "SELECT 1 FROM frontier_results WHERE frontier = ? AND result_id = ?",
+                    [frontier_id, result.id],
+                ).fetchone()
+                if seen:
+                    counts["skipped"] = counts.get("skipped", 0) + 1
+                    continue
+                for name in self._apply(result):
+                    counts[name] = counts.get(name, 0) + 1
+                conn.execute(
+                    "INSERT INTO frontier_results VALUES (?, ?, ?)",
+                    [frontier_id, result.id, stamp()],
+                )
+        for name, n in counts.items():
+            setattr(self.stats, name, getattr(self.stats, name) + n)
+
+    def _apply(self, result: Result) -> list[str]:
+        """Write one result with the archive's own methods; the counters it moves."""
+        data = json.loads(result.payload)
+        names = ["results"] + ["found"] * int(data.get("found", 0))
+        if data.get("failed"):
+            names += ["failed", "pages"]
+        if result.kind == "attempts":
+            attempts = tuple(FetchAttempt(**a) for a in data.get("attempts", ()))
+            self.archive.record_failure(attempts)
+            return names
+        page = decode_page(data["page"], result.content)
+        if not data.get("failed"):
+            names.append("pages")
+        if result.kind == "not_modified":
+            self.archive.not_modified(page)
+            return [*names, "not_modified"]
+        if result.kind == "article":
+            saved = self.archive.save(page, Article(**data["article"]))
+            counter = {
+                SaveStatus.NEW: "new",
+                SaveStatus.UPDATED: "changed",
+                SaveStatus.UNCHANGED: "unchanged",
+            }[saved.status]
+            return [*names, counter]
+        self.archive.record_page(page)
+        return names

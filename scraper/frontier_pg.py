@@ -1,0 +1,585 @@
+"""The PostgreSQL frontier of a distributed crawl: the only module that imports psycopg.
+
+Workers on many machines share one queue here. Why our own claim query rather than a job
+library (procrastinate, pgqueuer): politeness is per *host*, not per job, and it has to be
+decided in the same transaction that hands out the URL. One short transaction locks a ready
+host row with ``FOR UPDATE SKIP LOCKED`` (so workers never wait on each other), picks that
+host's next due URL, and pushes both the URL's and the host's next time past a *lease*. The
+worker that finishes sets the host's next allowed time to "now + delay" by the database clock,
+after its request ended, so two requests to one host are always at least the delay apart
+whichever machines made them. A killed worker's lease simply runs out and the URL and host
+become claimable again. Nothing else to run, no job table beside ours.
+
+Results (parsed records, raw bytes, headers) travel back in ``results`` for the one ingest
+process, which deletes them only after archive.db has committed them.
+
+Times are PostgreSQL's (``clock_timestamp()``), never the workers' clocks.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from scraper.config import SiteConfig
+from scraper.errors import InputError, ScraperError
+from scraper.models import NewUrl
+
+try:
+    import psycopg
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise InputError("a PostgreSQL frontier needs psycopg: pip install 'archiver[pg]'") from exc
+
+SCHEMA_VERSION = 1
+_SCHEMA_LOCK = 7_000_007  # advisory lock keys: schema creation, the one ingest
+_INGEST_LOCK = 7_000_008
+HOST_PAUSE = 1800.0  # seconds a host is left alone after too many failures in a row
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS sites (
+    name text PRIMARY KEY, config text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS hosts (
+    host text PRIMARY KEY,
+    next_allowed_at timestamptz NOT NULL DEFAULT '-infinity',
+    next_due_at timestamptz NOT NULL DEFAULT '-infinity',
+    ready_at timestamptz GENERATED ALWAYS AS (greatest(next_allowed_at, next_due_at)) STORED,
+    lease_token text, lease_owner text,
+    robots_txt text, robots_status int, robots_fetched_at timestamptz,
+    crawl_delay float8, failures int NOT NULL DEFAULT 0, slowdown float8 NOT NULL DEFAULT 1,
+    requests bigint NOT NULL DEFAULT 0, last_request_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS hosts_ready ON hosts (ready_at);
+CREATE TABLE IF NOT EXISTS frontier (
+    url text PRIMARY KEY, site text NOT NULL, host text NOT NULL, kind text NOT NULL,
+    priority smallint NOT NULL, depth int NOT NULL DEFAULT 0, chain int NOT NULL DEFAULT 0,
+    discovered_at timestamptz NOT NULL DEFAULT now(), next_fetch_at timestamptz NOT NULL,
+    last_fetch_at timestamptz, status text NOT NULL DEFAULT 'pending',
+    failures int NOT NULL DEFAULT 0, etag text, last_modified text, lastmod text,
+    next_url text, error text, lease_token text, lease_owner text
+);
+CREATE INDEX IF NOT EXISTS frontier_claim ON frontier (host, priority, depth, next_fetch_at);
+CREATE INDEX IF NOT EXISTS frontier_due ON frontier (next_fetch_at);
+CREATE INDEX IF NOT EXISTS frontier_leased ON frontier (lease_owner)
+    WHERE lease_token IS NOT NULL;
+CREATE TABLE IF NOT EXISTS results (
+    id bigserial PRIMARY KEY, kind text NOT NULL, url text NOT NULL, worker text,
+    created timestamptz NOT NULL DEFAULT now(), payload bytea NOT NULL, content bytea
+);
+CREATE TABLE IF NOT EXISTS workers (
+    id text PRIMARY KEY, hostname text, pid int, started timestamptz NOT NULL DEFAULT now(),
+    seen timestamptz NOT NULL DEFAULT now(), stopped timestamptz,
+    pages bigint NOT NULL DEFAULT 0, failures bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id bigserial PRIMARY KEY, started timestamptz NOT NULL DEFAULT now(), sites text,
+    seeded int, hostname text, pid int
+)
+"""
+
+
+class FrontierUnavailable(ScraperError):
+    """PostgreSQL could not be reached, or dropped the connection; retry with a new one."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A due URL on a host this worker has just locked, with the host's robots state."""
+
+    url: str
+    site: str
+    host: str
+    kind: str
+    depth: int
+    chain: int
+    failures: int
+    etag: str | None
+    last_modified: str | None
+    lastmod: str | None
+    next_url: str | None
+    robots_txt: str | None
+    robots_status: int | None
+    robots_age: float | None  # seconds since robots.txt was fetched; None: never
+    crawl_delay: float | None
+    slowdown: float
+    host_failures: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on one host (and one URL, unless this is the host's robots.txt)."""
+
+    token: str
+    owner: str
+    candidate: Candidate
+    robots: bool  # fetch robots.txt first; the URL itself stays in the queue
+
+
+@dataclass(frozen=True)
+class Result:
+    id: int
+    kind: str
+    url: str
+    payload: bytes
+    content: bytes | None
+
+
+Decision = tuple[str, float]  # ("fetch" | "robots" | "skip", seconds until due again)
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """A lost connection (restart, network) becomes FrontierUnavailable: callers reconnect."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise FrontierUnavailable(f"frontier database unavailable: {exc}".strip()) from exc
+
+
+def site_to_json(site: SiteConfig) -> str:
+    return json.dumps(asdict(site), ensure_ascii=False)
+
+
+def site_from_json(text: str) -> SiteConfig:
+    """Tolerant of version skew: unknown keys are dropped, missing ones take defaults."""
+    data = json.loads(text)
+    known = {f.name for f in fields(SiteConfig)}
+    values: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known
+    }
+    return SiteConfig(**values)
+
+
+class PgFrontier:
+    """One connection to the shared frontier. Not thread-safe: one per thread."""
+
+    def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
+        self.conn = conn
+        self.url = url
+        self.frontier_id = ""
+
+    @classmethod
+    def connect(cls, url: str, *, timeout: float = 5.0) -> PgFrontier:
+        """Connect and create the schema if this database has none yet."""
+        with _guard():
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+        frontier = cls(conn, url)
+        try:
+            frontier._ensure_schema()
+        except BaseException:
+            conn.close()
+            raise
+        return frontier
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PgFrontier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        with _guard(), self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+            for statement in SCHEMA.split(";\n"):
+                self.conn.execute(statement)
+            self.conn.execute(
+                "INSERT INTO meta VALUES ('frontier_id', %s), ('schema_version', %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                [uuid.uuid4().hex, str(SCHEMA_VERSION)],
+            )
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'frontier_id'").fetchone()
+        assert row is not None
+        self.frontier_id = str(row[0])
+
+    # ------------------------------------------------------------ configuration and seeding
+
+    def save_sites(self, sites: Sequence[SiteConfig]) -> None:
+        """Store the sites' configuration so workers need only the frontier URL."""
+        with _guard(), self.conn.transaction():
+            for site in sites:
+                self.conn.execute(
+                    "INSERT INTO sites (name, config) VALUES (%s, %s) ON CONFLICT (name) "
+                    "DO UPDATE SET config = excluded.config, updated_at = now()",
+                    [site.name, site_to_json(site)],
+                )
+
+    def load_sites(self) -> dict[str, SiteConfig]:
+        with _guard():
+            rows = self.conn.execute("SELECT name, config FROM sites").fetchall()
+        return {name: site_from_json(config) for name, config in rows}
+
+    def enqueue(self, urls: Sequence[NewUrl], sites: Sequence[str], pid: int, host: str) -> int:
+        """Seed URLs (start pages, sitemaps, feeds: due now) and record the run; its id."""
+        with _guard(), self.conn.transaction():
+            _lock_hosts(self.conn, {_host(u.url) for u in urls})
+            _add(self.conn, urls)
+            row = self.conn.execute(
+                "INSERT INTO runs (sites, seeded, hostname, pid) VALUES (%s, %s, %s, %s) "
+                "RETURNING id",
+                [" ".join(sites), len(urls), host, pid],
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    # ------------------------------------------------------------ the claim
+
+    def claim(
+        self, owner: str, lease: float, decide: Callable[[Candidate], Decision]
+    ) -> Claim | None:
+        """Lease the next due URL of a host whose delay has passed, or None if there is none.
+
+        ``decide`` says what to do with a candidate: fetch it, fetch the host's robots.txt
+        first, or skip it (robots.txt or the address forbids it) until the given seconds pass.
+        """
+        for _ in range(50):  # hosts found without due work are fixed up and skipped
+            with _guard(), self.conn.transaction():
+                host = self.conn.execute(
+                    "SELECT host, robots_txt, robots_status, "
+                    "extract(epoch FROM clock_timestamp() - robots_fetched_at)::float8, "
+                    "crawl_delay, slowdown, failures FROM hosts "
+                    "WHERE ready_at <= clock_timestamp() ORDER BY ready_at "
+                    "LIMIT 1 FOR UPDATE SKIP LOCKED"
+                ).fetchone()
+                if host is None:
+                    return None
+                name = host[0]
+                while True:
+                    row = self.conn.execute(
+                        "SELECT url, site, kind, depth, chain, failures, etag, last_modified, "
+                        "lastmod, next_url FROM frontier "
+                        "WHERE host = %s AND next_fetch_at <= clock_timestamp() "
+                        "ORDER BY priority, depth, next_fetch_at LIMIT 1",
+                        [name],
+                    ).fetchone()
+                    if row is None:
+                        self.conn.execute(
+                            "UPDATE hosts SET next_due_at = coalesce((SELECT min(next_fetch_at) "
+                            "FROM frontier WHERE host = %s), 'infinity') WHERE host = %s",
+                            [name, name],
+                        )
+                        break
+                    cand = Candidate(
+                        row[0], row[1], name, row[2], row[3], row[4], row[5], row[6], row[7],
+                        row[8], row[9], host[1], host[2], host[3], host[4], host[5], host[6],
+                    )  # fmt: skip
+                    action, seconds = decide(cand)
+                    if action == "skip":
+                        self.conn.execute(
+                            "UPDATE frontier SET status = 'disallowed', "
+                            "last_fetch_at = clock_timestamp(), "
+                            "next_fetch_at = clock_timestamp() + %s * interval '1 second' "
+                            "WHERE url = %s",
+                            [seconds, cand.url],
+                        )
+                        continue
+                    token = uuid.uuid4().hex
+                    if action == "fetch":
+                        self.conn.execute(
+                            "UPDATE frontier SET lease_token = %s, lease_owner = %s, "
+                            "next_fetch_at = clock_timestamp() + %s * interval '1 second' "
+                            "WHERE url = %s",
+                            [token, owner, lease, cand.url],
+                        )
+                    self.conn.execute(
+                        "UPDATE hosts SET lease_token = %s, lease_owner = %s, "
+                        "next_allowed_at = clock_timestamp() + %s * interval '1 second', "
+                        "requests = requests + 1, last_request_at = clock_timestamp() "
+                        "WHERE host = %s",
+                        [token, owner, lease, name],
+                    )
+                    return Claim(token, owner, cand, robots=action == "robots")
+        return None
+
+    # ------------------------------------------------------------ completing a claim
+
+    def complete(self, claim: Claim, hosts: set[str], apply: Callable[[Completion], None]) -> None:
+        """Run ``apply`` in one transaction holding the locks of every host it touches.
+
+        Host rows are locked in name order first, so two completions never deadlock. On
+        FrontierUnavailable nothing was written: call again on a new connection.
+        """
+        with _guard(), self.conn.transaction():
+            _lock_hosts(self.conn, {claim.candidate.host, *hosts})
+            apply(Completion(self.conn, claim))
+
+    # ------------------------------------------------------------ what workers and ingest poll
+
+    def idle(self) -> bool:
+        """No lease out and no due URL on a host that will be ready within a minute."""
+        with _guard():
+            row = self.conn.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM hosts WHERE lease_token IS NOT NULL) "
+                "AND NOT EXISTS (SELECT 1 FROM frontier WHERE lease_token IS NOT NULL) "
+                "AND NOT EXISTS (SELECT 1 FROM frontier f JOIN hosts h USING (host) "
+                "  WHERE f.next_fetch_at <= clock_timestamp() "
+                "  AND h.next_allowed_at <= clock_timestamp() + interval '60 seconds')"
+            ).fetchone()
+        return bool(row and row[0])
+
+    def next_ready_in(self) -> float | None:
+        """Seconds until some host may be claimed again; None when none has work queued."""
+        with _guard():
+            row = self.conn.execute(
+                "SELECT extract(epoch FROM greatest(min(ready_at), clock_timestamp()) "
+                "- clock_timestamp())::float8 FROM hosts WHERE ready_at < 'infinity'"
+            ).fetchone()
+        return None if row is None or row[0] is None else max(0.0, float(row[0]))
+
+    def results(self, limit: int) -> list[Result]:
+        """The oldest results not yet ingested, in the order they were pushed."""
+        with _guard():
+            rows = self.conn.execute(
+                "SELECT id, kind, url, payload, content FROM results ORDER BY id LIMIT %s",
+                [limit],
+            ).fetchall()
+        return [Result(int(r[0]), r[1], r[2], bytes(r[3]), _bytes(r[4])) for r in rows]
+
+    def results_done(self, ids: Sequence[int]) -> None:
+        """Drop results archive.db has committed (ingest calls this only after its commit)."""
+        with _guard():
+            self.conn.execute("DELETE FROM results WHERE id = ANY(%s)", [list(ids)])
+
+    def pending_results(self) -> int:
+        with _guard():
+            row = self.conn.execute("SELECT count(*) FROM results").fetchone()
+        return int(row[0]) if row else 0
+
+    def try_ingest_lock(self) -> bool:
+        """One ingest per frontier: a session lock PostgreSQL frees when the process dies."""
+        with _guard():
+            row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [_INGEST_LOCK]).fetchone()
+        return bool(row and row[0])
+
+    # ------------------------------------------------------------ workers
+
+    def worker_seen(self, owner: str, hostname: str, pid: int, pages: int, failures: int) -> None:
+        with _guard():
+            self.conn.execute(
+                "INSERT INTO workers (id, hostname, pid, pages, failures) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET seen = now(), "
+                "pages = excluded.pages, failures = excluded.failures",
+                [owner, hostname, pid, pages, failures],
+            )
+
+    def worker_stopped(self, owner: str) -> None:
+        with _guard():
+            self.conn.execute("UPDATE workers SET stopped = now() WHERE id = %s", [owner])
+
+    def status(self, hosts: int = 20) -> dict[str, Any]:
+        """Queue depth per host, leases, failures, workers alive, results waiting."""
+        with _guard():
+            c = self.conn
+
+            def one(sql: str) -> Any:
+                row = c.execute(sql).fetchone()
+                return row[0] if row else None
+
+            total = {
+                "urls": one("SELECT count(*) FROM frontier"),
+                "due": one(
+                    "SELECT count(*) FROM frontier WHERE next_fetch_at <= clock_timestamp() "
+                    "AND lease_token IS NULL"
+                ),
+                "pending": one("SELECT count(*) FROM frontier WHERE status = 'pending'"),
+                "leased": one("SELECT count(*) FROM frontier WHERE lease_token IS NOT NULL"),
+                "expired leases": one(
+                    "SELECT count(*) FROM frontier WHERE lease_token IS NOT NULL "
+                    "AND next_fetch_at <= clock_timestamp()"
+                ),
+                "failed": one("SELECT count(*) FROM frontier WHERE status = 'failed'"),
+                "hosts": one("SELECT count(*) FROM hosts"),
+                "hosts paused": one(
+                    "SELECT count(*) FROM hosts WHERE lease_token IS NULL "
+                    "AND next_allowed_at > clock_timestamp() + interval '10 minutes'"
+                ),
+                "results waiting": one("SELECT count(*) FROM results"),
+                "workers alive": one(
+                    "SELECT count(*) FROM workers WHERE stopped IS NULL "
+                    "AND seen > now() - interval '2 minutes'"
+                ),
+            }
+            rows = c.execute(
+                "SELECT host, count(*) FILTER (WHERE next_fetch_at <= clock_timestamp() "
+                "AND lease_token IS NULL), count(*) FILTER (WHERE lease_token IS NOT NULL), "
+                "count(*) FILTER (WHERE status = 'failed'), count(*) FROM frontier "
+                "GROUP BY host ORDER BY 2 DESC, 1 LIMIT %s",
+                [hosts],
+            ).fetchall()
+            workers = c.execute(
+                "SELECT id, extract(epoch FROM now() - seen)::float8, pages, failures "
+                "FROM workers WHERE stopped IS NULL AND seen > now() - interval '2 minutes' "
+                "ORDER BY id"
+            ).fetchall()
+        return {
+            "totals": total,
+            "hosts": [
+                {"host": h, "due": d, "leased": le, "failed": f, "urls": n}
+                for h, d, le, f, n in rows
+            ],
+            "workers": [
+                {"id": w, "seen_ago": round(s, 1), "pages": p, "failures": f}
+                for w, s, p, f in workers
+            ],
+        }
+
+
+class Completion:
+    """The writes of one finished claim, inside its transaction (see ``PgFrontier.complete``)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], claim: Claim) -> None:
+        self.conn = conn
+        self.claim = claim
+        self.owns_host = False
+
+    def finish_url(
+        self,
+        status: str,
+        due_in: float,
+        *,
+        failed: bool = False,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        next_url: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Release the URL's lease with what the fetch came to; False if the lease was lost
+        (it expired and another worker took the URL over: then write nothing else)."""
+        cur = self.conn.execute(
+            "UPDATE frontier SET status = %s, last_fetch_at = clock_timestamp(), "
+            "next_fetch_at = clock_timestamp() + %s * interval '1 second', "
+            f"failures = {'failures + 1' if failed else '0'}, "
+            "etag = coalesce(%s, etag), last_modified = coalesce(%s, last_modified), "
+            "next_url = coalesce(%s, next_url), error = %s, "
+            "lease_token = NULL, lease_owner = NULL "
+            "WHERE url = %s AND lease_token = %s",
+            [
+                status, due_in, etag, last_modified, next_url, error,
+                self.claim.candidate.url, self.claim.token,
+            ],
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    def add(self, urls: Sequence[NewUrl], chain: int = 0) -> list[str]:
+        """Queue discovered URLs (the caller named their hosts to ``complete``); the new ones."""
+        return _add(self.conn, urls, chain)
+
+    def push(self, kind: str, url: str, payload: bytes, content: bytes | None) -> None:
+        """A result for the ingest: what to write into archive.db, with the raw bytes."""
+        self.conn.execute(
+            "INSERT INTO results (kind, url, worker, payload, content) VALUES (%s, %s, %s, %s, %s)",
+            [kind, url, self.claim.owner, payload, content],
+        )
+
+    def release_host(
+        self,
+        delay: float,
+        *,
+        failed: bool,
+        ok: bool,
+        max_failures: int,
+        robots: tuple[str | None, int | None] | None = None,
+        crawl_delay: float | None = None,
+        pause: bool = False,
+    ) -> None:
+        """Next request to the host no sooner than ``delay`` (times its slowdown) from now.
+
+        A host failure doubles the slowdown (up to 8×); ``max_failures`` in a row, or
+        ``pause``, leave the host alone for HOST_PAUSE seconds. If our host lease was lost,
+        only push the next allowed time later, never earlier.
+        """
+        slowdown = "least(slowdown * 2, 8)" if failed else ("1" if ok else "slowdown")
+        failures = "failures + 1" if failed else ("0" if ok else "failures")
+        robots_set = ""
+        args: list[Any] = []
+        if robots is not None:
+            robots_set = (
+                "robots_txt = %s, robots_status = %s, robots_fetched_at = clock_timestamp(), "
+                "crawl_delay = %s, "
+            )
+            args = [robots[0], robots[1], crawl_delay]
+        row = self.conn.execute(
+            f"UPDATE hosts SET {robots_set}failures = {failures}, slowdown = {slowdown}, "
+            "next_allowed_at = CASE WHEN %s OR failures + 1 >= %s AND %s "
+            f"THEN clock_timestamp() + {HOST_PAUSE} * interval '1 second' "
+            f"ELSE clock_timestamp() + %s * {slowdown} * interval '1 second' END, "
+            "lease_token = NULL, lease_owner = NULL "
+            "WHERE host = %s AND lease_token = %s RETURNING host",
+            [*args, pause, max_failures, failed, delay, self.claim.candidate.host,
+             self.claim.token],
+        ).fetchone()  # fmt: skip
+        if row is None:
+            self.conn.execute(
+                "UPDATE hosts SET next_allowed_at = greatest(next_allowed_at, "
+                "clock_timestamp() + %s * slowdown * interval '1 second') WHERE host = %s",
+                [delay, self.claim.candidate.host],
+            )
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _host(url: str) -> str:
+    from scraper.archive import host_key
+
+    return host_key(url)
+
+
+def _lock_hosts(conn: psycopg.Connection[Any], hosts: set[str]) -> None:
+    """Create missing host rows, then lock them all in name order (no deadlocks)."""
+    names = sorted(hosts)
+    if not names:
+        return
+    conn.execute(
+        "INSERT INTO hosts (host) SELECT unnest(%s::text[]) ON CONFLICT (host) DO NOTHING",
+        [names],
+    )
+    conn.execute(
+        "SELECT 1 FROM hosts WHERE host = ANY(%s) ORDER BY host FOR UPDATE", [names]
+    ).fetchall()
+
+
+def _add(conn: psycopg.Connection[Any], urls: Sequence[NewUrl], chain: int = 0) -> list[str]:
+    """Insert unknown URLs (due now); make known ones due when their lastmod is newer or when
+    ``due`` is set (what the SQLite frontier does), except a URL leased right now."""
+    unique = list({u.url: u for u in urls}.values())
+    if not unique:
+        return []
+    cols = (
+        [u.url for u in unique],
+        [u.site for u in unique],
+        [_host(u.url) for u in unique],
+        [u.kind for u in unique],
+        [0 if u.kind != "article" else 1 for u in unique],
+        [u.depth for u in unique],
+        [u.lastmod for u in unique],
+        [u.due for u in unique],
+    )
+    rows = conn.execute(
+        "WITH new (url, site, host, kind, priority, depth, lastmod, due) AS ("
+        "  SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int2[], "
+        "  %s::int[], %s::text[], %s::bool[])), "
+        "ins AS (INSERT INTO frontier (url, site, host, kind, priority, depth, chain, "
+        "  next_fetch_at, lastmod) "
+        "  SELECT url, site, host, kind, priority, depth, %s, clock_timestamp(), lastmod "
+        "  FROM new ON CONFLICT (url) DO NOTHING RETURNING url), "
+        "upd AS (UPDATE frontier f SET next_fetch_at = clock_timestamp(), "
+        "  lastmod = coalesce(n.lastmod, f.lastmod), depth = least(f.depth, n.depth), "
+        "  chain = %s FROM new n WHERE f.url = n.url AND f.lease_token IS NULL AND ("
+        "  (n.lastmod IS NOT NULL AND (f.lastmod IS NULL OR n.lastmod > f.lastmod)) "
+        "  OR (n.due AND f.next_fetch_at > clock_timestamp())) RETURNING f.host), "
+        "hosts_due AS (UPDATE hosts SET next_due_at = least(next_due_at, clock_timestamp()) "
+        "  WHERE host IN (SELECT host FROM new n WHERE n.url IN (SELECT url FROM ins)) "
+        "  OR host IN (SELECT host FROM upd)) "
+        "SELECT url FROM ins",
+        [*cols, chain, chain],
+    ).fetchall()
+    return [r[0] for r in rows]

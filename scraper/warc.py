@@ -1,0 +1,1005 @@
+"""Web archives (WARC, ISO 28500) out and in: the only module that imports warcio.
+
+Export writes every stored capture of the chosen articles as WARC/1.1, gzip per record: a
+``warcinfo`` record, then per capture a ``response`` (the raw bytes and the HTTP headers as
+fetched), the ``request`` where it was kept, and a ``metadata`` record with the extracted fields
+as JSON; an unchanged re-fetch becomes a ``revisit`` (identical-payload-digest profile).
+
+The archive keeps bodies *decoded* (the fetcher undoes gzip/deflate), so a response whose headers
+say Content-Encoding or Transfer-Encoding gets those headers dropped and Content-Length fixed,
+and its metadata record says so: writing decoded bytes under a gzip header would be a lie. A
+page read from a local file kept no headers: its record gets a minimal set and its metadata
+says the raw headers were not kept.
+
+Import reads WARCs from any crawler and archives every HTML response exactly as a fetch would
+(``Archive.save`` with the WARC-Date as the capture time). Payloads are de-chunked and
+decompressed here rather than by warcio's ``content_stream()``, which silently passes a
+truncated gzip body and reports decoding errors by writing to stderr. A record that cannot be
+read is reported with its offset and skipped; reading resumes at the next record found.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip as gziplib
+import hashlib
+import http
+import io
+import json
+import os
+import re
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from scraper import __version__
+from scraper.archive import ARTICLE_FIELDS, Archive
+from scraper.decode import decode
+from scraper.errors import ArchiveError, ParseError, ScraperError, WarcError
+from scraper.models import Article, FetchAttempt, Page
+from scraper.urls import canonicalize
+
+__all__ = [
+    "ExportStats",
+    "ImportStats",
+    "export_warc",
+    "import_warc",
+]
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Headers that describe the bytes on the wire, not the decoded body the archive keeps.
+_WIRE_ENCODING = ("content-encoding", "transfer-encoding")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+# ====================================================================== export
+
+
+@dataclass
+class ExportStats:
+    """What an export wrote."""
+
+    articles: int = 0
+    responses: int = 0
+    revisits: int = 0
+    requests: int = 0
+    resources: int = 0
+    missing_raw: int = 0
+    path: str = ""
+
+    @property
+    def captures(self) -> int:
+        return self.responses + self.revisits + self.resources
+
+    def summary(self) -> str:
+        extra = f", {self.missing_raw} without stored bytes skipped" if self.missing_raw else ""
+        return (
+            f"exported {self.captures} captures of {self.articles} articles to {self.path}: "
+            f"{self.responses} responses, {self.revisits} revisits, {self.resources} local "
+            f"files, {self.requests} requests{extra}"
+        )
+
+
+class _WireHeaders(StatusAndHeaders):  # type: ignore[misc]
+    """HTTP headers written back byte for byte: the archive holds them latin-1 decoded as
+    received, and warcio's default would percent-encode any byte above 0x7f."""
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
+
+
+def warc_date(time: str) -> str:
+    """An archive time (UTC ISO) as a WARC-Date, ``2024-05-01T08:00:00Z``."""
+    try:
+        when = datetime.fromisoformat(time.replace("Z", "+00:00"))
+    except ValueError:
+        return time
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    stamp = when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return stamp + "Z"
+
+
+def _response_headers(
+    headers: tuple[tuple[str, str], ...], size: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The stored headers fitted to the decoded body, and a note of each change made."""
+    out: list[tuple[str, str]] = []
+    notes: list[str] = []
+    length_seen = False
+    for name, value in headers:
+        low = name.lower()
+        if low in _WIRE_ENCODING:
+            notes.append(f"removed {name}: {value} (the archive keeps the decoded body)")
+            continue
+        if low == "content-length":
+            length_seen = True
+            if value.strip() != str(size):
+                notes.append(f"{name} changed from {value} to {size} (the decoded body)")
+                value = str(size)
+        out.append((name, value))
+    if notes and not length_seen:
+        out.append(("Content-Length", str(size)))
+        notes.append(f"added Content-Length: {size} (the decoded body)")
+    return out, notes
+
+
+def _article_fields(archive: Archive, row: dict[str, Any], sha: str) -> tuple[dict[str, Any], str]:
+    """The extracted fields for the capture with raw bytes ``sha`` and which record they are."""
+    if row.get("raw_sha256") == sha:
+        fields = {k: row.get(k) for k in ARTICLE_FIELDS}
+        fields["is_article"] = bool(fields["is_article"])
+        return fields, "current"
+    older = archive.version_fields(int(row["id"]), sha)
+    if older is not None:
+        return older, "earlier version"
+    return {}, "not kept (superseded by a later capture that changed no stored field)"
+
+
+class _Exporter:
+    def __init__(self, archive: Archive, writer: WARCWriter, stats: ExportStats) -> None:
+        self.archive = archive
+        self.writer = writer
+        self.stats = stats
+        # (article id, raw sha256) -> (record id, target URI, WARC-Date, payload digest)
+        self.first: dict[tuple[int, str], tuple[str, str, str, str]] = {}
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def write(self, cap: Any) -> None:
+        archive, writer = self.archive, self.writer
+        row = self.rows.get(cap.article_id)
+        if row is None:
+            if len(self.rows) > 1024:  # bounded: captures of one article are usually close
+                self.rows.clear()
+            row = self.rows[cap.article_id] = archive.get(cap.article_id) or {}
+        uri = cap.final_url
+        date = warc_date(cap.time)
+        key = (cap.article_id, cap.raw_sha256)
+        seen = self.first.get(key)
+        data = None if seen else archive.raw_page(cap.raw_sha256)
+        if seen is None and data is None:
+            self.stats.missing_raw += 1
+            return
+        if urlsplit(uri).scheme.lower() not in ("http", "https"):
+            self._resource(cap, row, uri, date, data or b"")
+            return
+        notes: list[str]
+        if cap.headers is None:
+            size = len(data) if data is not None else 0
+            ctype = f"text/html; charset={cap.encoding}" if cap.encoding else "text/html"
+            headers = [("Content-Type", ctype), ("Content-Length", str(size))]
+            proto, status, reason = "HTTP/1.1", 200, "OK"
+            header_note = (
+                "not kept: the page was read from a local file; the status line, Content-Type "
+                "(with the charset it was decoded with) and Content-Length were written at export"
+            )
+            notes = []
+        else:
+            size = len(data) if data is not None else _stored_size(archive, cap.raw_sha256)
+            headers, notes = _response_headers(cap.headers, size)
+            proto = cap.http_version or "HTTP/1.1"
+            status = cap.status or 200
+            reason = cap.reason if cap.reason is not None else _phrase(status)
+            header_note = "as received" if not notes else "as received, except: " + "; ".join(notes)
+        http_headers = _WireHeaders(f"{status} {reason}".rstrip(), headers, protocol=proto)
+        rid = _record_id()
+        if seen is not None:
+            ref_id, ref_uri, ref_date, digest = seen
+            record = writer.create_revisit_record(
+                uri,
+                digest,
+                ref_uri,
+                ref_date,
+                http_headers=http_headers,
+                warc_headers_dict={
+                    "WARC-Record-ID": rid,
+                    "WARC-Date": date,
+                    "WARC-Refers-To": ref_id,
+                },
+            )
+            writer.write_record(record)
+            self.stats.revisits += 1
+        else:
+            assert data is not None
+            record = writer.create_warc_record(
+                uri,
+                "response",
+                payload=io.BytesIO(data),
+                length=len(data),
+                http_headers=http_headers,
+                warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": date},
+            )
+            digest = record.rec_headers.get_header("WARC-Payload-Digest")
+            writer.write_record(record)
+            self.first[key] = (rid, uri, date, digest)
+            self.stats.responses += 1
+        if cap.request_headers:
+            self._request(cap, uri, date, rid)
+        if seen is None:
+            fields, which = _article_fields(archive, row, cap.raw_sha256)
+            self._metadata(cap, row, uri, date, rid, fields, which, header_note)
+
+    def _request(self, cap: Any, uri: str, date: str, rid: str) -> None:
+        parts = urlsplit(uri)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        proto = cap.http_version or "HTTP/1.1"
+        req = _WireHeaders(f"GET {target} {proto}", list(cap.request_headers), is_http_request=True)
+        record = self.writer.create_warc_record(
+            uri,
+            "request",
+            http_headers=req,
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": rid},
+        )
+        self.writer.write_record(record)
+        self.stats.requests += 1
+
+    def _metadata(
+        self,
+        cap: Any,
+        row: dict[str, Any],
+        uri: str,
+        date: str,
+        rid: str,
+        fields: dict[str, Any],
+        which: str,
+        header_note: str,
+    ) -> None:
+        meta = {
+            "software": f"archiver/{__version__}",
+            "article_id": cap.article_id,
+            "canonical_url": row.get("canonical_url"),
+            "requested_url": cap.url,
+            "fetched": cap.time,
+            "encoding": cap.encoding,
+            "raw_sha256": cap.raw_sha256,
+            "http_headers": header_note,
+            "fields_are": which,
+            "article": fields,
+        }
+        payload = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
+        record = self.writer.create_warc_record(
+            uri,
+            "metadata",
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": rid},
+        )
+        self.writer.write_record(record)
+
+    def _resource(self, cap: Any, row: dict[str, Any], uri: str, date: str, data: bytes) -> None:
+        """A page read from a local file under its file:// URL: no HTTP exchange happened, so
+        it is a ``resource`` record (content without protocol headers), not a response."""
+        key = (cap.article_id, cap.raw_sha256)
+        if key in self.first:
+            return  # the same bytes read again from the same file: nothing new to keep
+        ctype = f"text/html; charset={cap.encoding}" if cap.encoding else "text/html"
+        rid = _record_id()
+        record = self.writer.create_warc_record(
+            uri,
+            "resource",
+            payload=io.BytesIO(data),
+            length=len(data),
+            warc_content_type=ctype,
+            warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": date},
+        )
+        self.writer.write_record(record)
+        self.first[key] = (rid, uri, date, "")
+        self.stats.resources += 1
+        fields, which = _article_fields(self.archive, row, cap.raw_sha256)
+        note = "none: the page was read from a local file (a resource record, no HTTP exchange)"
+        self._metadata(cap, row, uri, date, rid, fields, which, note)
+
+
+def _record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _stored_size(archive: Archive, sha: str) -> int:
+    row = archive.db.execute("SELECT size FROM raw_pages WHERE sha256 = ?", [sha]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def export_warc(
+    archive: Archive,
+    path: str | Path,
+    *,
+    site: str | None = None,
+    since: str | None = None,
+    compress: bool | None = None,
+) -> ExportStats:
+    """Write the chosen articles' captures to ``path`` (gzip per record unless the name ends
+    in plain ``.warc``). Written to a temporary name and renamed, so a failed export never
+    leaves half a file that looks whole."""
+    path = Path(path)
+    if compress is None:
+        compress = not path.name.endswith(".warc")
+    stats = ExportStats(path=str(path))
+    part = path.with_name(path.name + ".part")
+    articles: set[int] = set()
+    try:
+        with part.open("wb") as fh:
+            writer = WARCWriter(fh, gzip=compress, warc_version="1.1")
+            info = {
+                "software": f"archiver/{__version__} (warcio)",
+                "format": "WARC File Format 1.1",
+                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                "warc-format/warc-1.1/",
+                "description": "captures exported from an archiver archive"
+                + (f"; site {site}" if site else "")
+                + (f"; published since {since}" if since else ""),
+                "http-header-note": "response bodies are stored decoded: Content-Encoding and "
+                "Transfer-Encoding headers are removed and Content-Length fixed (see each "
+                "capture's metadata record)",
+            }
+            writer.write_record(writer.create_warcinfo_record(path.name, info))
+            exporter = _Exporter(archive, writer, stats)
+            for cap in archive.captures(site=site, since=since):
+                articles.add(cap.article_id)
+                exporter.write(cap)
+        os.replace(part, path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    stats.articles = len(articles)
+    return stats
+
+
+# ====================================================================== import
+
+
+@dataclass
+class ImportStats:
+    """What an import did, record by record."""
+
+    files: int = 0
+    records: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revisits: int = 0
+    not_html: int = 0
+    not_ok: int = 0
+    empty: int = 0
+    not_article: int = 0
+    already: int = 0
+    older: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    bad: int = 0
+    other: int = 0
+    errors: list[WarcError] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        skipped = [
+            (self.not_html, "not HTML"),
+            (self.not_ok, "not 2xx"),
+            (self.empty, "empty"),
+            (self.not_article, "not articles (kept as raw pages)"),
+            (self.already, "already archived"),
+            (self.older, "older than the archived record (kept as raw pages)"),
+            (self.not_modified, "304 revisits"),
+        ]
+        skip = ", ".join(f"{n} {what}" for n, what in skipped if n) or "none"
+        return (
+            f"imported {self.pages} pages from {self.records} records in {self.files} file(s): "
+            f"new {self.new}, updated {self.updated}, unchanged {self.unchanged} "
+            f"({self.revisits} from revisits); skipped: {skip}; "
+            f"failed {self.failed}, bad records {self.bad}"
+        )
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """Where a response's body went in the archive, for later revisit records."""
+
+    sha: str
+    content_type: str | None
+
+
+@dataclass
+class _Pending:
+    """A capture waiting for its request record (which some crawlers write after it)."""
+
+    offset: int
+    record_id: str
+    concurrent: tuple[str, ...]
+    page: Page
+    revisit: bool
+    request_headers: tuple[tuple[str, str], ...] = ()
+
+
+class _PayloadError(Exception):
+    """A record whose body cannot be had (truncated, corrupt compression)."""
+
+
+def _default_parse(page: Page) -> Article:
+    from scraper.parse import parse_page
+
+    try:
+        return parse_page(page.text, page.final_url)
+    except RecursionError as exc:
+        raise ParseError("page is nested too deeply to parse", url=page.final_url) from exc
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ParseError(f"could not parse page ({type(exc).__name__}: {exc})") from exc
+
+
+def archive_time(warc_date_value: str) -> str:
+    """A WARC-Date (any precision, 14-digit ARC form included) as the archive's UTC ISO time."""
+    value = warc_date_value.strip()
+    if re.fullmatch(r"\d{14}", value):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:]}"
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _PayloadError(f"bad WARC-Date {warc_date_value!r}") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    stamp = when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+    return stamp + "Z"
+
+
+def _looks_like_html(data: bytes) -> bool:
+    sample = data[:1024].lstrip().lower()
+    if sample.startswith(b"\xef\xbb\xbf"):
+        sample = sample[3:].lstrip()
+    return sample.startswith(b"<") or b"<html" in sample or b"<body" in sample
+
+
+def _is_html_type(ctype: str | None) -> bool:
+    return ctype is None or ctype.split(";")[0].strip().lower().startswith(_HTML_TYPES)
+
+
+def _dechunk(raw: bytes) -> bytes:
+    """Undo chunked transfer coding. A body that does not start like a chunk was stored
+    de-chunked by its crawler (the header kept): it is returned as is."""
+    out: list[bytes] = []
+    pos = 0
+    first = True
+    while True:
+        eol = raw.find(b"\r\n", pos)
+        if eol < 0 and first:
+            return raw
+        if eol < 0:
+            raise _PayloadError("chunked body ends before its last chunk (truncated)")
+        size_text = raw[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            if first:
+                return raw
+            raise _PayloadError("malformed chunked body") from None
+        first = False
+        if size == 0:
+            return b"".join(out)
+        start = eol + 2
+        if start + size > len(raw):
+            raise _PayloadError("chunked body ends inside a chunk (truncated)")
+        out.append(raw[start : start + size])
+        pos = start + size + 2
+
+
+def _decompress(data: bytes, encoding: str) -> bytes:
+    """Undo Content-Encoding, noticing a stream that stops early. A body that is not
+    compressed at all (crawlers that stored it decoded, header kept) is returned as is."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        return data
+    if name in ("gzip", "x-gzip"):
+        tries = [16 + zlib.MAX_WBITS]
+    elif name == "deflate":
+        tries = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+    else:
+        raise _PayloadError(f"unsupported Content-Encoding {encoding!r}")
+    for wbits in tries:
+        z = zlib.decompressobj(wbits)
+        try:
+            out = z.decompress(data) + z.flush()
+        except zlib.error:
+            continue
+        if not z.eof:
+            raise _PayloadError(f"{name} body ends before its stream does (truncated)")
+        return out
+    if _looks_like_html(data):
+        return data
+    raise _PayloadError(f"corrupt {name} body")
+
+
+def _digest_matches(digest: str, data: bytes) -> bool:
+    """True when ``data`` has the WARC digest ``algo:value`` (base32 or hex)."""
+    algo, _, value = digest.partition(":")
+    try:
+        got = hashlib.new(algo.lower().replace("-", ""), data).digest()
+    except ValueError:
+        return False
+    for decoder in (base64.b32decode, bytes.fromhex):
+        try:
+            if decoder(value.strip().upper()) == got:
+                return True
+        except (binascii.Error, ValueError):
+            continue
+    return False
+
+
+def _next_record_start(fh: IO[bytes], pos: int, compressed: bool) -> int | None:
+    """Where the next readable record starts after a bad one: the next gzip member that
+    opens with a WARC header, or the next ``WARC/1.x`` line in a plain file."""
+    marker = b"\x1f\x8b\x08" if compressed else b"WARC/1."
+    block = 1 << 20
+    while True:
+        fh.seek(pos)
+        buf = fh.read(block + len(marker))
+        if not buf:
+            return None
+        start = 0
+        while True:
+            hit = buf.find(marker, start)
+            if hit < 0 or hit >= block:
+                break
+            cand = pos + hit
+            if _record_starts_at(fh, cand, compressed):
+                return cand
+            start = hit + 1
+        if len(buf) <= block:
+            return None
+        pos += block
+
+
+def _record_starts_at(fh: IO[bytes], pos: int, compressed: bool) -> bool:
+    here = fh.tell()
+    try:
+        if not compressed:
+            if pos == 0:
+                return True
+            fh.seek(pos - 1)
+            return fh.read(1) == b"\n"
+        fh.seek(pos)
+        head = fh.read(4096)
+        try:
+            text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 16)
+        except zlib.error:
+            return False
+        return text.startswith(b"WARC/")
+    finally:
+        fh.seek(here)
+
+
+# Reading a record's framing and headers, warcio raises ArchiveLoadFailed, its parser's
+# exception, zlib.error, EOFError, ValueError... from deep inside; any of them means this
+# record is unreadable, and the reader resynchronises at the next one.
+_READ_ERRORS = (Exception,)
+
+
+class _Importer:
+    def __init__(
+        self,
+        archive: Archive,
+        parse: Callable[[Page], Article],
+        stats: ImportStats,
+        on_error: Callable[[WarcError], None],
+        max_bytes: int,
+    ) -> None:
+        self.archive = archive
+        self.parse = parse
+        self.stats = stats
+        self.on_error = on_error
+        self.max_bytes = max_bytes
+        self.by_id: dict[str, _Payload] = {}
+        self.by_digest: dict[str, _Payload] = {}
+        self.pending: _Pending | None = None
+        self.requests: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.path = ""
+
+    def error(self, message: str, offset: int | None, *, bad: bool = True) -> None:
+        err = WarcError(message, path=self.path, offset=offset)
+        if bad:
+            self.stats.bad += 1
+        self.stats.errors.append(err)
+        self.on_error(err)
+
+    # ------------------------------------------------------------- records
+
+    def records(
+        self, fh: IO[bytes], progress: Callable[[int], None] | None
+    ) -> Iterator[tuple[int, Any]]:
+        """Each readable record with its offset; a bad one is reported and skipped."""
+        fh.seek(0)
+        compressed = fh.read(2) == b"\x1f\x8b"
+        start = 0
+        while True:
+            fh.seek(start)
+            it = ArchiveIterator(fh)
+            offset = start
+            try:
+                for record in it:
+                    offset = it.offset
+                    if progress is not None:
+                        progress(offset)
+                    yield offset, record
+                return
+            except _READ_ERRORS as exc:
+                if "non-chunked gzip" in str(exc):
+                    yield from self._whole_gzip(fh)
+                    return
+                at = max(it.offset, offset)
+                self.error(f"unreadable record ({_why(exc)})", at)
+                nxt = _next_record_start(fh, at + 1, compressed)
+                if nxt is None:
+                    return
+                start = nxt
+
+    def _whole_gzip(self, fh: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        """A WARC gzipped as one stream (``gzip file.warc``), not per record: read it as a
+        stream; offsets are then in the uncompressed data. Records already read are skipped."""
+        fh.seek(0)
+        seen = 0
+        with gziplib.GzipFile(fileobj=fh) as stream:
+            it = ArchiveIterator(stream)
+            try:
+                for record in it:
+                    seen += 1
+                    if seen == 1:
+                        continue  # the first record was read before the problem showed
+                    yield it.offset, record
+            except _READ_ERRORS as exc:
+                self.error(f"unreadable record ({_why(exc)})", it.offset)
+
+    def run(self, path: Path, progress: Callable[[int], None] | None, batch_size: int) -> None:
+        self.path = str(path)
+        try:
+            fh = path.open("rb")
+        except OSError as exc:
+            raise WarcError(f"cannot read ({exc.strerror or exc})", path=str(path)) from exc
+        self.stats.files += 1
+        with fh:
+            first = fh.read(8)
+            fh.seek(0)
+            if not first.startswith((b"\x1f\x8b", b"WARC/")):
+                raise WarcError("not a WARC file (no WARC header at the start)", path=str(path))
+            done = 0
+            tx = self.archive.batch()
+            tx.__enter__()
+            try:
+                for offset, record in self.records(fh, progress):
+                    self.stats.records += 1
+                    try:
+                        done += self.record(offset, record)
+                    except _PayloadError as exc:
+                        self.error(str(exc), offset)
+                    if done >= batch_size:
+                        self.flush()
+                        tx.__exit__(None, None, None)
+                        tx = self.archive.batch()
+                        tx.__enter__()
+                        done = 0
+                self.flush()
+            except BaseException as exc:
+                tx.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            tx.__exit__(None, None, None)
+
+    def record(self, offset: int, record: Any) -> int:
+        """Handle one record; the number of pages it sent to the archive (for batching)."""
+        rtype = record.rec_type
+        headers = record.rec_headers
+        rid = headers.get_header("WARC-Record-ID") or ""
+        concurrent = tuple(v for k, v in headers.headers if k.lower() == "warc-concurrent-to" and v)
+        if not rtype:
+            raise _PayloadError("record has no WARC-Type (damaged headers)")
+        if rtype == "request":
+            self._request(record, rid, concurrent)
+            return 0
+        if rtype == "metadata":
+            self._own_metadata(record, concurrent)
+            self.stats.other += 1
+            return 0
+        if rtype not in ("response", "revisit", "resource"):
+            self.stats.other += 1
+            return 0
+        uri = (headers.get_header("WARC-Target-URI") or "").strip("<> ")
+        scheme = urlsplit(uri).scheme.lower()
+        if rtype == "resource" and scheme not in ("http", "https", "file"):
+            self.stats.other += 1
+            return 0
+        sent = self.flush()
+        if rtype == "revisit":
+            page = self._revisit_page(offset, record, uri)
+        else:
+            page = self._response_page(offset, record, uri, rid)
+        if page is None:
+            return sent
+        self.pending = _Pending(offset, rid, concurrent, page, rtype == "revisit")
+        self._attach_request()
+        return sent
+
+    def _request(self, record: Any, rid: str, concurrent: tuple[str, ...]) -> None:
+        if record.http_headers is None:
+            return
+        pairs = tuple((str(k), str(v)) for k, v in record.http_headers.headers)
+        if len(self.requests) > 64:
+            self.requests.clear()
+        for key in (rid, *concurrent):
+            if key:
+                self.requests[key] = pairs
+        self._attach_request()
+
+    def _own_metadata(self, record: Any, concurrent: tuple[str, ...]) -> None:
+        """Our own export's metadata record: a capture whose headers were written at export
+        (a local file) is archived without them, as it was, and under the URL requested."""
+        p = self.pending
+        if p is None or p.record_id not in concurrent:
+            return
+        if "json" not in (record.rec_headers.get_header("Content-Type") or ""):
+            return
+        try:
+            meta = json.loads(record.raw_stream.read(1 << 24))
+        except ValueError:
+            return
+        if not isinstance(meta, dict) or not str(meta.get("software", "")).startswith("archiver/"):
+            return
+        page = p.page
+        attempt = page.attempts[0]
+        requested = meta.get("requested_url")
+        if isinstance(requested, str) and requested:
+            page = replace(page, url=requested)
+            attempt = replace(attempt, url=requested)
+        if str(meta.get("http_headers", "")).startswith("not kept"):
+            page = replace(page, headers=(), http_version=None, reason=None, content_type=None)
+            attempt = replace(attempt, status=None)
+        p.page = replace(page, attempts=(attempt,))
+
+    def _attach_request(self) -> None:
+        p = self.pending
+        if p is None or p.request_headers:
+            return
+        for key in (p.record_id, *p.concurrent):
+            if key in self.requests:
+                p.request_headers = self.requests.pop(key)
+                return
+
+    def _response_page(self, offset: int, record: Any, uri: str, rid: str) -> Page | None:
+        date = archive_time(record.rec_headers.get_header("WARC-Date") or "")
+        hh = record.http_headers
+        if record.rec_type == "resource" or hh is None:
+            if urlsplit(uri).scheme.lower() not in ("http", "https", "file"):
+                self.stats.not_html += 1
+                return None
+            ctype = record.rec_headers.get_header("Content-Type")
+            status, proto, reason = 200, None, None
+            pairs: tuple[tuple[str, str], ...] = ()
+            if record.rec_type == "response":  # a non-HTTP response (dns:, ftp:...)
+                self.stats.not_html += 1
+                return None
+        else:
+            ctype = hh.get_header("Content-Type")
+            status, proto, reason, pairs = _status(hh)
+            if not 200 <= status < 300:
+                self.stats.not_ok += 1
+                return None
+        if not _is_html_type(ctype):
+            self.stats.not_html += 1
+            return None
+        body = self._body(record, hh)
+        if not body.strip():
+            self.stats.empty += 1
+            return None
+        if ctype is None and not _looks_like_html(body):
+            self.stats.not_html += 1
+            return None
+        payload = _Payload(hashlib.sha256(body).hexdigest(), ctype)
+        if rid:
+            self.by_id[rid] = payload
+        digest = record.rec_headers.get_header("WARC-Payload-Digest")
+        if digest:
+            self.by_digest[digest] = payload
+        return _page(uri, date, status, body, ctype, pairs, proto, reason)
+
+    def _revisit_page(self, offset: int, record: Any, uri: str) -> Page | None:
+        rh = record.rec_headers
+        date = archive_time(rh.get_header("WARC-Date") or "")
+        hh = record.http_headers
+        profile = (rh.get_header("WARC-Profile") or "").lower()
+        status, proto, reason, pairs = _status(hh) if hh is not None else (200, None, None, ())
+        if status == 304 or "server-not-modified" in profile:
+            self.stats.not_modified += 1
+            return None
+        if not 200 <= status < 300:
+            self.stats.not_ok += 1
+            return None
+        if hh is not None and not _is_html_type(hh.get_header("Content-Type")):
+            self.stats.not_html += 1
+            return None
+        ref = (rh.get_header("WARC-Refers-To") or "").strip()
+        digest = rh.get_header("WARC-Payload-Digest") or ""
+        ref_uri = (rh.get_header("WARC-Refers-To-Target-URI") or uri).strip("<> ")
+        payload = self.by_id.get(ref) or self.by_digest.get(digest)
+        body: bytes | None = None
+        if payload is not None:
+            body = self.archive.raw_page(payload.sha)
+        if body is None and digest:
+            for sha in self.archive.raw_shas_for_url(ref_uri):
+                data = self.archive.raw_page(sha)
+                if data is not None and _digest_matches(digest, data):
+                    body, payload = data, _Payload(sha, None)
+                    break
+        if body is None or payload is None:
+            self.error(
+                f"revisit of {uri} refers to a capture neither in this file nor in the archive "
+                "(import the WARC holding the original first)",
+                offset,
+            )
+            return None
+        ctype = (hh.get_header("Content-Type") if hh is not None else None) or payload.content_type
+        if not _is_html_type(ctype):
+            self.stats.not_html += 1
+            return None
+        return _page(uri, date, status, body, ctype, pairs, proto, reason)
+
+    def _body(self, record: Any, hh: Any) -> bytes:
+        expected = record.payload_length if hh is not None else record.length
+        raw = bytes(record.raw_stream.read(self.max_bytes * 4 + 1))
+        if len(raw) > self.max_bytes * 4:
+            raise _PayloadError(f"body is over the {self.max_bytes}-byte cap")
+        if expected is not None and expected >= 0 and len(raw) < expected:
+            raise _PayloadError(f"record is truncated ({len(raw)} of {expected} bytes)")
+        if hh is None:
+            body = raw
+        else:
+            if (hh.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+                raw = _dechunk(raw)
+            body = _decompress(raw, hh.get_header("Content-Encoding") or "")
+        if len(body) > self.max_bytes:
+            raise _PayloadError(f"body is over the {self.max_bytes}-byte cap")
+        return body
+
+    # ------------------------------------------------------------- archiving
+
+    def flush(self) -> int:
+        """Archive the pending capture, now that its request record had its chance."""
+        p, self.pending = self.pending, None
+        if p is None:
+            return 0
+        page = p.page
+        if p.request_headers:
+            page = replace(page, request_headers=p.request_headers)
+        sha = hashlib.sha256(page.content).hexdigest()
+        if self.archive.has_capture(page.url, page.fetched_at, sha):
+            self.stats.already += 1
+            return 0
+        try:
+            article = self.parse(page)
+        except ScraperError as exc:
+            self.archive.record_page(page)
+            self.stats.failed += 1
+            self.error(f"{page.final_url}: {exc}", p.offset, bad=False)
+            return 1
+        if not article.is_article:
+            self.archive.record_page(page)
+            self.stats.not_article += 1
+            return 1
+        last_seen = self.archive.last_seen_of(canonicalize(article.canonical_url or article.url))
+        if last_seen is not None and last_seen > page.fetched_at:
+            # Saving would make an old capture the current record; keep its bytes only.
+            self.archive.record_page(page)
+            self.stats.older += 1
+            return 1
+        result = self.archive.save(page, article)
+        setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
+        if p.revisit:
+            self.stats.revisits += 1
+        return 1
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _status(hh: Any) -> tuple[int, str | None, str | None, tuple[tuple[str, str], ...]]:
+    line = str(hh.statusline or "")
+    code, _, reason = line.partition(" ")
+    try:
+        status = int(code)
+    except ValueError:
+        raise _PayloadError(f"bad HTTP status line {line!r}") from None
+    pairs = tuple((str(k), str(v)) for k, v in hh.headers)
+    return status, str(hh.protocol) or None, reason or None, pairs
+
+
+def _page(
+    uri: str,
+    time: str,
+    status: int,
+    body: bytes,
+    ctype: str | None,
+    headers: tuple[tuple[str, str], ...],
+    proto: str | None,
+    reason: str | None,
+) -> Page:
+    text, encoding = decode(body, ctype)
+
+    def header(name: str) -> str | None:
+        return next((v for k, v in headers if k.lower() == name), None)
+
+    attempt = FetchAttempt(
+        url=uri,
+        time=time,
+        status=status,
+        final_url=uri,
+        bytes=len(body),
+        encoding=encoding,
+        etag=header("etag"),
+        last_modified=header("last-modified"),
+    )
+    return Page(
+        url=uri,
+        final_url=uri,
+        status=status,
+        content=body,
+        text=text,
+        encoding=encoding,
+        content_type=ctype,
+        headers=headers,
+        fetched_at=time,
+        attempts=(attempt,),
+        http_version=proto,
+        reason=reason,
+    )
+
+
+def import_warc(
+    archive: Archive,
+    paths: list[Path],
+    *,
+    parse: Callable[[Page], Article] | None = None,
+    progress: Callable[[Path, int], None] | None = None,
+    on_error: Callable[[WarcError], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    batch_size: int = 200,
+) -> ImportStats:
+    """Archive every HTML capture in the WARC files, in file order, as a fetch would.
+
+    ``progress(path, offset)`` is called per record; ``on_error`` per bad record or failed
+    page (the import goes on). A revisit may refer to a capture in an earlier file of the same
+    call or already in the archive. Saves commit in batches of ``batch_size`` pages; an
+    interrupted import loses at most the open batch, and running it again skips what is
+    already archived.
+    """
+    stats = ImportStats()
+    importer = _Importer(
+        archive, parse or _default_parse, stats, on_error or (lambda e: None), max_bytes
+    )
+    for path in paths:
+        tick = None if progress is None else (lambda off, p=path: progress(p, off))
+        try:
+            importer.run(path, tick, batch_size)
+        except WarcError as exc:
+            stats.bad += 1
+            stats.errors.append(exc)
+            if on_error is not None:
+                on_error(exc)
+    return stats

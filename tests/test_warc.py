@@ -1,0 +1,452 @@
+"""WARC out and in: round trip through an empty archive, files from warcio and from wget, bad
+records skipped with their offsets, the export accepted by warcio's own checker and indexer."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from scraper.archive import ARTICLE_FIELDS, Archive
+from scraper.cli import EXIT_FAILED, EXIT_USAGE, app
+from scraper.decode import decode
+from scraper.fetch import read_local
+from scraper.models import FetchAttempt, Page
+from scraper.parse import parse_page
+from scraper.warc import archive_time, export_warc, import_warc, warc_date
+
+from .conftest import SAMPLES, SampleServer
+
+SEED = (SAMPLES / "seed-utf8.html").read_bytes()
+GBK = (SAMPLES / "seed-gbk-header.html").read_bytes()
+EXPECTED = json.loads((SAMPLES / "expected" / "seed-utf8.json").read_text(encoding="utf-8"))
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def page(
+    url: str,
+    data: bytes,
+    time: str,
+    headers: tuple[tuple[str, str], ...] = (),
+    ctype: str | None = "text/html; charset=utf-8",
+) -> Page:
+    """A page as the fetcher makes one: decoded body, headers as received."""
+    text, enc = decode(data, ctype)
+    attempt = FetchAttempt(url=url, time=time, status=200, final_url=url, bytes=len(data))
+    return Page(
+        url=url,
+        final_url=url,
+        status=200,
+        content=data,
+        text=text,
+        encoding=enc,
+        content_type=ctype,
+        headers=headers,
+        fetched_at=time,
+        attempts=(attempt,),
+        request_headers=(("Host", "h"), ("User-Agent", "archiver-test")) if headers else (),
+        http_version="HTTP/1.1" if headers else None,
+        reason="OK" if headers else None,
+    )
+
+
+def save(archive: Archive, p: Page) -> None:
+    archive.save(p, parse_page(p.text, p.final_url))
+
+
+def build_source(db: Path) -> None:
+    """Captures of every kind: versions, an unchanged re-fetch, a republication, a gzip- and
+    chunk-encoded fetch, a GBK page with its charset in the header only, a local file."""
+    a = "https://www.example.gov.cn/art/2022/6/24/art_1_20233.html"
+    b = "https://portal.example.com/news/20233.html"
+    changed = SEED.replace(
+        "澜江省直机关2021年党建工作纪实".encode(), "澜江省直机关党建纪实（更新）".encode()
+    )
+    plain = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(SEED))))
+    encoded = (
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Encoding", "gzip"),
+        ("Transfer-Encoding", "chunked"),
+        ("ETag", '"v2"'),
+    )
+    with Archive.open(db) as archive:
+        save(archive, page(a, SEED, "2024-01-01T00:00:00Z", plain))
+        save(archive, page(a, changed, "2024-01-02T00:00:00Z", encoded))
+        save(archive, page(a, changed, "2024-01-03T00:00:00Z", encoded))  # unchanged: revisit
+        save(archive, page(b, SEED, "2024-01-04T00:00:00Z", plain))  # a republication
+        gbk = (("Content-Type", "text/html; charset=gbk"), ("Content-Length", str(len(GBK))))
+        save(archive, page("https://gbk.example.gov.cn/a.html", GBK, "2024-01-05T00:00:00Z", gbk,
+                           "text/html; charset=gbk"))  # fmt: skip
+        local = read_local(str(SAMPLES / "table-meta.html"), url="https://x.example.gov.cn/t.html")
+        when = "2024-01-06T00:00:00Z"
+        attempt = replace(local.attempts[0], time=when)
+        save(archive, replace(local, fetched_at=when, attempts=(attempt,)))
+
+
+def snapshot(db: Path) -> dict[str, Any]:
+    """What a round trip must keep: article fields and times, works, versions."""
+    with sqlite3.connect(db) as conn:
+        cols = ", ".join([*ARTICLE_FIELDS, "first_seen", "last_seen", "last_changed", "encoding",
+                          "raw_sha256", "content_hash"])  # fmt: skip
+        articles = conn.execute(f"select id, {cols} from articles order by id").fetchall()
+        works = conn.execute(
+            "select w.original_id, w.title, w.copies, group_concat(a.id) from works w "
+            "join articles a on a.work_id = w.id group by w.id order by w.original_id"
+        ).fetchall()
+        versions = conn.execute(
+            "select article_id, title, body, raw_sha256, first_seen, last_seen, replaced_at "
+            "from versions order by article_id, id"
+        ).fetchall()
+        fetches = conn.execute(
+            "select final_url, time, raw_sha256, status from fetches order by id"
+        ).fetchall()
+    return {"articles": articles, "works": works, "versions": versions, "fetches": fetches}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("warc")
+    db = tmp / "source.db"
+    build_source(db)
+    out = tmp / "out.warc.gz"
+    code, _, err = run("export", "--db", str(db), "--format", "warc", "-o", str(out))
+    assert code == 0, err
+    assert "6 captures of 4 articles" in err, err
+    return db, out
+
+
+def records(path: Path) -> list[Any]:
+    """(type, uri, warc headers, http headers, payload) of every record."""
+    out = []
+    with path.open("rb") as fh:
+        for r in ArchiveIterator(fh):
+            body = r.content_stream().read()
+            out.append((r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers,
+                        r.http_headers, body))  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------ export
+
+
+def test_round_trip_keeps_articles_works_and_versions(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, warc = exported
+    target = tmp_path / "empty.db"
+    code, _, err = run("import", "--db", str(target), str(warc))
+    assert code == 0, err
+    assert "new 4, updated 1, unchanged 1 (1 from revisits)" in err
+    before, after = snapshot(source), snapshot(target)
+    assert after["articles"] == before["articles"]
+    assert after["works"] == before["works"]
+    assert after["versions"] == before["versions"] and len(after["versions"]) == 1
+    assert after["fetches"] == before["fetches"]
+    # once more: every capture is already there, nothing changes
+    code, _, err = run("import", "--db", str(target), str(warc))
+    assert code == 0 and "6 already archived" in err
+    assert snapshot(target) == after
+
+
+def test_export_passes_warcio_check_and_index(exported: tuple[Path, Path]) -> None:
+    _, warc = exported
+    check = subprocess.run([BIN / "warcio", "check", "-v", warc], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "digest pass" in check.stdout and "fail" not in check.stdout
+    index = subprocess.run([BIN / "warcio", "index", "-f", "warc-type,warc-target-uri", warc],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    types = [json.loads(line)["warc-type"] for line in index.stdout.splitlines()]
+    assert types[0] == "warcinfo"
+    assert types.count("response") == 5 and types.count("revisit") == 1
+    assert types.count("metadata") == 5 and types.count("request") == 5
+    with warc.open("rb") as fh:  # gzip per record: every record starts a gzip member
+        data = fh.read()
+    starts = [int(json.loads(x)["offset"]) for x in subprocess.run(
+        [BIN / "warcio", "index", "-f", "offset", warc], capture_output=True, text=True, check=True
+    ).stdout.splitlines()]  # fmt: skip
+    assert all(data[o : o + 2] == b"\x1f\x8b" for o in starts) and len(starts) == len(types)
+
+
+def test_export_response_headers_fit_the_stored_body(exported: tuple[Path, Path]) -> None:
+    _, warc = exported
+    recs = records(warc)
+    by_type: dict[str, list[Any]] = {}
+    for r in recs:
+        by_type.setdefault(r[0], []).append(r)
+    encoded = next(r for r in by_type["response"] if r[3].get_header("ETag") == '"v2"')
+    http = encoded[3]
+    assert http.get_header("Content-Encoding") is None
+    assert http.get_header("Transfer-Encoding") is None
+    assert http.get_header("Content-Length") == str(len(encoded[4]))
+    assert encoded[4].startswith(b"<!") or b"<html" in encoded[4][:200]
+    metas = [json.loads(r[4]) for r in by_type["metadata"]]
+    fixed = [m for m in metas if "removed Content-Encoding: gzip" in m["http_headers"]]
+    assert len(fixed) == 1 and "Content-Length" in fixed[0]["http_headers"]
+    # a page read from a local file: headers not kept, and the metadata says so
+    local = [m for m in metas if m["http_headers"].startswith("not kept")]
+    assert len(local) == 1 and local[0]["article"]["title"]
+    # the extracted fields travel in the metadata record
+    current = [m for m in metas if m["fields_are"] == "current"]
+    assert len(current) == 4 and all(m["article"]["is_article"] is True for m in current)
+    assert {m["article"]["source"] for m in current} >= {EXPECTED["source"]}
+    earlier = [m for m in metas if m["fields_are"] == "earlier version"]
+    assert earlier and earlier[0]["article"]["title"] == EXPECTED["title"]
+    # the revisit points at the response with the same payload
+    revisit = by_type["revisit"][0][2]
+    assert revisit.get_header("WARC-Profile").endswith("/revisit/identical-payload-digest")
+    ref = revisit.get_header("WARC-Refers-To")
+    target = next(r for r in by_type["response"] if r[2].get_header("WARC-Record-ID") == ref)
+    digest = revisit.get_header("WARC-Payload-Digest")
+    assert target[2].get_header("WARC-Payload-Digest") == digest
+    assert warc_date("2024-01-02T00:00:00+00:00") == "2024-01-02T00:00:00Z"
+
+
+def test_export_warc_needs_an_output_file(exported: tuple[Path, Path]) -> None:
+    source, _ = exported
+    code, _, err = run("export", "--db", str(source), "--format", "warc")
+    assert code == EXIT_USAGE and "-o" in err
+
+
+def test_export_site_filter(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    source, _ = exported
+    out = tmp_path / "one.warc"  # plain .warc: not compressed
+    with Archive.open(source) as archive:
+        stats = export_warc(archive, out, site="gbk.example.gov.cn")
+    assert stats.responses == 1 and stats.articles == 1
+    assert out.read_bytes().startswith(b"WARC/1.1")
+    target = tmp_path / "t.db"
+    with Archive.open(target) as archive:
+        done = import_warc(archive, [out])
+        row = archive.get("https://gbk.example.gov.cn/a.html")
+    assert done.new == 1 and row is not None
+    assert row["title"] == EXPECTED["title"] and row["encoding"] == "gb18030"
+
+
+# ------------------------------------------------------------------ import: warcio-written
+
+
+def http_record(
+    writer: WARCWriter,
+    uri: str,
+    body: bytes,
+    headers: list[tuple[str, str]],
+    status: str = "200 OK",
+    date: str = "2023-05-01T10:00:00Z",
+) -> Any:
+    rec = writer.create_warc_record(
+        uri,
+        "response",
+        payload=io.BytesIO(body),
+        length=len(body),
+        http_headers=StatusAndHeaders(status, headers, protocol="HTTP/1.1"),
+        warc_headers_dict={"WARC-Date": date},
+    )
+    writer.write_record(rec)
+    return rec
+
+
+def chunked(data: bytes, size: int = 1000) -> bytes:
+    parts = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def warcio_file(path: Path, *, compress: bool = True) -> None:
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=compress)
+        w.write_record(w.create_warcinfo_record(path.name, {"software": "test"}))
+        http_record(w, "https://a.example.gov.cn/chunked.html", chunked(SEED),
+                    [("Content-Type", "text/html; charset=utf-8"),
+                     ("Transfer-Encoding", "chunked")])  # fmt: skip
+        gz = gzip.compress(SEED.replace(b"20233", b"20234"))
+        http_record(w, "https://b.example.gov.cn/gzip.html", gz,
+                    [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
+                     ("Content-Length", str(len(gz)))])  # fmt: skip
+        http_record(w, "https://c.example.gov.cn/gbk.html", GBK,
+                    [("Content-Type", "text/html; charset=GBK")])  # fmt: skip
+        http_record(w, "https://c.example.gov.cn/logo.png", b"\x89PNG\r\n\x1a\n....",
+                    [("Content-Type", "image/png")])  # fmt: skip
+        http_record(w, "https://c.example.gov.cn/gone.html", b"<html>gone</html>",
+                    [("Content-Type", "text/html")], status="404 Not Found")  # fmt: skip
+        http_record(w, "https://c.example.gov.cn/list/index.html",
+                    (SAMPLES / "list" / "index.html").read_bytes(),
+                    [("Content-Type", "text/html")])  # fmt: skip
+
+
+def test_import_warcio_file_chunked_gzip_and_gbk(tmp_path: Path) -> None:
+    warc = tmp_path / "w.warc.gz"
+    warcio_file(warc)
+    db = tmp_path / "a.db"
+    with Archive.open(db) as archive:
+        stats = import_warc(archive, [warc])
+        rows = {r["url"]: r for r in archive.articles()}
+        fetched = archive.db.execute("select time from fetches").fetchall()
+    assert (stats.new, stats.not_html, stats.not_ok, stats.not_article) == (3, 1, 1, 1)
+    assert stats.bad == 0 and stats.failed == 0
+    for url in ("https://a.example.gov.cn/chunked.html", "https://b.example.gov.cn/gzip.html",
+                "https://c.example.gov.cn/gbk.html"):  # fmt: skip
+        assert rows[url]["title"] == EXPECTED["title"], url
+        assert rows[url]["source"] == EXPECTED["source"]
+        assert rows[url]["first_seen"] == "2023-05-01T10:00:00Z"
+    assert rows["https://c.example.gov.cn/gbk.html"]["encoding"] == "gb18030"
+    # the three copies of one text are one work
+    assert len({r["work_id"] for r in rows.values()}) == 1
+    assert {t for (t,) in fetched} == {"2023-05-01T10:00:00Z"}
+
+
+def test_import_plain_warc(tmp_path: Path) -> None:
+    warc = tmp_path / "w.warc"
+    warcio_file(warc, compress=False)
+    with Archive.open(tmp_path / "a.db") as archive:
+        stats = import_warc(archive, [warc])
+    assert stats.new == 3 and stats.bad == 0
+
+
+def corrupt(path: Path, nth: int) -> int:
+    """Damage the nth record's bytes in the middle; return that record's offset."""
+    with path.open("rb") as fh:
+        it = ArchiveIterator(fh)
+        offsets = []
+        for _ in it:
+            offsets.append(it.offset)
+    data = bytearray(path.read_bytes())
+    start = offsets[nth]
+    for i in range(start + 600, start + 900):  # past the headers, into the gzip payload
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return start
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_bad_record_is_reported_with_its_offset_and_skipped(tmp_path: Path, compress: bool) -> None:
+    warc = tmp_path / ("w.warc.gz" if compress else "w.warc")
+    warcio_file(warc, compress=compress)
+    offset = corrupt(warc, 2)  # the gzip-encoded response
+    db = tmp_path / "a.db"
+    code, _, err = run("import", "--db", str(db), str(warc))
+    assert code == EXIT_FAILED
+    assert f"offset {offset}" in err
+    with Archive.open(db) as archive:
+        urls = {r["url"] for r in archive.articles()}
+    assert "https://a.example.gov.cn/chunked.html" in urls
+    assert "https://c.example.gov.cn/gbk.html" in urls  # after the bad record
+
+
+def test_truncated_file_keeps_what_came_before(tmp_path: Path) -> None:
+    warc = tmp_path / "w.warc.gz"
+    warcio_file(warc)
+    data = warc.read_bytes()
+    warc.write_bytes(data[: len(data) - 700])  # cut into the last record
+    with Archive.open(tmp_path / "a.db") as archive:
+        errors: list[str] = []
+        stats = import_warc(archive, [warc], on_error=lambda e: errors.append(str(e)))
+    assert stats.new == 3 and stats.bad == 1
+    assert "offset" in errors[0]
+
+
+def test_truncated_gzip_payload_is_a_bad_record(tmp_path: Path) -> None:
+    warc = tmp_path / "w.warc.gz"
+    with warc.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        gz = gzip.compress(SEED)[:-400]
+        http_record(w, "https://b.example.gov.cn/cut.html", gz,
+                    [("Content-Type", "text/html"), ("Content-Encoding", "gzip")])  # fmt: skip
+        http_record(w, "https://a.example.gov.cn/ok.html", SEED, [("Content-Type", "text/html")])
+    errors: list[str] = []
+    with Archive.open(tmp_path / "a.db") as archive:
+        stats = import_warc(archive, [warc], on_error=lambda e: errors.append(str(e)))
+    assert stats.new == 1 and stats.bad == 1 and "truncated" in errors[0]
+    assert "offset 0" in errors[0]
+
+
+def test_not_a_warc_and_missing_file(tmp_path: Path) -> None:
+    junk = tmp_path / "x.warc"
+    junk.write_bytes(b"<html>not a warc</html>")
+    code, _, err = run("import", "--db", str(tmp_path / "a.db"), str(junk))
+    assert code == EXIT_FAILED and "not a WARC" in err
+    code, _, err = run("import", "--db", str(tmp_path / "a.db"), str(tmp_path / "none.warc"))
+    assert code == EXIT_USAGE
+
+
+def test_whole_file_gzip_is_read_as_a_stream(tmp_path: Path) -> None:
+    plain = tmp_path / "w.warc"
+    warcio_file(plain, compress=False)
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    with Archive.open(tmp_path / "a.db") as archive:
+        stats = import_warc(archive, [whole])
+    assert stats.new == 3 and stats.bad == 0
+
+
+def test_warc_dates() -> None:
+    assert archive_time("2024-05-01T08:00:00.123456Z") == "2024-05-01T08:00:00Z"
+    assert archive_time("20240501080000") == "2024-05-01T08:00:00Z"
+
+
+# ------------------------------------------------------------------ import: wget
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
+def test_import_wget_warcs_with_dedup_revisits(server: SampleServer, tmp_path: Path) -> None:
+    urls = [server.url("seed-gbk-header.html"), server.url("list/index.html"),
+            server.url("pdf"), server.url("missing")]  # fmt: skip
+
+    def wget(name: str, *extra: str) -> Path:
+        subprocess.run(
+            [
+                "wget",
+                "-q",
+                "--no-verbose",
+                f"--warc-file={tmp_path / name}",
+                "--warc-cdx",
+                *extra,
+                "-O",
+                str(tmp_path / "dl"),
+                *urls,
+            ],
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )  # fmt: skip  (wget exits 8 on the 404: expected)
+        return tmp_path / f"{name}.warc.gz"
+
+    first = wget("one")
+    time.sleep(1.1)  # a second capture, not the same one again (WARC-Date has seconds)
+    second = wget("two", f"--warc-dedup={tmp_path / 'one.cdx'}")
+    kinds = [r[0] for r in records(second)]
+    assert "revisit" in kinds
+    db = tmp_path / "a.db"
+    code, _, err = run("import", "--db", str(db), str(first), str(second))
+    assert code == 0, err
+    with Archive.open(db) as archive:
+        row = archive.get(server.url("seed-gbk-header.html"))
+        assert row is not None
+        assert row["title"] == EXPECTED["title"] and row["encoding"] == "gb18030"
+        assert row["source"] == EXPECTED["source"]
+        times = [f["time"] for f in archive.fetches_for(int(row["id"]))]
+        assert len(times) == 2 and row["last_seen"] == times[-1]
+        headers = json.loads(archive.fetches_for(int(row["id"]))[0]["headers"])
+        assert ["Content-Type", "text/html; charset=gbk"] in headers
+        sent = archive.fetches_for(int(row["id"]))[0]["request_headers"]
+        assert "Wget" in sent
+    assert "1 from revisits" in err and "not HTML" in err and "not 2xx" in err
