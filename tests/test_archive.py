@@ -281,3 +281,21 @@ def test_opening_a_version_2_archive_migrates_and_backfills(tmp_path: Path) -> N
         assert a.schema_version == SCHEMA_VERSION
         assert a.count("works") == 1
         assert [h.id for h in a.search("党建")] == [1]
+
+
+def test_rewritten_article_leaves_its_work_and_its_old_band_keys(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
+        a.save(*copy("https://portal.example.com/1.html", BODY))
+        assert work_of(a, "https://www.origin.gov.cn/a.html") == work_of(
+            a, "https://portal.example.com/1.html"
+        )
+        a.save(*copy("https://portal.example.com/1.html", OTHER, when="2026-02-01T00:00:00Z"))
+        assert work_of(a, "https://www.origin.gov.cn/a.html") != work_of(
+            a, "https://portal.example.com/1.html"
+        )
+        per_article = a.db.execute(
+            "SELECT article_id, count(*) FROM article_bands GROUP BY article_id"
+        ).fetchall()
+        assert len(per_article) == 2 and {n for _, n in per_article} == {32}
+        assert a.count("works") == 2

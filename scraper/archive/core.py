@@ -185,7 +185,10 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             self._fts_put(ident, row["title"], row["body"], old)
         old_work = old["work_id"] if old is not None else None
         if old is None or old["content_hash"] != row["content_hash"] or old_work is None:
-            self._group(ident, row["body"], row["content_hash"], old_work, now, signature)
+            old_signature = old["signature"] if old is not None else None
+            self._group(
+                ident, row["body"], row["content_hash"], old_work, now, signature, old_signature
+            )
         elif any(old[k] != row[k] for k in ("published", "source", "original_url", "title")):
             self._refresh_work(int(old_work), now)
 

@@ -122,10 +122,10 @@ CREATE INDEX IF NOT EXISTS articles_work ON articles(work_id);
 CREATE INDEX IF NOT EXISTS articles_site_published ON articles(site, published);
 CREATE TABLE IF NOT EXISTS article_bands (
     band_key INTEGER NOT NULL,        -- one LSH band of the body's MinHash signature
+    -- no index by article: an article's rows are found again from its stored signature
     article_id INTEGER NOT NULL,
     PRIMARY KEY (band_key, article_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS article_bands_article ON article_bands(article_id);
 CREATE TABLE IF NOT EXISTS versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id INTEGER NOT NULL,      -- a previous version of this article

@@ -54,12 +54,18 @@ class WorksStore(ArchiveBase):
         old_work: int | None,
         now: str,
         sig: dedup.Signature | None = None,
+        old_signature: bytes | None = None,
     ) -> int:
-        """Put article ``ident`` in its work (found or new) and refresh the works touched."""
+        """Put article ``ident`` in its work (found or new) and refresh the works touched.
+
+        ``old_signature`` is the stored signature of a re-saved article: its band rows are
+        found again from it (by primary key), so ``article_bands`` needs no second index.
+        """
         if sig is None:
             sig = dedup.signature(body)
         keys = dedup.band_keys(sig)  # none for bodies too short to group by similarity
-        self.db.execute("DELETE FROM article_bands WHERE article_id = ?", [ident])
+        if old_signature is not None:
+            self._drop_bands(ident, old_signature)
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO article_bands (band_key, article_id) VALUES (?, ?)",
             [(k, ident) for k in keys],
@@ -80,6 +86,19 @@ class WorksStore(ArchiveBase):
             self._refresh_work(old_work, now)
         self._refresh_work(work, now)
         return work
+
+    def _drop_bands(self, ident: int, old_signature: bytes) -> None:
+        try:
+            old_keys = dedup.band_keys(dedup.signature_from_bytes(old_signature))
+        except ValueError:  # stored by another hashing scheme: find the rows the slow way
+            self.db.execute("DELETE FROM article_bands WHERE article_id = ?", [ident])
+            return
+        if old_keys:
+            marks = ",".join("?" * len(old_keys))
+            self.db.execute(
+                f"DELETE FROM article_bands WHERE article_id = ? AND band_key IN ({marks})",
+                [ident, *old_keys],
+            )
 
     def _copies(self, work: int, besides: int) -> int:
         row = self.db.execute(
