@@ -65,7 +65,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             db.execute("PRAGMA foreign_keys = ON")
             # Band keys and hash ids land in random places of their indexes: a cache that holds
             # them spares rewriting the same pages on every save (the default is 2 MB).
-            db.execute("PRAGMA cache_size = -131072")
+            db.execute("PRAGMA cache_size = -524288")  # at most 512 MB, used as needed
             if path != ":memory:":
                 db.enable_wal()
                 # In WAL mode NORMAL still survives kill -9 at any moment; only a power cut can
