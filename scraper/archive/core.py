@@ -132,10 +132,13 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             with self._transaction():
                 sha = self._store_raw(page.content)
                 existing = self._find_row(canonical)
+                ident = int(existing["id"]) if existing else self._free_id(canonical)
+                # The work is found before the row is written, so work_id and signature go in
+                # with it: updating them afterwards rewrites the whole row, body included.
+                touched = self._place_in_work(ident, row, existing, signature, now)
                 if existing is None:
-                    new_id = self._free_id(canonical)
                     row.update(
-                        id=new_id,
+                        id=ident,
                         raw_sha256=sha,
                         encoding=page.encoding,
                         first_seen=now,
@@ -144,9 +147,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
                     )
                     self._write_row("INSERT INTO articles", row)
                     status = SaveStatus.NEW
-                    ident = new_id
                 else:
-                    ident = int(existing["id"])
                     changed = any(existing[k] != row[k] for k in (*_CONTENT_FIELDS, "url"))
                     if existing["title"] != row["title"] or existing["body"] != row["body"]:
                         self._keep_version(existing, now)
@@ -155,7 +156,10 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
                         row["last_changed"] = now
                     self._write_row("UPDATE articles", row, ident)
                     status = SaveStatus.UPDATED if changed else SaveStatus.UNCHANGED
-                self._index_article(ident, row, existing, now, signature)
+                if existing is None or any(existing[k] != row[k] for k in ("title", "body")):
+                    self._fts_put(ident, row["title"], row["body"], existing)
+                for work in touched:
+                    self._refresh_work(work, now)
                 self._insert_attempts(page.attempts, sha, ident, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
@@ -171,26 +175,30 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             sql = f"{verb} SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?"
             self.db.execute(sql, [*(row[c] for c in cols), ident])
 
-    def _index_article(
+    def _place_in_work(
         self,
         ident: int,
         row: dict[str, Any],
         old: dict[str, Any] | None,
+        signature: dedup.Signature,
         now: str,
-        signature: dedup.Signature | None = None,
-    ) -> None:
-        """Keep search and works in step with a saved row (inside the save's transaction)."""
-        text_changed = old is None or old["title"] != row["title"] or old["body"] != row["body"]
-        if text_changed:
-            self._fts_put(ident, row["title"], row["body"], old)
+    ) -> list[int]:
+        """Set ``row``'s work (and signature) before it is written; return the works to refresh.
+
+        Grouping runs again only when the body's fingerprint changed (or it never ran).
+        """
         old_work = old["work_id"] if old is not None else None
-        if old is None or old["content_hash"] != row["content_hash"] or old_work is None:
-            old_signature = old["signature"] if old is not None else None
-            self._group(
-                ident, row["body"], row["content_hash"], old_work, now, signature, old_signature
-            )
-        elif any(old[k] != row[k] for k in ("published", "source", "original_url", "title")):
-            self._refresh_work(int(old_work), now)
+        if old is not None and old_work is not None and old["content_hash"] == row["content_hash"]:
+            row["work_id"] = old_work
+            fields = ("published", "source", "original_url", "title", "site_name")
+            return [int(old_work)] if any(old[k] != row[k] for k in fields) else []
+        old_signature = old["signature"] if old is not None else None
+        work = self._assign_work(
+            ident, row["body"], row["content_hash"], old_work, now, signature, old_signature
+        )
+        row["work_id"] = work
+        row["signature"] = dedup.signature_to_bytes(signature)
+        return [int(old_work), work] if old_work is not None and old_work != work else [work]
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.

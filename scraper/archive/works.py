@@ -54,15 +54,36 @@ class WorksStore(ArchiveBase):
         old_work: int | None,
         now: str,
         sig: dedup.Signature | None = None,
-        old_signature: bytes | None = None,
     ) -> int:
-        """Put article ``ident`` in its work (found or new) and refresh the works touched.
+        """Group an article row that is already written (a migration backfill, a bulk load)."""
+        if sig is None:
+            sig = dedup.signature(body)
+        work = self._assign_work(ident, body, fingerprint, old_work, now, sig, None)
+        self.db.execute(
+            "UPDATE articles SET work_id = ?, signature = ? WHERE id = ?",
+            [work, dedup.signature_to_bytes(sig), ident],
+        )
+        if old_work is not None and old_work != work:
+            self._refresh_work(old_work, now)
+        self._refresh_work(work, now)
+        return work
+
+    def _assign_work(
+        self,
+        ident: int,
+        body: str,
+        fingerprint: str,
+        old_work: int | None,
+        now: str,
+        sig: dedup.Signature,
+        old_signature: bytes | None,
+    ) -> int:
+        """The work article ``ident`` belongs to (found, kept or new); its band keys updated.
 
         ``old_signature`` is the stored signature of a re-saved article: its band rows are
         found again from it (by primary key), so ``article_bands`` needs no second index.
+        The caller writes the work id into the row and refreshes the works touched.
         """
-        if sig is None:
-            sig = dedup.signature(body)
         keys = dedup.band_keys(sig)  # none for bodies too short to group by similarity
         if old_signature is not None:
             self._drop_bands(ident, old_signature)
@@ -78,13 +99,6 @@ class WorksStore(ArchiveBase):
         if work is None:
             cur = self.db.execute("INSERT INTO works (created, updated) VALUES (?, ?)", [now, now])
             work = int(cur.lastrowid or 0)
-        self.db.execute(
-            "UPDATE articles SET work_id = ?, signature = ? WHERE id = ?",
-            [work, dedup.signature_to_bytes(sig), ident],
-        )
-        if old_work is not None and old_work != work:
-            self._refresh_work(old_work, now)
-        self._refresh_work(work, now)
         return work
 
     def _drop_bands(self, ident: int, old_signature: bytes) -> None:
