@@ -454,7 +454,7 @@ def crawl(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
     config: ConfigOption = None,
     db: DbOption = Path("archive.db"),
-    frontier: FrontierOption = None,
+    frontier: CrawlFrontierOption = None,
     enqueue: EnqueueOption = False,
 ) -> None:
     """Crawl the configured sites: new articles are archived, known ones revisited when due.
@@ -465,6 +465,8 @@ def crawl(
     with _reported():
         chosen = _load_sites(config, site_names)
         if frontier is not None or enqueue:  # distributed (issue 7): see the end of this file
+            if since or max_pages:
+                raise InputError("--since and --max-pages apply to local crawls, not --frontier")
             raise typer.Exit(_crawl_frontier(frontier, enqueue, chosen, db, time_limit, quiet))
         options = CrawlOptions(
             since=_since(since),
@@ -787,6 +789,15 @@ FrontierOption = Annotated[
         "--frontier",
         envvar="ARCHIVER_FRONTIER",
         help="PostgreSQL frontier (postgresql://...) for a crawl spread over many machines.",
+    ),
+]
+# On `crawl`, only the option itself switches to a distributed crawl: an ARCHIVER_FRONTIER
+# exported for the workers must never turn a plain local `archiver crawl` into one.
+CrawlFrontierOption = Annotated[
+    str | None,
+    typer.Option(
+        "--frontier",
+        help="Queue the sites in this PostgreSQL frontier and ingest the workers' results.",
     ),
 ]
 EnqueueOption = Annotated[

@@ -186,6 +186,18 @@ class PgFrontier:
         self.close()
 
     def _ensure_schema(self) -> None:
+        """Create the tables once. Every connection after that only reads ``meta``: DDL on
+        live tables takes locks that queue behind (and block) the workers' transactions."""
+        with _guard():
+            self.conn.execute("SET statement_timeout = '120s'")
+            exists = self.conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+            if exists and exists[0]:
+                row = self.conn.execute(
+                    "SELECT value FROM meta WHERE key = 'frontier_id'"
+                ).fetchone()
+                if row is not None:
+                    self.frontier_id = str(row[0])
+                    return
         with _guard(), self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             for statement in SCHEMA.split(";\n"):
