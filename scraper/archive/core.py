@@ -244,8 +244,9 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
 
     def _find_row(self, canonical: str) -> dict[str, Any] | None:
-        rows = list(self.db.table("articles").rows_where("canonical_url = ?", [canonical], limit=1))
-        return rows[0] if rows else None
+        cur = self.db.execute("SELECT * FROM articles WHERE canonical_url = ?", [canonical])
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
     def _free_id(self, canonical: str) -> int:
         """The URL's stable id, stepped past the (astronomically rare) collision."""

@@ -17,8 +17,9 @@ from scraper.urls import canonicalize, host_of
 
 from .base import ArchiveBase
 
-# How many near-duplicate candidates are compared at most (the best ones share most bands).
-_MAX_CANDIDATES = 50
+# How many near-duplicate candidates are compared at most: the best match shares the most
+# bands, so the few sharing most are enough (templated pages can share a band with dozens).
+_MAX_CANDIDATES = 8
 
 
 class WorksStore(ArchiveBase):
