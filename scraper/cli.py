@@ -377,14 +377,21 @@ ConfigOption = Annotated[
 
 
 def _load_sites(config: Path | None, names: list[str] | None = None) -> list[SiteConfig]:
+    return _load(config, names)[0]
+
+
+def _load(
+    config: Path | None, names: list[str] | None = None
+) -> tuple[list[SiteConfig], str | None]:
+    """The chosen sites (all when ``names`` is empty) and the config's [frontier] url."""
     loaded = load_config(config_path(config))
     if not names:
-        return list(loaded.sites)
+        return list(loaded.sites), loaded.frontier
     unknown = [n for n in names if loaded.site(n) is None]
     if unknown:
         known = ", ".join(s.name for s in loaded.sites)
         raise InputError(f"no site {unknown[0]!r} in {loaded.path} (sites: {known})")
-    return [s for s in loaded.sites if s.name in names]
+    return [s for s in loaded.sites if s.name in names], loaded.frontier
 
 
 @app.command()
@@ -463,7 +470,8 @@ def crawl(
     """
     code = EXIT_OK
     with _reported():
-        chosen = _load_sites(config, site_names)
+        chosen, configured_frontier = _load(config, site_names)
+        frontier = frontier or configured_frontier  # --frontier, else sites.toml's [frontier]
         if frontier is not None or enqueue:  # distributed (issue 7): see the end of this file
             if since or max_pages:
                 raise InputError("--since and --max-pages apply to local crawls, not --frontier")

@@ -57,6 +57,7 @@ class CrawlConfig:
 
     path: str
     sites: tuple[SiteConfig, ...]
+    frontier: str | None = None  # [frontier] url: crawl through PostgreSQL (distributed)
 
     def site(self, name: str) -> SiteConfig | None:
         return next((s for s in self.sites if s.name == name), None)
@@ -95,12 +96,15 @@ def load_config(path: str | os.PathLike[str]) -> CrawlConfig:
 
 def parse_config(data: dict[str, Any], where: str) -> CrawlConfig:
     """Check already-parsed TOML data (``where`` names it in errors)."""
-    unknown = set(data) - {"defaults", "sites"}
+    unknown = set(data) - {"defaults", "sites", "frontier"}
     if unknown:
         key = sorted(unknown)[0]
         raise ConfigError(
-            "unknown top-level key (expected [defaults] and [sites.NAME])", path=where, key=key
+            "unknown top-level key (expected [defaults], [frontier] and [sites.NAME])",
+            path=where,
+            key=key,
         )
+    frontier = _frontier(data.get("frontier"), where)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ConfigError("must be a table", path=where, key="defaults")
@@ -122,7 +126,19 @@ def parse_config(data: dict[str, Any], where: str) -> CrawlConfig:
             raise ConfigError("must be a table", path=where, site=name)
         _check_keys(table, where, name)
         out.append(_site(name, {**defaults, **table}, where))
-    return CrawlConfig(path=where, sites=tuple(out))
+    return CrawlConfig(path=where, sites=tuple(out), frontier=frontier)
+
+
+def _frontier(table: Any, where: str) -> str | None:
+    """The ``[frontier]`` table: ``url = "postgresql://..."`` for a distributed crawl."""
+    if table is None:
+        return None
+    if not isinstance(table, dict) or set(table) - {"url"}:
+        raise ConfigError("must be a table with one key, url", path=where, key="frontier")
+    url = table.get("url")
+    if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("must be a postgresql:// URL", path=where, key="frontier.url")
+    return url
 
 
 def _check_keys(table: dict[str, Any], where: str, site: str | None) -> None:

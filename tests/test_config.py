@@ -113,3 +113,15 @@ def test_strip_params_are_read_lowercased(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_config(path).sites[0].strip_params == ("sessionid", "t")
+
+
+def test_frontier_table_names_a_postgresql_url(tmp_path: Path) -> None:
+    path = tmp_path / "sites.toml"
+    site = '[sites.a]\nstart_urls = ["https://a.example.gov.cn/"]\n'
+    path.write_text('[frontier]\nurl = "postgresql://db.example/archiver"\n' + site, "utf-8")
+    assert load_config(path).frontier == "postgresql://db.example/archiver"
+    path.write_text(site, "utf-8")
+    assert load_config(path).frontier is None
+    path.write_text('[frontier]\nurl = "mysql://db/x"\n' + site, "utf-8")
+    with pytest.raises(ConfigError, match=r"frontier\.url"):
+        load_config(path)

@@ -248,8 +248,11 @@ def test_four_workers_and_ingest_archive_every_article_once_politely(
         archiver("worker", "--frontier", frontier, "--threads", "2", "--until-idle", "-q")
         for _ in range(4)
     ]
-    # the coordinating crawl: queues the sites (again: harmless) and ingests until done
-    ingest = archiver("crawl", "--config", str(cfg), "--frontier", frontier, "--db", str(db))
+    # the coordinating crawl: queues the sites (again: harmless) and ingests until done; its
+    # frontier comes from sites.toml's [frontier] table this time
+    with_table = tmp_path / "with-frontier.toml"
+    with_table.write_text(f'[frontier]\nurl = "{frontier}"\n' + cfg.read_text("utf-8"), "utf-8")
+    ingest = archiver("crawl", "--config", str(with_table), "--db", str(db))
     errs = finish([*workers, ingest], 90)
     assert all(p.returncode == 0 for p in [*workers, ingest]), errs
     assert_archived_once(db, made, articles)
