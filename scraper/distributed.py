@@ -637,13 +637,6 @@ class IngestStats:
         return line if self.outcome == "ok" else f"{line} (stopped: {self.outcome})"
 
 
-_LEDGER = (
-    "CREATE TABLE IF NOT EXISTS frontier_results (frontier TEXT NOT NULL, "
-    "result_id INTEGER NOT NULL, ingested_at TEXT NOT NULL, "
-    "PRIMARY KEY (frontier, result_id)) WITHOUT ROWID"
-)
-
-
 class Ingest:
     """The one writer: results from the frontier into archive.db, in order, exactly once."""
 
@@ -665,7 +658,6 @@ class Ingest:
         self.log = log
         self.stats = IngestStats()
         self.stop = threading.Event()
-        archive.db.conn.execute(_LEDGER)
 
     def run(self) -> IngestStats:
         started = time.monotonic()
@@ -720,23 +712,15 @@ class Ingest:
     def _write(self, frontier_id: str, results: Sequence[Result]) -> None:
         """One SQLite transaction for the batch; each result's id goes into the ledger with
         its records, so a batch re-read after a crash is recognised and skipped."""
-        conn = self.archive.db.conn
         counts: dict[str, int] = {}
         with self.archive.crawl_transaction():
             for result in results:
-                seen = conn.execute(
-                    "SELECT 1 FROM frontier_results WHERE frontier = ? AND result_id = ?",
-                    [frontier_id, result.id],
-                ).fetchone()
-                if seen:
+                if self.archive.result_ingested(frontier_id, result.id):
                     counts["skipped"] = counts.get("skipped", 0) + 1
                     continue
                 for name in self._apply(result):
                     counts[name] = counts.get(name, 0) + 1
-                conn.execute(
-                    "INSERT INTO frontier_results VALUES (?, ?, ?)",
-                    [frontier_id, result.id, stamp()],
-                )
+                self.archive.mark_ingested(frontier_id, result.id, stamp())
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
 

@@ -23,6 +23,21 @@ class CrawlStateStore(ArchiveBase):
     # transaction; a crawl wraps a page's save and its frontier update in ``crawl_transaction``
     # so a kill -9 leaves either both or neither.
 
+    def result_ingested(self, frontier: str, result_id: int) -> bool:
+        """Was this distributed-crawl result already written (before a crash, say)?"""
+        row = self.db.execute(
+            "SELECT 1 FROM frontier_results WHERE frontier = ? AND result_id = ?",
+            [frontier, result_id],
+        ).fetchone()
+        return row is not None
+
+    def mark_ingested(self, frontier: str, result_id: int, when: str) -> None:
+        """Note a result as written, in the same transaction as its records."""
+        self.db.execute(
+            "INSERT INTO frontier_results (frontier, result_id, ingested_at) VALUES (?, ?, ?)",
+            [frontier, result_id, when],
+        )
+
     def crawl_transaction(self) -> _Tx:
         """One transaction around several writes (the nested ``save`` joins it)."""
         return self._transaction()

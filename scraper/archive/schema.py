@@ -172,5 +172,14 @@ ALTER TABLE fetches ADD COLUMN reason TEXT;
 ALTER TABLE fetches ADD COLUMN headers TEXT;
 ALTER TABLE fetches ADD COLUMN request_headers TEXT
 """
-MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}
+# Results of a distributed crawl already ingested (exactly once across crashes).
+SCHEMA_V5 = """
+CREATE TABLE IF NOT EXISTS frontier_results (
+    frontier TEXT NOT NULL,           -- which PostgreSQL frontier
+    result_id INTEGER NOT NULL,       -- the result's id there
+    ingested_at TEXT NOT NULL,
+    PRIMARY KEY (frontier, result_id)
+) WITHOUT ROWID
+"""
+MIGRATIONS = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4, 5: SCHEMA_V5}
 SCHEMA_VERSION = max(MIGRATIONS)
