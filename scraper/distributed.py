@@ -29,19 +29,17 @@ from typing import Any
 
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
+from scraper.crawl.rules import host_failure, is_article_link
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
 from scraper.crawl.worker import Outcome, Task, perform
 from scraper.discover import (
     Robots,
     is_crawlable,
-    is_pagination_of,
-    looks_like_list,
     matches_any,
-    page_family,
     robots_for_status,
     robots_url,
 )
-from scraper.errors import BlockedError, FetchError, LockError, ParseError, ScraperError
+from scraper.errors import FetchError, LockError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.frontier_pg import (
     Candidate,
@@ -54,7 +52,6 @@ from scraper.frontier_pg import (
 )
 from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, SaveStatus
 from scraper.netguard import refused_address
-from scraper.parse.links import Link
 from scraper.urls import canonicalize, host_of
 
 _FAIL_BACKOFF = 600.0  # as in crawl/run.py: first wait before retrying a failed URL
@@ -445,8 +442,8 @@ class _Plan:
         crawl_delay = robots.get("crawl_delay", self.claim.candidate.crawl_delay)
         tx.release_host(
             max(site.delay, crawl_delay or 0.0),
-            failed=_host_failure(out.error),
-            ok=out.page is not None and not _host_failure(out.error),
+            failed=host_failure(out.error),
+            ok=out.page is not None and not host_failure(out.error),
             max_failures=site.max_host_failures,
             **robots,
         )
@@ -583,31 +580,6 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
     if next_url and is_crawlable(next_url):
         plan.hosts.add(host_key(next_url))
     return plan
-
-
-def is_article_link(site: SiteConfig, link: Link, list_url: str) -> bool:
-    """Same rule as ``Crawl._is_article_link``: a headline-like link to an article page."""
-    url = link.url
-    if not is_crawlable(url) or not site.allows_host(host_of(url)):
-        return False
-    if url in site.start_urls or url == list_url or is_pagination_of(url, list_url):
-        return False
-    if page_family(url) == page_family(list_url):
-        return False
-    if matches_any(url, site.pagination_patterns):
-        return False
-    if site.article_patterns:
-        return matches_any(url, site.article_patterns)
-    return len(link.text) >= 5 and not looks_like_list(url)
-
-
-def _host_failure(error: ScraperError | None) -> bool:
-    """Failures that say the host is in trouble (as in crawl/run.py)."""
-    if not isinstance(error, FetchError):
-        return False
-    if isinstance(error, BlockedError):
-        return True
-    return error.status is None or error.status >= 500 or error.status == 429
 
 
 # ====================================================================== the ingest

@@ -26,20 +26,15 @@ from scraper.config import SiteConfig
 from scraper.discover import (
     Robots,
     is_crawlable,
-    is_pagination_of,
-    looks_like_list,
     matches_any,
     older_than,
-    page_family,
     robots_for_status,
     robots_url,
 )
 from scraper.errors import (
-    BlockedError,
     DisallowedError,
     FetchError,
     ParseError,
-    ScraperError,
 )
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.models import (
@@ -53,9 +48,10 @@ from scraper.models import (
     SaveStatus,
     Visit,
 )
-from scraper.parse.links import Link, Listing
+from scraper.parse.links import Listing
 from scraper.urls import canonicalize, host_of
 
+from .rules import host_failure, is_article_link
 from .worker import Outcome, Task, worker
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
@@ -462,7 +458,7 @@ class Crawl:
         h = self._hosts[host_key(task.url)]
         h.busy = False
         self._inflight -= 1
-        host_failed = _host_failure(out.error)
+        host_failed = host_failure(out.error)
         if host_failed:
             h.failures += 1
             h.slowdown = min(h.slowdown * 2, _MAX_SLOWDOWN)
@@ -601,7 +597,7 @@ class Crawl:
                 canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date
             )
             for link in listing.links
-            if self._is_article_link(site, link, page.final_url)
+            if is_article_link(site, link, page.final_url)
         ]
         added = set(self.state.frontier_add(candidates, now))
         self._counts.found += len(added)
@@ -667,21 +663,6 @@ class Crawl:
         for host in {host_key(u.url) for u in urls}:
             self._activate(host)
 
-    def _is_article_link(self, site: SiteConfig, link: Link, list_url: str) -> bool:
-        url = link.url
-        if not is_crawlable(url) or not site.allows_host(host_of(url)):
-            return False
-        if url in site.start_urls or url == list_url or is_pagination_of(url, list_url):
-            return False
-        if page_family(url) == page_family(list_url):
-            return False
-        if matches_any(url, site.pagination_patterns):
-            return False
-        if site.article_patterns:
-            return matches_any(url, site.article_patterns)
-        # Without patterns: an article link reads like a headline, not like 首页 or 更多.
-        return len(link.text) >= 5 and not looks_like_list(url)
-
 
 def _figures(stats: CrawlStats) -> dict[str, object]:
     return {
@@ -694,15 +675,6 @@ def _figures(stats: CrawlStats) -> dict[str, object]:
         "pages": stats.pages,
         "seconds": round(stats.seconds, 3),
     }
-
-
-def _host_failure(error: ScraperError | None) -> bool:
-    """Failures that say the host is in trouble (not just one bad page)."""
-    if not isinstance(error, FetchError) or isinstance(error, DisallowedError):
-        return False
-    if isinstance(error, BlockedError):
-        return True
-    return error.status is None or error.status >= 500 or error.status == 429
 
 
 def _seconds_until(iso: str) -> float:
