@@ -29,7 +29,14 @@ from typing import Any
 
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
-from scraper.crawl.rules import host_failure, is_article_link
+from scraper.crawl.rules import (
+    failure_wait,
+    fetch_settings,
+    figures,
+    host_failure,
+    is_article_link,
+    summary_line,
+)
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
 from scraper.crawl.worker import Outcome, Task, perform
 from scraper.discover import (
@@ -39,7 +46,7 @@ from scraper.discover import (
     robots_for_status,
     robots_url,
 )
-from scraper.errors import FetchError, LockError, ParseError, ScraperError
+from scraper.errors import FetchError, LockError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.frontier_pg import (
     Candidate,
@@ -54,7 +61,6 @@ from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, Sa
 from scraper.netguard import refused_address
 from scraper.urls import canonicalize, host_of
 
-_FAIL_BACKOFF = 600.0  # as in crawl/run.py: first wait before retrying a failed URL
 _SITES_MAX_AGE = 30.0  # seconds a worker trusts its copy of the sites' configuration
 _HEARTBEAT = 5.0
 Log = Callable[[str], None]
@@ -348,14 +354,7 @@ class Worker:
             )
 
     def _fetcher(self, site: SiteConfig) -> Fetcher:
-        settings = FetchSettings(
-            user_agent=site.user_agent or DEFAULT_USER_AGENT,
-            connect_timeout=min(10.0, site.timeout),
-            read_timeout=min(30.0, site.timeout),
-            total_timeout=site.timeout,
-            retries=site.retries,
-            allow_private=site.allow_private,
-        )
+        settings = fetch_settings(site)
         with self._lock:
             if settings not in self._fetchers:
                 self._fetchers[settings] = Fetcher(settings)
@@ -478,13 +477,9 @@ class _Plan:
         revisit = site.revisit_after
         if out.error is not None:
             self.failed = True
-            status = getattr(out.error, "status", None)
-            wait = _FAIL_BACKOFF * 2 ** min(c.failures, 10)
-            if status in (404, 410) or isinstance(out.error, ParseError):
-                wait = revisit
             if not tx.finish_url(
                 "failed",
-                min(wait, max(revisit, 60)),
+                failure_wait(site, out.error, c.failures),
                 failed=True,
                 error=str(out.error)[:500],
             ):
@@ -601,12 +596,7 @@ class IngestStats:
     outcome: str = "ok"
 
     def summary(self) -> str:
-        line = (
-            f"found {self.found}, new {self.new}, changed {self.changed}, "
-            f"unchanged {self.unchanged}, not modified {self.not_modified}, "
-            f"failed {self.failed}, {self.seconds:.1f}s"
-        )
-        return line if self.outcome == "ok" else f"{line} (stopped: {self.outcome})"
+        return summary_line(self)
 
 
 class Ingest:
@@ -672,14 +662,10 @@ class Ingest:
 
     def _save_figures(self, started: float, *, final: bool = False) -> None:
         s = self.stats
-        figures: dict[str, object] = {
-            "found": s.found, "new": s.new, "changed": s.changed, "unchanged": s.unchanged,
-            "not_modified": s.not_modified, "failed": s.failed, "pages": s.pages,
-            "seconds": round(time.monotonic() - started, 3),
-        }  # fmt: skip
+        counts = figures(s, time.monotonic() - started)
         if final:
-            figures.update(finished=stamp(), outcome=s.outcome)
-        self.archive.run_update(s.run_id, figures)
+            counts.update(finished=stamp(), outcome=s.outcome)
+        self.archive.run_update(s.run_id, counts)
 
     def _write(self, frontier_id: str, results: Sequence[Result]) -> None:
         """One SQLite transaction for the batch; each result's id goes into the ledger with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from scraper.config import SiteConfig
 from scraper.discover import (
     is_crawlable,
@@ -10,9 +12,12 @@ from scraper.discover import (
     matches_any,
     page_family,
 )
-from scraper.errors import BlockedError, DisallowedError, FetchError, ScraperError
+from scraper.errors import BlockedError, DisallowedError, FetchError, ParseError, ScraperError
+from scraper.fetch import DEFAULT_USER_AGENT, FetchSettings
 from scraper.parse.links import Link
 from scraper.urls import host_of
+
+FAIL_BACKOFF = 600.0  # first wait before retrying a failed URL; doubles per failure
 
 
 def is_article_link(site: SiteConfig, link: Link, list_url: str) -> bool:
@@ -39,3 +44,79 @@ def host_failure(error: ScraperError | None) -> bool:
     if isinstance(error, BlockedError):
         return True
     return error.status is None or error.status >= 500 or error.status == 429
+
+
+def fetch_settings(site: SiteConfig) -> FetchSettings:
+    """How a crawl fetches the pages of ``site``."""
+    return FetchSettings(
+        user_agent=site.user_agent or DEFAULT_USER_AGENT,
+        connect_timeout=min(10.0, site.timeout),
+        read_timeout=min(30.0, site.timeout),
+        total_timeout=site.timeout,
+        retries=site.retries,
+        allow_private=site.allow_private,
+    )
+
+
+def failure_wait(site: SiteConfig, error: ScraperError, failures: int) -> float:
+    """Seconds before a failed URL is tried again: a backoff doubling with its failures, or
+    the revisit interval for a page that is gone (404/410) or unparseable; capped at the
+    revisit interval (or a minute, where that is shorter)."""
+    wait = FAIL_BACKOFF * float(2 ** min(failures, 10))
+    if getattr(error, "status", None) in (404, 410) or isinstance(error, ParseError):
+        wait = site.revisit_after
+    return min(wait, max(site.revisit_after, 60))
+
+
+class RunFigures(Protocol):
+    """What a run counts, local crawl or ingest alike (read-only)."""
+
+    @property
+    def found(self) -> int: ...
+
+    @property
+    def new(self) -> int: ...
+
+    @property
+    def changed(self) -> int: ...
+
+    @property
+    def unchanged(self) -> int: ...
+
+    @property
+    def not_modified(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+    @property
+    def pages(self) -> int: ...
+
+    @property
+    def seconds(self) -> float: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+
+def summary_line(s: RunFigures) -> str:
+    """The one-line summary a run prints on stderr."""
+    line = (
+        f"found {s.found}, new {s.new}, changed {s.changed}, unchanged {s.unchanged}, "
+        f"not modified {s.not_modified}, failed {s.failed}, {s.seconds:.1f}s"
+    )
+    return line if s.outcome == "ok" else f"{line} (stopped: {s.outcome})"
+
+
+def figures(s: RunFigures, seconds: float | None = None) -> dict[str, object]:
+    """A run's counts as the ``runs`` table stores them."""
+    return {
+        "found": s.found,
+        "new": s.new,
+        "changed": s.changed,
+        "unchanged": s.unchanged,
+        "not_modified": s.not_modified,
+        "failed": s.failed,
+        "pages": s.pages,
+        "seconds": round(s.seconds if seconds is None else seconds, 3),
+    }

@@ -34,7 +34,6 @@ from scraper.discover import (
 from scraper.errors import (
     DisallowedError,
     FetchError,
-    ParseError,
 )
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
 from scraper.models import (
@@ -51,11 +50,17 @@ from scraper.models import (
 from scraper.parse.links import Listing
 from scraper.urls import canonicalize, host_of
 
-from .rules import host_failure, is_article_link
+from .rules import (
+    failure_wait,
+    fetch_settings,
+    figures,
+    host_failure,
+    is_article_link,
+    summary_line,
+)
 from .worker import Outcome, Task, worker
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
-_FAIL_BACKOFF = 600.0  # first wait before retrying a failed URL; doubles per failure
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
 _BATCH = 32  # results written in one transaction at most
 
@@ -115,12 +120,7 @@ class CrawlStats:
     outcome: str
 
     def summary(self) -> str:
-        line = (
-            f"found {self.found}, new {self.new}, changed {self.changed}, "
-            f"unchanged {self.unchanged}, not modified {self.not_modified}, "
-            f"failed {self.failed}, {self.seconds:.1f}s"
-        )
-        return line if self.outcome == "ok" else f"{line} (stopped: {self.outcome})"
+        return summary_line(self)
 
 
 def stamp(epoch: float | None = None) -> str:
@@ -215,7 +215,7 @@ class Crawl:
                 self._tasks.put(None)
             stats = self._stats(outcome)
             self.state.run_update(
-                self._run_id, {**_figures(stats), "finished": stamp(), "outcome": outcome}
+                self._run_id, {**figures(stats), "finished": stamp(), "outcome": outcome}
             )
             for fetcher in self._fetchers.values():
                 fetcher.close()
@@ -439,14 +439,7 @@ class Crawl:
         self._tasks.put(task)
 
     def _fetcher(self, site: SiteConfig) -> Fetcher:
-        settings = FetchSettings(
-            user_agent=site.user_agent or DEFAULT_USER_AGENT,
-            connect_timeout=min(10.0, site.timeout),
-            read_timeout=min(30.0, site.timeout),
-            total_timeout=site.timeout,
-            retries=site.retries,
-            allow_private=site.allow_private,
-        )
+        settings = fetch_settings(site)
         if settings not in self._fetchers:
             self._fetchers[settings] = Fetcher(settings)
         return self._fetchers[settings]
@@ -475,7 +468,7 @@ class Crawl:
                 self._counts.pages += 1
                 self._page_done(out)
                 if self._counts.pages % 25 == 0:  # a killed run still shows how far it got
-                    self.state.run_update(self._run_id, _figures(self._stats("running")))
+                    self.state.run_update(self._run_id, figures(self._stats("running")))
             self.state.host_save(
                 HostState(
                     host=h.name,
@@ -529,16 +522,12 @@ class Crawl:
                 self.state.record_failure(out.error.attempts)
             elif page is not None:
                 self.state.record_page(page)
-            status = getattr(out.error, "status", None)
-            wait = _FAIL_BACKOFF * 2 ** min(item.failures, 10)
-            if status in (404, 410) or isinstance(out.error, ParseError):
-                wait = site.revisit_after
             self.state.frontier_done(
                 task.url,
                 Visit(
                     "failed",
                     now,
-                    stamp(time.time() + min(wait, max(site.revisit_after, 60))),
+                    stamp(time.time() + failure_wait(site, out.error, item.failures)),
                     failed=True,
                     error=str(out.error)[:500],
                 ),
@@ -662,19 +651,6 @@ class Crawl:
             self._counts.found += len(added)
         for host in {host_key(u.url) for u in urls}:
             self._activate(host)
-
-
-def _figures(stats: CrawlStats) -> dict[str, object]:
-    return {
-        "found": stats.found,
-        "new": stats.new,
-        "changed": stats.changed,
-        "unchanged": stats.unchanged,
-        "not_modified": stats.not_modified,
-        "failed": stats.failed,
-        "pages": stats.pages,
-        "seconds": round(stats.seconds, 3),
-    }
 
 
 def _seconds_until(iso: str) -> float:
