@@ -38,9 +38,12 @@ class ArchiveBase:
         return _Tx(self.db.conn)
 
     def _store_raw(self, content: bytes) -> str | None:
+        """Keep page bytes once, by sha256; bytes already stored are not compressed again."""
         if not content:
             return None
         sha = hashlib.sha256(content).hexdigest()
+        if self.db.execute("SELECT 1 FROM raw_pages WHERE sha256 = ?", [sha]).fetchone():
+            return sha
         self.db.execute(
             "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
             "VALUES (?, ?, 'zlib', ?)",

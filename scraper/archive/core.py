@@ -9,7 +9,6 @@ included. Each save is one transaction: a crash leaves the previous state, never
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,6 @@ from .works import HistoryStore, WorksStore
 ARTICLE_FIELDS = Article.field_names()
 # Columns compared to decide whether a re-fetched article changed.
 _CONTENT_FIELDS = tuple(f for f in ARTICLE_FIELDS if f not in ("url",))
-_WS = re.compile(r"\s+")
 
 
 def article_id(canonical_url: str) -> int:
