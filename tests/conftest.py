@@ -6,14 +6,18 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from .faultserver import FaultServer
+
+if TYPE_CHECKING:
+    from .test_crawl import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -162,3 +166,27 @@ def faults() -> Iterator[FaultServer]:
     srv = FaultServer()
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def make_site() -> Iterator[Callable[[], Site]]:
+    """Start small sites (tests/test_crawl.py's ``Site``), each on its own port; stopped
+    together at the end of the test."""
+    from .test_crawl import Site
+
+    started: list[Site] = []
+
+    def make() -> Site:
+        site = Site()
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        started.append(site)
+        return site
+
+    yield make
+    stopping = [threading.Thread(target=site.shutdown) for site in started]  # in parallel
+    for thread in stopping:
+        thread.start()
+    for thread in stopping:
+        thread.join()
+    for site in started:
+        site.server_close()

@@ -96,22 +96,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def make_site() -> Iterator[Callable[[], Site]]:
-    started: list[Site] = []
-
-    def make() -> Site:
-        site = Site()
-        threading.Thread(target=site.serve_forever, daemon=True).start()
-        started.append(site)
-        return site
-
-    yield make
-    for site in started:
-        site.shutdown()
-        site.server_close()
-
-
-@pytest.fixture
 def hanging_host() -> Iterator[str]:
     """A host that accepts connections and never answers."""
     sock = socket.socket()

@@ -116,28 +116,6 @@ def frontier(pg: PgServer) -> str:
     return pg.create_db(f"frontier{next(_counter)}")
 
 
-@pytest.fixture
-def sites() -> Iterator[Callable[[], Site]]:
-    import threading
-
-    started: list[Site] = []
-
-    def make() -> Site:
-        site = Site()
-        threading.Thread(target=site.serve_forever, daemon=True).start()
-        started.append(site)
-        return site
-
-    yield make
-    stopping = [threading.Thread(target=site.shutdown) for site in started]  # in parallel
-    for thread in stopping:
-        thread.start()
-    for thread in stopping:
-        thread.join()
-    for site in started:
-        site.server_close()
-
-
 # ---------------------------------------------------------------------------- helpers
 
 
@@ -238,10 +216,10 @@ def test_psycopg_is_not_needed_without_frontier() -> None:
 
 
 def test_four_workers_and_ingest_archive_every_article_once_politely(
-    frontier: str, sites: Callable[[], Site], tmp_path: Path
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     delay, articles = 0.25, 6
-    made, cfg = build_sites(sites, tmp_path, 20, articles, delay)
+    made, cfg = build_sites(make_site, tmp_path, 20, articles, delay)
     enqueue(cfg, frontier)
     db = tmp_path / "archive.db"
     workers = [
@@ -282,10 +260,10 @@ def _owner_pid(owner: str) -> int:
 
 
 def test_a_worker_killed_mid_fetch_loses_nothing(
-    frontier: str, sites: Callable[[], Site], tmp_path: Path
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     articles = 6
-    made, cfg = build_sites(sites, tmp_path, 8, articles, 0.1, slow=0.4)
+    made, cfg = build_sites(make_site, tmp_path, 8, articles, 0.1, slow=0.4)
     enqueue(cfg, frontier)
     db = tmp_path / "archive.db"
     args = ("--frontier", frontier, "--threads", "2", "--lease", "3", "--until-idle", "-q")
@@ -335,10 +313,10 @@ def test_a_worker_killed_mid_fetch_loses_nothing(
 
 
 def test_workers_and_ingest_ride_out_a_postgresql_restart(
-    pg: PgServer, frontier: str, sites: Callable[[], Site], tmp_path: Path
+    pg: PgServer, frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     articles, delay = 6, 0.2
-    made, cfg = build_sites(sites, tmp_path, 10, articles, delay, slow=0.1)
+    made, cfg = build_sites(make_site, tmp_path, 10, articles, delay, slow=0.1)
     enqueue(cfg, frontier)
     db = tmp_path / "archive.db"
     args = ("--frontier", frontier, "--threads", "1", "--lease", "5", "--until-idle")
@@ -411,13 +389,13 @@ def test_claims_hold_the_host_and_leases_expire(frontier: str) -> None:
 
 
 def test_ingest_after_a_crash_between_the_two_commits_writes_nothing_twice(
-    frontier: str, sites: Callable[[], Site], tmp_path: Path
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     from scraper.archive import Archive
     from scraper.distributed import Ingest, Worker, WorkerOptions
     from scraper.frontier_pg import PgFrontier
 
-    made, cfg = build_sites(sites, tmp_path, 2, 5, 0.0)
+    made, cfg = build_sites(make_site, tmp_path, 2, 5, 0.0)
     enqueue(cfg, frontier)
     stats = Worker(frontier, WorkerOptions(threads=2, until_idle=True)).run()
     assert stats.pages == 2 * (2 + 5) and stats.robots == 2

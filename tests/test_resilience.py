@@ -31,9 +31,7 @@ from scraper.discover import is_crawlable
 from scraper.parse.links import extract_list
 
 from .faultserver import FaultServer
-from .test_crawl import Site, article, figures, listing, make_site, rows, run, write_config
-
-__all__ = ["make_site"]  # a fixture, used by name
+from .test_crawl import Site, article, figures, listing, rows, run, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("articles", "works", "versions", "raw_pages", "article_bands")
