@@ -10,9 +10,12 @@ Everything here is stable across processes, platforms and Python versions (signa
 band keys are stored): no built-in ``hash()``, only integer arithmetic on fixed constants,
 explicit byte orders and sha256.
 
-Speed, in pure Python: a signature is one pass of C-level work. All window hashes of a text
-come from a single big-integer multiplication (see :func:`_window_hashes`); the minimum of
-each of the ``NUM_PERM`` bins is read off one ``list.sort`` with ``bisect``.
+Speed: a signature is a few NumPy array passes (numpy is used here and nowhere else): the
+window hashes are five vector multiply-adds over the code points, and the minimum of each
+of the ``NUM_PERM`` bins is read off one sort with ``searchsorted``. That is about 25 us for
+a 1,000-character body, against 160 us for the best pure-Python form (one big-integer
+multiplication and ``list.sort``) measured before it, and the signature is the largest
+share of grouping an article (bench/dedup.py).
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ import struct
 import sys
 import unicodedata
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import repeat
 from operator import eq
 from typing import TypeVar
+
+import numpy as np
 
 __all__ = [
     "BANDS",
@@ -95,8 +98,6 @@ _HASH_BITS = _BIN_BITS + _RANK_BITS  # 30 bits: one CPython digit, so sorting is
 _EMPTY = 1 << _HASH_BITS  # every bin of an empty text; never a real hash
 assert 1 << _BIN_BITS == NUM_PERM and BANDS * ROWS == NUM_PERM
 
-_MASK64 = (1 << 64) - 1
-
 
 def _constants(label: str, count: int) -> list[int]:
     """Fixed 64-bit constants derived from a label (nothing up the sleeve, never changes)."""
@@ -108,21 +109,21 @@ def _constants(label: str, count: int) -> list[int]:
 
 
 # Window hash: h = ((sum_j a_j * c_{i+j}) mod 2**40) >> 10, the multiply-shift vector hash
-# (universal) of the window's code points c, with a_j fixed odd 40-bit numbers. In
-# _window_hashes each a_j is scaled by 2**22, which puts h in bits 32..61 of a 64-bit lane
-# and leaves the low 22 bits of every lane's sum zero; as a_j * 2**22 < 2**62 and
-# c < 2**21, a lane carries less than 2**22 into the next: only into those zero bits.
+# (universal) of the window's code points c, with a_j fixed odd 40-bit numbers: 30 bits,
+# the top 7 of which are the bin. As a_j < 2**40 and c < 2**21, each product and the sum of
+# SHINGLE of them fit in 64 bits; NumPy's uint64 arithmetic would wrap, harmlessly, anyway.
 _MULTIPLIERS = [(c >> 24) | 1 for c in _constants("window", SHINGLE)]
-# Correlation kernel: lane i + SHINGLE - 1 of codes * _KERNEL is the window starting at i.
-_KERNEL = sum(a << (64 * (SHINGLE - 1 - j) + 22) for j, a in enumerate(_MULTIPLIERS))
-_LANE_MASK = b"\x00\x00\x00\x00\xff\xff\xff\x3f"  # keep 30 bits in each lane's high half
-_lane_mask = int.from_bytes(_LANE_MASK * 4096, "little")
-_BIN_STARTS = [b << _RANK_BITS for b in range(NUM_PERM)]
+_NP_MULTIPLIERS = [np.uint64(a) for a in _MULTIPLIERS]
+_LOW40 = np.uint64((1 << 40) - 1)
+_SHIFT = np.uint64(10)
+_BIN_STARTS = np.arange(NUM_PERM, dtype=np.uint32) << np.uint32(_RANK_BITS)
 _U32 = "I" if array("I").itemsize == 4 else "L"
 _BIG_ENDIAN = sys.byteorder == "big"
 
 _BAND_ROW_MULT = [c | 1 for c in _constants("band-row", ROWS)]
 _BAND_OFFSET = _constants("band", BANDS)
+_NP_BAND_ROW_MULT = np.array(_BAND_ROW_MULT, dtype=np.uint64)
+_NP_BAND_OFFSET = np.array(_BAND_OFFSET, dtype=np.uint64)
 
 _HEADER = struct.Struct("<II")  # scheme, normalized length
 
@@ -189,55 +190,47 @@ def _fingerprint_of(text: str) -> str:
 
 
 def _window_hashes(text: str) -> list[int]:
-    """30-bit hashes of every ``SHINGLE``-character window of ``text``, in C-level steps.
+    """30-bit hashes of every ``SHINGLE``-character window of ``text``, in order.
 
-    Code points go into 64-bit lanes of one big integer; multiplying it by ``_KERNEL``
-    puts each window's multiply-shift sum in its own lane, so hashing every shingle costs
-    one multiplication instead of a Python call per shingle. A text shorter than a shingle
-    is padded with U+0000 (which normalization never leaves) to one window.
+    A text shorter than a shingle is padded with U+0000 (which normalization never leaves)
+    to one window.
     """
+    return _window_array(text).tolist()  # type: ignore[no-any-return]
+
+
+def _window_array(text: str) -> np.ndarray:
     n = len(text)
     if n < SHINGLE:
         text += "\0" * (SHINGLE - n)
         n = SHINGLE
-    data = text.encode("utf-32-le")
-    lanes = bytearray(8 * n)
-    lanes[0::8] = data[0::4]
-    lanes[1::8] = data[1::4]
-    lanes[2::8] = data[2::4]  # code points have 21 bits
-    product = int.from_bytes(lanes, "little") * _KERNEL & _mask_for(n + SHINGLE)
-    words = array(_U32)
-    words.frombytes(product.to_bytes(8 * (n + SHINGLE), "little"))
-    if _BIG_ENDIAN:
-        words.byteswap()
-    # Window i is lane i + SHINGLE - 1; h is in the lane's high half.
-    return words[2 * SHINGLE - 1 : 2 * n : 2].tolist()
-
-
-def _mask_for(lanes: int) -> int:
-    """A mask of at least ``lanes`` lanes (``&`` with a longer mask costs the shorter)."""
-    global _lane_mask
-    if _lane_mask.bit_length() < 64 * lanes:
-        _lane_mask = int.from_bytes(_LANE_MASK * (2 * lanes), "little")
-    return _lane_mask
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    m = n - SHINGLE + 1
+    sums = codes[SHINGLE - 1 :] * _NP_MULTIPLIERS[SHINGLE - 1]
+    term = np.empty(m, dtype=np.uint64)
+    for j in range(SHINGLE - 1):
+        np.multiply(codes[j : j + m], _NP_MULTIPLIERS[j], out=term)
+        sums += term
+    sums &= _LOW40
+    sums >>= _SHIFT
+    return sums.astype(np.uint32)
 
 
 def _signature_of(text: str) -> Signature:
     """One-permutation MinHash with rotation densification.
 
     Each window hash falls in the bin given by its top 7 bits; a bin's value is its
-    smallest hash. After one sort, ``bisect`` finds every bin's first element; for an
-    empty bin that is the first element of the next non-empty bin (circularly), which is
-    exactly densification by rotation, and the borrowed value keeps its own bin bits, so
-    it never equals a value the bin could hold itself.
+    smallest hash. After one sort, ``searchsorted`` finds every bin's first element; for
+    an empty bin that is the first element of the next non-empty bin (circularly), which
+    is exactly densification by rotation, and the borrowed value keeps its own bin bits,
+    so it never equals a value the bin could hold itself.
     """
     if not text:
         return Signature((_EMPTY,) * NUM_PERM, 0)
-    hashes = _window_hashes(text)
+    hashes = _window_array(text)
     hashes.sort()
-    starts = list(map(bisect_left, repeat(hashes, NUM_PERM), _BIN_STARTS))
-    hashes.append(hashes[0])
-    return Signature(tuple(map(hashes.__getitem__, starts)), len(text))
+    starts = np.searchsorted(hashes, _BIN_STARTS)
+    starts[starts == len(hashes)] = 0  # past the last hash: wrap to the first
+    return Signature(tuple(hashes[starts].tolist()), len(text))
 
 
 def signature_to_bytes(sig: Signature) -> bytes:
@@ -271,12 +264,12 @@ def band_keys(sig: Signature) -> list[int]:
     """
     if sig.length < MIN_CHARS:
         return []
-    v = sig.values
-    m0, m1, m2, m3 = _BAND_ROW_MULT
-    return [
-        ((v[i] * m0 + v[i + 1] * m1 + v[i + 2] * m2 + v[i + 3] * m3 + offset) & _MASK64) >> 1
-        for i, offset in zip(range(0, NUM_PERM, ROWS), _BAND_OFFSET, strict=True)
-    ]
+    rows = np.array(sig.values, dtype=np.uint64).reshape(BANDS, ROWS)
+    rows *= _NP_BAND_ROW_MULT  # uint64 arithmetic wraps: the sum is taken mod 2**64
+    keys = rows.sum(axis=1, dtype=np.uint64)
+    keys += _NP_BAND_OFFSET
+    keys >>= np.uint64(1)
+    return keys.tolist()  # type: ignore[no-any-return]
 
 
 def similarity(a: Signature, b: Signature) -> float:

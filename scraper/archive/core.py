@@ -113,7 +113,14 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             fp = dedup.fingerprint(row["body"] or "")
             self.db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [fp, row["id"]])
             self._fts_put(int(row["id"]), row["title"], row["body"] or "", None)
-            self._group(int(row["id"]), row["body"] or "", fp, None, row["last_seen"])
+            self._group(
+                int(row["id"]),
+                row["body"] or "",
+                fp,
+                None,
+                row["last_seen"],
+                named=(row["title"], row["published"]),
+            )
 
     # ----------------------------------------------------------------- writing
 
@@ -191,12 +198,20 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             fields = ("published", "source", "original_url", "title", "site_name")
             return [int(old_work)] if any(old[k] != row[k] for k in fields) else []
         old_signature = old["signature"] if old is not None else None
-        work = self._assign_work(
-            ident, row["body"], row["content_hash"], old_work, now, signature, old_signature
+        work, created = self._assign_work(
+            ident,
+            row["body"],
+            row["content_hash"],
+            old_work,
+            now,
+            signature,
+            old_signature,
+            (row["title"], row["published"]),
         )
         row["work_id"] = work
         row["signature"] = dedup.signature_to_bytes(signature)
-        return [int(old_work), work] if old_work is not None and old_work != work else [work]
+        touched = [int(old_work)] if old_work is not None and old_work != work else []
+        return touched if created else [*touched, work]
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.

@@ -55,18 +55,28 @@ class WorksStore(ArchiveBase):
         old_work: int | None,
         now: str,
         sig: dedup.Signature | None = None,
+        named: tuple[str | None, str | None] | None = None,
     ) -> int:
-        """Group an article row that is already written (a migration backfill, a bulk load)."""
+        """Group an article row that is already written (a migration backfill, a bulk load).
+
+        ``named`` is the row's (title, published) when the caller has them at hand.
+        """
         if sig is None:
             sig = dedup.signature(body)
-        work = self._assign_work(ident, body, fingerprint, old_work, now, sig, None)
+        if named is None:
+            found = self.db.execute(
+                "SELECT title, published FROM articles WHERE id = ?", [ident]
+            ).fetchone()
+            named = (found[0], found[1]) if found else (None, None)
+        work, created = self._assign_work(ident, body, fingerprint, old_work, now, sig, None, named)
         self.db.execute(
             "UPDATE articles SET work_id = ?, signature = ? WHERE id = ?",
             [work, dedup.signature_to_bytes(sig), ident],
         )
         if old_work is not None and old_work != work:
             self._refresh_work(old_work, now)
-        self._refresh_work(work, now)
+        if not created:
+            self._refresh_work(work, now)
         return work
 
     def _assign_work(
@@ -78,12 +88,16 @@ class WorksStore(ArchiveBase):
         now: str,
         sig: dedup.Signature,
         old_signature: bytes | None,
-    ) -> int:
+        named: tuple[str | None, str | None],
+    ) -> tuple[int, bool]:
         """The work article ``ident`` belongs to (found, kept or new); its band keys updated.
 
         ``old_signature`` is the stored signature of a re-saved article: its band rows are
         found again from it (by primary key), so ``article_bands`` needs no second index.
-        The caller writes the work id into the row and refreshes the works touched.
+        Returns the work and whether it was created for this article. The caller writes the
+        work id into the row, then refreshes the works touched. A created work has this
+        article as its only copy and original: it is written whole at once from ``named``,
+        the article's (title, published), and needs no refresh.
         """
         keys = dedup.band_keys(sig)  # none for bodies too short to group by similarity
         if old_signature is not None:
@@ -97,10 +111,14 @@ class WorksStore(ArchiveBase):
             work = self._similar_work(ident, sig, keys)
         if work is None:
             work = old_work if old_work is not None and self._copies(old_work, ident) == 0 else None
-        if work is None:
-            cur = self.db.execute("INSERT INTO works (created, updated) VALUES (?, ?)", [now, now])
-            work = int(cur.lastrowid or 0)
-        return work
+        if work is not None:
+            return work, False
+        cur = self.db.execute(
+            "INSERT INTO works (original_id, title, published, copies, created, updated) "
+            "VALUES (?, ?, ?, 1, ?, ?)",
+            [ident, *named, now, now],
+        )
+        return int(cur.lastrowid or 0), True
 
     def _drop_bands(self, ident: int, old_signature: bytes) -> None:
         try:
