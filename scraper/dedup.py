@@ -10,9 +10,9 @@ Everything here is stable across processes, platforms and Python versions (signa
 band keys are stored): no built-in ``hash()``, only integer arithmetic on fixed constants,
 explicit byte orders and sha256.
 
-Speed: a signature is a few NumPy array passes (numpy is used here and nowhere else): the
-window hashes are five vector multiply-adds over the code points, and the minimum of each
-of the ``NUM_PERM`` bins is read off one sort with ``searchsorted``. That is about 25 us for
+Speed: a signature is a few array passes (``scraper.vectors``): the window hashes are five
+vector multiply-adds over the code points, and the minimum of each of the ``NUM_PERM`` bins
+is read off one sort with ``searchsorted``. That is about 25 us for
 a 1,000-character body, against 160 us for the best pure-Python form (one big-integer
 multiplication and ``list.sort``) measured before it, and the signature is the largest
 share of grouping an article (bench/dedup.py).
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from operator import eq
 from typing import TypeVar
 
-import numpy as np
+from scraper import vectors
 
 __all__ = [
     "BANDS",
@@ -110,20 +110,14 @@ def _constants(label: str, count: int) -> list[int]:
 
 # Window hash: h = ((sum_j a_j * c_{i+j}) mod 2**40) >> 10, the multiply-shift vector hash
 # (universal) of the window's code points c, with a_j fixed odd 40-bit numbers: 30 bits,
-# the top 7 of which are the bin. As a_j < 2**40 and c < 2**21, each product and the sum of
-# SHINGLE of them fit in 64 bits; NumPy's uint64 arithmetic would wrap, harmlessly, anyway.
+# the top 7 of which are the bin.
 _MULTIPLIERS = [(c >> 24) | 1 for c in _constants("window", SHINGLE)]
-_NP_MULTIPLIERS = [np.uint64(a) for a in _MULTIPLIERS]
-_LOW40 = np.uint64((1 << 40) - 1)
-_SHIFT = np.uint64(10)
-_BIN_STARTS = np.arange(NUM_PERM, dtype=np.uint32) << np.uint32(_RANK_BITS)
+_BIN_STARTS = [b << _RANK_BITS for b in range(NUM_PERM)]
 _U32 = "I" if array("I").itemsize == 4 else "L"
 _BIG_ENDIAN = sys.byteorder == "big"
 
 _BAND_ROW_MULT = [c | 1 for c in _constants("band-row", ROWS)]
 _BAND_OFFSET = _constants("band", BANDS)
-_NP_BAND_ROW_MULT = np.array(_BAND_ROW_MULT, dtype=np.uint64)
-_NP_BAND_OFFSET = np.array(_BAND_OFFSET, dtype=np.uint64)
 
 _HEADER = struct.Struct("<II")  # scheme, normalized length
 
@@ -195,24 +189,12 @@ def _window_hashes(text: str) -> list[int]:
     A text shorter than a shingle is padded with U+0000 (which normalization never leaves)
     to one window.
     """
-    return _window_array(text).tolist()  # type: ignore[no-any-return]
+    hashes: list[int] = vectors.window_hashes(_padded(text), _MULTIPLIERS).tolist()
+    return hashes
 
 
-def _window_array(text: str) -> np.ndarray:
-    n = len(text)
-    if n < SHINGLE:
-        text += "\0" * (SHINGLE - n)
-        n = SHINGLE
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    m = n - SHINGLE + 1
-    sums = codes[SHINGLE - 1 :] * _NP_MULTIPLIERS[SHINGLE - 1]
-    term = np.empty(m, dtype=np.uint64)
-    for j in range(SHINGLE - 1):
-        np.multiply(codes[j : j + m], _NP_MULTIPLIERS[j], out=term)
-        sums += term
-    sums &= _LOW40
-    sums >>= _SHIFT
-    return sums.astype(np.uint32)
+def _padded(text: str) -> str:
+    return text + "\0" * (SHINGLE - len(text)) if len(text) < SHINGLE else text
 
 
 def _signature_of(text: str) -> Signature:
@@ -226,11 +208,8 @@ def _signature_of(text: str) -> Signature:
     """
     if not text:
         return Signature((_EMPTY,) * NUM_PERM, 0)
-    hashes = _window_array(text)
-    hashes.sort()
-    starts = np.searchsorted(hashes, _BIN_STARTS)
-    starts[starts == len(hashes)] = 0  # past the last hash: wrap to the first
-    return Signature(tuple(hashes[starts].tolist()), len(text))
+    values = vectors.bin_minima(vectors.window_hashes(_padded(text), _MULTIPLIERS), _BIN_STARTS)
+    return Signature(tuple(values), len(text))
 
 
 def signature_to_bytes(sig: Signature) -> bytes:
@@ -264,12 +243,7 @@ def band_keys(sig: Signature) -> list[int]:
     """
     if sig.length < MIN_CHARS:
         return []
-    rows = np.array(sig.values, dtype=np.uint64).reshape(BANDS, ROWS)
-    rows *= _NP_BAND_ROW_MULT  # uint64 arithmetic wraps: the sum is taken mod 2**64
-    keys = rows.sum(axis=1, dtype=np.uint64)
-    keys += _NP_BAND_OFFSET
-    keys >>= np.uint64(1)
-    return keys.tolist()  # type: ignore[no-any-return]
+    return vectors.mix_rows(sig.values, _BAND_ROW_MULT, _BAND_OFFSET)
 
 
 def similarity(a: Signature, b: Signature) -> float:

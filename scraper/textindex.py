@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import re
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+from scraper import vectors
+
+_CJK_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)]
+_CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
+_IS_CJK = vectors.char_table(_CJK_RANGES)
+_NOT_WORD = re.compile(r"\W+")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 # What unicode61 would keep as a token: letters and digits outside the CJK ranges.
 _WORD = re.compile(rf"[^\W{_CJK}]+", re.UNICODE)
@@ -42,8 +47,16 @@ def tokens(text: str) -> list[str]:
 
 
 def index_text(text: str | None) -> str:
-    """The text stored in the FTS5 table for ``text`` (tokens joined by spaces)."""
-    return " ".join(tokens(text or ""))
+    """The text stored in the FTS5 table for ``text``: its :func:`tokens` between spaces.
+
+    Built in a few C-level passes rather than token by token (it runs for every saved
+    article): what is not a word character becomes a space, the text is lowercased as
+    :func:`tokens` lowercases words, and the CJK runs become spaced bigrams. Its
+    ``split()`` is exactly ``tokens(text)`` (tests/test_textindex.py checks that).
+    """
+    if not text:
+        return ""
+    return vectors.bigram_spaced(_NOT_WORD.sub(" ", text).lower(), _IS_CJK)
 
 
 def match_query(query: str) -> str | None:
