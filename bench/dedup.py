@@ -7,29 +7,35 @@ in sentences and paragraphs) from a seeded RNG, so a run is reproducible. A shar
 added boilerplate line, a few character edits (one or more of these), or, for some, the same
 text with only spacing and punctuation changed (an exact copy after normalization).
 
+Text and each body's digest (``dedup.digest``: normalization, fingerprint, MinHash
+signature) are made in other processes (``--gen-procs``, default 2), as a crawl's workers
+compute the digest beside parsing and hand it to ``Archive.save``; the main process, like a
+crawl's one writer, groups and writes. All run at once on the machine's two cores; the wall
+time covers them all.
+
 Two modes, both through the archive's own code:
 
-- ``full``: every article through ``Archive.save(page, article)``, one transaction each, as a
-  crawl saves it (raw page, fetches row, FTS, works).
+- ``full``: every article through ``Archive.save(page, article, digest)``, one transaction
+  each, as a crawl saves it (raw page, fetches row, FTS, works).
 - ``group``: the dedup path only, ``--batch`` articles per transaction, each in ``save()``'s
-  order with the archive's own grouping code: fingerprint and signature from one
-  normalization, the work found (``Archive._assign_work``: LSH band keys stored and looked
-  up, candidates compared) or created, the row written with its work and signature, the work
-  refreshed. No raw pages, fetches or FTS.
+  order with the archive's own grouping code: the work found (``Archive._assign_work``: LSH
+  band keys stored and looked up, candidates compared) or created, the row written with its
+  work and signature, the work refreshed. No raw pages, fetches or FTS.
 
-Text is generated in a second process, so the timed figures are the archive's work only
-(the main process). Afterwards: grouping quality against the generated ground truth
+Afterwards: grouping quality against the generated ground truth
 (pairwise precision and recall), the file size after a WAL checkpoint, and the cost of one
 more article: ``--extra`` single saves through ``Archive.save()``, each its own transaction,
 on the full archive (median in ms).
 
 usage: python bench/dedup.py [--n 1000000] [--dup-rate 0.1] [--db PATH] [--batch 10000]
                             [--mode full|group] [--seed 1] [--extra 50] [--cache-mb MB] [--progress]
+                            [--gen-procs 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import os
 import random
@@ -40,8 +46,10 @@ import tempfile
 import time
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -216,23 +224,46 @@ def _vocabulary() -> tuple[list[str], list[float]]:
 _WORDS, _CUM = _vocabulary()
 
 
+_WORD_ARRAY = np.array(_WORDS, dtype=object)
+_CUM_ARRAY = np.array(_CUM)
+_AVG_CHARS = sum(len(w) for w in _WORDS[:400]) / 400  # the frequent words dominate
+
+
 def _original_body(index: int, seed: int) -> tuple[str, str, int]:
-    """Article ``index``'s original text: (title, body, site), the same for every call."""
-    rng = random.Random((seed << 40) | index)
-    target = rng.randint(600, 1500)
+    """Article ``index``'s original text: (title, body, site), the same for every call.
+
+    Paragraphs of 2-5 sentences of 6-22 Zipf-weighted words, a comma inside each sentence,
+    until 600-1,500 characters. Words are drawn in one vectorized step per article (numpy),
+    so that making the text costs less than archiving it.
+    """
+    rng = np.random.Generator(np.random.Philox(key=(seed << 40) | index))  # no SeedSequence
+    target = int(rng.integers(600, 1501))
+    sentences = int(target / (14 * _AVG_CHARS)) + 8  # enough, with room to spare
+    drawn = rng.integers(6, 23, size=sentences)
+    lengths = drawn.tolist()
+    cuts = ((rng.random(sentences) * (drawn - 3)).astype(int) + 2).tolist()
+    per_para = rng.integers(2, 6, size=sentences).tolist()
+    picks = np.searchsorted(_CUM_ARRAY, rng.random(int(drawn.sum())) * _CUM[-1])
+    words = _WORD_ARRAY[picks].tolist()
     paragraphs: list[str] = []
-    length = 0
+    length, at, k = 0, 0, 0
     while length < target:
-        sentences = []
-        for _ in range(rng.randint(2, 5)):
-            words = rng.choices(_WORDS, cum_weights=_CUM, k=rng.randint(6, 22))
-            cut = rng.randint(2, len(words) - 2)
-            sentences.append("".join(words[:cut]) + "，" + "".join(words[cut:]) + "。")
-        para = "".join(sentences)
+        count = per_para[len(paragraphs) % sentences]
+        if k + count > sentences:  # ran out: start over (rare)
+            k, at = 0, 0
+        parts = []
+        for _ in range(count):
+            n, cut = lengths[k], cuts[k]
+            parts.append(
+                "".join(words[at : at + cut]) + "，" + "".join(words[at + cut : at + n]) + "。"
+            )
+            at += n
+            k += 1
+        para = "".join(parts)
         paragraphs.append(para)
         length += len(para)
-    title = "".join(rng.choices(_WORDS, cum_weights=_CUM, k=rng.randint(4, 9)))
-    return title, "\n".join(paragraphs), rng.randrange(_SITES)
+    title = "".join(words[:: max(1, len(words) // int(rng.integers(4, 10)))][:9])
+    return title, "\n".join(paragraphs), int(rng.integers(_SITES))
 
 
 def _copy_body(body: str, rng: random.Random) -> str:
@@ -305,24 +336,37 @@ def _gen_init(source: array, seed: int) -> None:
     _GEN["seed"] = seed
 
 
-def _gen_batch(bounds: tuple[int, int]) -> list[tuple[str, str, str, str]]:
+Row = tuple[str, str, str, str, str, bytes]
+"""url, title, body, published, fingerprint, signature (its compact stored form: 520 bytes
+to pass between processes instead of a tuple of 128 ints)."""
+
+
+def _gen_batch(bounds: tuple[int, int]) -> list[Row]:
+    """Articles ``bounds``, each with its digest, computed here as a crawl's workers do."""
     source = _GEN["source"]
     seed = _GEN["seed"]
     assert isinstance(source, array) and isinstance(seed, int)
-    return [make_article(i, source[i], seed) for i in range(*bounds)]
+    rows = []
+    for i in range(*bounds):
+        url, title, body, published = make_article(i, source[i], seed)
+        fp, sig = dedup.digest(body)
+        rows.append((url, title, body, published, fp, dedup.signature_to_bytes(sig)))
+    return rows
 
 
-def batches(source: array, seed: int, batch: int) -> Iterator[list[tuple[str, str, str, str]]]:
-    """Generated articles, ``batch`` at a time, made in a second process ahead of use."""
+def batches(source: array, seed: int, batch: int, procs: int) -> Iterator[list[Row]]:
+    """Generated articles with their digests, ``batch`` at a time, made by ``procs`` other
+    processes ahead of use (at most ``procs + 1`` batches ahead), in order."""
     n = len(source)
     bounds = [(s, min(s + batch, n)) for s in range(0, n, batch)]
     ctx = mp.get_context("fork")
-    with ctx.Pool(1, initializer=_gen_init, initargs=(source, seed)) as pool:
-        ahead = [pool.apply_async(_gen_batch, (b,)) for b in bounds[:2]]  # at most 2 ahead
+    depth = procs + 1
+    with ctx.Pool(procs, initializer=_gen_init, initargs=(source, seed)) as pool:
+        ahead = [pool.apply_async(_gen_batch, (b,)) for b in bounds[:depth]]
         for i in range(len(bounds)):
             rows = ahead.pop(0).get()
-            if i + 2 < len(bounds):
-                ahead.append(pool.apply_async(_gen_batch, (bounds[i + 2],)))
+            if i + depth < len(bounds):
+                ahead.append(pool.apply_async(_gen_batch, (bounds[i + depth],)))
             yield rows
 
 
@@ -356,28 +400,30 @@ _INSERT = (
 )
 
 
-PHASES = {"digest": 0.0, "group": 0.0, "insert": 0.0, "commit": 0.0}
+PHASES = {"group": 0.0, "insert": 0.0, "commit": 0.0}
 
 
-def run_group(archive: Archive, rows: list[tuple[str, str, str, str]], now: str) -> None:
+def run_group(archive: Archive, rows: Iterable[Row], now: str) -> int:
     """One batch through the grouping path, one transaction, in ``save()``'s order.
 
-    Per article: fingerprint and signature from one normalization (``dedup.digest``), the work
-    found or created (``Archive._assign_work``: band keys stored and looked up, exact and
+    Per article, with the digest the generating process computed (fingerprint and signature
+    from one normalization, as a crawl's workers compute them beside parsing): the work found
+    or created (``Archive._assign_work``: band keys stored and looked up, exact and
     near-duplicate candidates compared), then the row written with its work and signature, and
     the work it joined refreshed. No raw page, fetches row or FTS entry.
     """
     conn = archive.db.conn
     clock = time.perf_counter
     spent = dict.fromkeys(PHASES, 0.0)
+    count = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for url, title, body, published in rows:
-            t0 = clock()
+        for url, title, body, published, fp, sig_bytes in rows:
+            count += 1
+            t1 = clock()
+            sig = dedup.signature_from_bytes(sig_bytes)
             ident = article_id(url)
             site = url.split("/", 3)[2]
-            fp, sig = dedup.digest(body)
-            t1 = clock()
             work, created = archive._assign_work(
                 ident, body, fp, None, now, sig, None, (title, published)
             )
@@ -385,13 +431,12 @@ def run_group(archive: Archive, rows: list[tuple[str, str, str, str]], now: str)
             conn.execute(
                 _INSERT,
                 (ident, url, url, site, site, title, published, None, body, fp, now, now, now,
-                 work, dedup.signature_to_bytes(sig)),
+                 work, sig_bytes),
             )  # fmt: skip
             t3 = clock()
             if not created:
                 archive._refresh_work(work, now)
             t4 = clock()
-            spent["digest"] += t1 - t0
             spent["group"] += (t2 - t1) + (t4 - t3)
             spent["insert"] += t3 - t2
         t5 = clock()
@@ -402,12 +447,28 @@ def run_group(archive: Archive, rows: list[tuple[str, str, str, str]], now: str)
         raise
     for phase, seconds in spent.items():
         PHASES[phase] += seconds
+    return count
 
 
-def run_full(archive: Archive, rows: list[tuple[str, str, str, str]], now: str) -> None:
-    for url, title, body, _published in rows:
+def run_full(archive: Archive, rows: Iterable[Row], now: str) -> int:
+    count = 0
+    for url, title, body, _published, fp, sig_bytes in rows:
         page, art = page_for(url, title, body, now)
-        archive.save(page, art)
+        archive.save(page, art, (fp, dedup.signature_from_bytes(sig_bytes)))
+        count += 1
+    return count
+
+
+def transactions(chunks: Iterator[list[Row]], chunks_each: int) -> Iterator[Iterator[Row]]:
+    """The generated rows, ``chunks_each`` chunks to a transaction, pulled as they are used
+    (a transaction of 100,000 articles never holds them all in memory)."""
+    while True:
+        try:
+            first = next(chunks)
+        except StopIteration:
+            return
+        more = itertools.islice(chunks, chunks_each - 1)
+        yield itertools.chain(first, itertools.chain.from_iterable(more))
 
 
 # ------------------------------------------------------------------ measuring
@@ -512,6 +573,13 @@ def main(argv: list[str] | None = None) -> int:
         help="set PRAGMA cache_size on the archive's connection (0: the archive's default)",
     )
     ap.add_argument("--progress", action="store_true", help="print each batch's time")
+    ap.add_argument(
+        "--gen-procs",
+        type=int,
+        default=2,
+        help="processes making text and digests beside the archive's (default 2: the generator "
+        "alone needs about a core and a half, more than the archive)",
+    )
     args = ap.parse_args(argv)
 
     tmpdir = None
@@ -538,19 +606,22 @@ def main(argv: list[str] | None = None) -> int:
     done = 0
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
-    for rows in batches(source, args.seed, args.batch):
+    # Text is made in chunks of at most 10,000 (memory); a transaction spans --batch articles.
+    chunk = 10_000 if args.batch % 10_000 == 0 else args.batch
+    chunks = batches(source, args.seed, chunk, args.gen_procs)
+    for rows in transactions(chunks, args.batch // chunk):
         before = dict(PHASES)
         b0, c0 = time.perf_counter(), time.process_time()
-        step(archive, rows, now)
+        count = step(archive, rows, now)
         batch_s.append(time.perf_counter() - b0)
         batch_cpu.append(time.process_time() - c0)
-        done += len(rows)
+        done += count
         if args.progress:
             line = f"  {done:>9,}  batch {batch_s[-1]:7.2f} s (cpu {batch_cpu[-1]:6.2f} s)  "
             line += f"total {sum(batch_s):8.1f} s  rss {maxrss_mb():7.0f} MB"
             if args.mode == "group":
                 line += "  " + " ".join(
-                    f"{k} {(PHASES[k] - before[k]) / len(rows) * 1e6:.0f}" for k in PHASES
+                    f"{k} {(PHASES[k] - before[k]) / count * 1e6:.0f}" for k in PHASES
                 )
                 line += " us/article"
             print(line, flush=True)
@@ -576,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
 
     what = {
         "full": "Archive.save() per article, one transaction each",
-        "group": f"digest, work, row per article as save() does, {args.batch:,} per transaction",
+        "group": f"work and row per article as save() does, {args.batch:,} per transaction",
     }[args.mode]
     print(f"dedup at scale, mode={args.mode}: {what}")
     print(f"python {sys.version.split()[0]}, sqlite {__import__('sqlite3').sqlite_version}, "
@@ -626,11 +697,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "where the time goes     "
             + ", ".join(f"{k} {v:,.1f} s" for k, v in PHASES.items())
-            + "  [digest = dedup.digest: normalize, fingerprint, signature; group = work found or "
-            "made and refreshed; insert = the articles row]"
+            + "  [group = work found or made and refreshed; insert = the articles row]"
         )
         print(
-            f"                       all the hashing (digest+band_keys) ~{sig_us:,.0f} us"
+            f"                       hashing, where text is made: digest+bands ~{sig_us:,.0f} us"
             f"/article x {n:,} = {sig_us * n / 1e6:,.1f} s (timed apart on 2,000 bodies)"
         )
     print(f"(plan {plan_s:.1f} s; generation of text runs in a second process)")

@@ -22,7 +22,7 @@ import typer
 from scraper import __version__
 from scraper.archive import Archive
 from scraper.config import CONFIG_ENV, SiteConfig, config_path, load_config
-from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock
+from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock, default_processes
 from scraper.crawl import crawl as run_crawl
 from scraper.datasette import metadata_for
 from scraper.errors import (
@@ -459,6 +459,15 @@ def crawl(
         int, typer.Option("--max-failures", min=0, help="Exit 3 after more failed pages than this.")
     ] = 10,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=0,
+            help="Worker processes that fetch and parse (default: one per core but one, up to "
+            "4; 0: threads in this process).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = Path("archive.db"),
     frontier: CrawlFrontierOption = None,
@@ -481,6 +490,7 @@ def crawl(
             max_pages=max_pages,
             time_limit=time_limit,
             max_failures=max_failures,
+            processes=default_processes() if processes is None else processes,
         )
         with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
             show_bar = not quiet and sys.stderr.isatty()

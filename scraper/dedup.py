@@ -40,6 +40,7 @@ __all__ = [
     "ROWS",
     "SHINGLE",
     "THRESHOLD",
+    "Digest",
     "Signature",
     "band_keys",
     "best_match",
@@ -173,8 +174,16 @@ def signature(body: str) -> Signature:
     return _signature_of(normalize(body))
 
 
-def digest(body: str) -> tuple[str, Signature]:
-    """Fingerprint and signature from one normalization (what the archive stores)."""
+Digest = tuple[str, Signature]
+"""A body's fingerprint and signature: what the archive needs of it to place it in a work."""
+
+
+def digest(body: str) -> Digest:
+    """Fingerprint and signature from one normalization (what the archive stores).
+
+    Computed where the page is parsed (a crawl's worker threads, a distributed worker), so
+    the one process that writes the archive does not spend its time on it.
+    """
     text = normalize(body)
     return _fingerprint_of(text), _signature_of(text)
 

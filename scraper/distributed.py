@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from scraper import dedup
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
 from scraper.crawl.rules import (
@@ -38,7 +39,7 @@ from scraper.crawl.rules import (
     summary_line,
 )
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
-from scraper.crawl.worker import Outcome, Task, perform
+from scraper.crawl.worker import Fetchers, Outcome, Task, perform
 from scraper.discover import (
     Robots,
     is_crawlable,
@@ -47,7 +48,7 @@ from scraper.discover import (
     robots_url,
 )
 from scraper.errors import FetchError, LockError, ScraperError
-from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.frontier_pg import (
     Candidate,
     Claim,
@@ -103,11 +104,16 @@ def encode_result(
     page: Page | None,
     *,
     article: Article | None = None,
+    digest: dedup.Digest | None = None,
     attempts: tuple[FetchAttempt, ...] = (),
     found: int = 0,
     failed: bool = False,
 ) -> tuple[bytes, bytes | None]:
-    """A result as (JSON payload, raw bytes): the page without its bytes and decoded text."""
+    """A result as (JSON payload, raw bytes): the page without its bytes and decoded text.
+
+    An article travels with its digest (fingerprint and MinHash signature, computed by the
+    worker), so the ingest, the one writer, does not compute it.
+    """
     data: dict[str, Any] = {"found": found, "failed": failed}
     if page is not None:
         meta = asdict(page)
@@ -115,9 +121,23 @@ def encode_result(
         data["page"] = meta
     if article is not None:
         data["article"] = article.to_dict()
+    if digest is not None:
+        fingerprint, signature = digest
+        data["digest"] = [fingerprint, dedup.signature_to_bytes(signature).hex()]
     if attempts:
         data["attempts"] = [asdict(a) for a in attempts]
     return json.dumps(data, ensure_ascii=False).encode(), page.content if page else None
+
+
+def decode_digest(data: dict[str, Any]) -> dedup.Digest | None:
+    """The digest a worker sent, if any and if this archiver reads its hashing scheme."""
+    if "digest" not in data:
+        return None
+    fingerprint, signature = data["digest"]
+    try:
+        return str(fingerprint), dedup.signature_from_bytes(bytes.fromhex(signature))
+    except ValueError:  # another hashing scheme (a worker of another version): recompute
+        return None
 
 
 def decode_page(meta: dict[str, Any], content: bytes | None) -> Page:
@@ -211,7 +231,7 @@ class Worker:
         self._lock = threading.Lock()
         self._sites: dict[str, SiteConfig] = {}
         self._sites_at = 0.0
-        self._fetchers: dict[FetchSettings, Fetcher] = {}
+        self._fetchers = Fetchers()
         self._refused: dict[str, str | None] = {}
         self._robots: dict[tuple[str, str | None, int | None], Robots] = {}
         self._claimed = 0
@@ -238,8 +258,7 @@ class Worker:
                 thread.join(30)
             self.stats.seconds = time.monotonic() - started
             self._goodbye()
-            for fetcher in self._fetchers.values():
-                fetcher.close()
+            self._fetchers.close()
         return self.stats
 
     def _goodbye(self) -> None:
@@ -353,18 +372,11 @@ class Worker:
                 f"on site {site.name} ({slowest:g}s: timeout × attempts + retry waits)"
             )
 
-    def _fetcher(self, site: SiteConfig) -> Fetcher:
-        settings = fetch_settings(site)
-        with self._lock:
-            if settings not in self._fetchers:
-                self._fetchers[settings] = Fetcher(settings)
-            return self._fetchers[settings]
-
     def _perform(self, claim: Claim, site: SiteConfig) -> Outcome:
         c = claim.candidate
-        fetcher = self._fetcher(site)
+        settings = fetch_settings(site)
         if claim.robots:
-            task = Task(robots_url(c.url), "robots", site, fetcher)
+            task = Task(robots_url(c.url), "robots", site, settings)
         else:
             item = FrontierItem(
                 c.url, c.site, c.host, c.kind, c.depth, "", c.failures, c.etag,
@@ -375,9 +387,9 @@ class Worker:
                 headers.append(("If-None-Match", c.etag))
             if c.last_modified:
                 headers.append(("If-Modified-Since", c.last_modified))
-            task = Task(c.url, c.kind, site, fetcher, item, tuple(headers))
+            task = Task(c.url, c.kind, site, settings, item, tuple(headers))
         try:
-            return perform(task)
+            return perform(task, self._fetchers.get(settings, task.url))
         except Exception as exc:  # a bug must not stall the crawl: report it as a failure
             return Outcome(task, error=ScraperError(f"unexpected {type(exc).__name__}: {exc}"))
 
@@ -513,7 +525,8 @@ class _Plan:
             if out.article.is_article:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
-                tx.push("article", url, *encode_result(page, article=article))
+                result = encode_result(page, article=article, digest=out.digest)
+                tx.push("article", url, *result)
             else:
                 tx.push("page", url, *encode_result(page))
             return True
@@ -699,7 +712,7 @@ class Ingest:
             self.archive.not_modified(page)
             return [*names, "not_modified"]
         if result.kind == "article":
-            saved = self.archive.save(page, Article(**data["article"]))
+            saved = self.archive.save(page, Article(**data["article"]), decode_digest(data))
             counter = {
                 SaveStatus.NEW: "new",
                 SaveStatus.UPDATED: "changed",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper import dedup
 from scraper.archive import SCHEMA_VERSION, Archive, article_id
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveStatus
@@ -196,6 +197,27 @@ def test_exact_and_near_duplicate_copies_join_one_work_and_others_do_not(tmp_pat
         assert len(works) == 1
         assert work_of(a, "https://www.origin.gov.cn/b.html") not in works
         assert a.count("works") == 2
+
+
+def test_a_digest_computed_by_the_caller_files_the_article_as_save_would(
+    tmp_path: Path,
+) -> None:
+    """Workers hash the body beside parsing and hand the digest to save(): same works."""
+    bodies = [BODY, BODY.replace("，", ", "), "\n".join(PARAS[:3]), OTHER]
+    rows = []
+    for name, precomputed in (("own.db", False), ("given.db", True)):
+        with Archive.open(tmp_path / name) as a:
+            for i, body in enumerate(bodies):
+                pg, art = copy(f"https://site{i}.gov.cn/a.html", body)
+                a.save(pg, art, dedup.digest(art.body) if precomputed else None)
+            rows.append(
+                a.db.execute(
+                    "SELECT canonical_url, work_id, content_hash, signature FROM articles "
+                    "ORDER BY canonical_url"
+                ).fetchall()
+            )
+    assert rows[0] == rows[1]
+    assert len({r[1] for r in rows[0]}) == 2
 
 
 def test_original_is_the_copy_at_original_url_else_named_host_else_earliest(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ lock tests run the crawl in a subprocess, the others in-process through typer's 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -519,10 +520,10 @@ def test_config_errors_unknown_sites_and_sites_command(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_CONFIG
 
 
-def _subprocess_crawl(cfg: Path, db: Path) -> subprocess.Popen[str]:
+def _subprocess_crawl(cfg: Path, db: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "scraper", "crawl", "--config", str(cfg), "--db", str(db)],
+        [sys.executable, "-m", "scraper", "crawl", "--config", str(cfg), "--db", str(db), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -530,11 +531,65 @@ def _subprocess_crawl(cfg: Path, db: Path) -> subprocess.Popen[str]:
     )
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc; empty where there is none)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"  # a zombie has exited
+
+
 def _count(db: Path, sql: str) -> int:
     try:
         return int(rows(db, sql)[0][0])
     except sqlite3.Error:
         return 0
+
+
+def test_worker_processes_archive_what_worker_threads_archive(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """Fetching and parsing in worker processes changes where the work runs, not the result:
+    same articles, titles, bodies, works and search index; politeness still holds per host."""
+    sites = [make_site(), make_site(), make_site()]
+    for s in sites:
+        news_site(s, 12, 5)
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            f"s{i}": {"start_urls": [s.url("/news/index.html")], "delay": 0.05}
+            for i, s in enumerate(sites)
+        },
+    )
+    archived = []
+    for processes in ("0", "2"):
+        db = tmp_path / f"p{processes}.db"
+        code, _, err = run(cfg, db, "--processes", processes)
+        assert code == 0 and figures(err)["new"] == 36, err
+        archived.append(
+            rows(
+                db,
+                "select url, title, body, content_hash, signature is not null from articles "
+                "order by url",
+            )
+        )
+        fts = "select count(*) from articles_fts where articles_fts match '\"政务\"'"
+        assert rows(db, fts) == [(36,)]
+    assert archived[0] == archived[1]
+    for s in sites:  # both runs, one request at a time per host, the delay between them
+        times = [t for t, _, _ in s.log]
+        assert min(b - a for a, b in itertools.pairwise(times)) >= 0.045
 
 
 def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
@@ -551,13 +606,20 @@ def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
         },
     )
     db = tmp_path / "a.db"
-    proc = _subprocess_crawl(cfg, db)
+    proc = _subprocess_crawl(cfg, db, "--processes", "2")
     deadline = time.monotonic() + 20
     while _count(db, "select count(*) from articles") < 8 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2 or not Path("/proc").is_dir()  # the two worker processes
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # the worker processes die with the crawl: none goes on fetching
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
     killed_at = _count(db, "select count(*) from articles")
     assert 8 <= killed_at < 40
     assert rows(db, "select finished from runs") == [(None,)]  # the killed run never finished

@@ -215,6 +215,24 @@ def test_psycopg_is_not_needed_without_frontier() -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
+def test_an_article_travels_with_its_digest_and_a_foreign_scheme_is_recomputed() -> None:
+    import json
+
+    from scraper import dedup
+    from scraper.distributed import decode_digest, encode_result
+    from scraper.models import Article
+
+    body = "全省机关党建工作推进会召开，会议总结了上半年机关党建工作取得的成效。" * 3
+    article = Article(url="http://a.gov.cn/1.html", canonical_url="", title="t", body=body)
+    digest = dedup.digest(body)
+    payload, _ = encode_result(None, article=article, digest=digest)
+    data = json.loads(payload)
+    assert decode_digest(data) == digest
+    data["digest"][1] = "02" + data["digest"][1][2:]  # scheme 2: not this archiver's
+    assert decode_digest(data) is None
+    assert decode_digest({"article": {}}) is None
+
+
 def test_four_workers_and_ingest_archive_every_article_once_politely(
     frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:

@@ -429,7 +429,8 @@ def test_redirect_from_public_host_to_private_address_is_refused(
             },
         )
         db = tmp_path / "a.db"
-        code, _, err = run(cfg, db)
+        # fetch in this process: the patched address check does not reach worker processes
+        code, _, err = run(cfg, db, "--processes", "0")
         assert code == 0 and figures(err)["new"] == 1, err
         assert sum(inner.hits.values()) == 0
         [(status, error)] = rows(db, "select status, error from frontier where url like '%/2.html'")

@@ -124,13 +124,14 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
 
     # ----------------------------------------------------------------- writing
 
-    def save(self, page: Page, article: Article) -> SaveResult:
+    def save(self, page: Page, article: Article, digest: dedup.Digest | None = None) -> SaveResult:
         """Store a fetched page and its article in one transaction; report new/updated/unchanged.
 
-        The same canonical URL always maps to the same row, updated in place.
+        The same canonical URL always maps to the same row, updated in place. ``digest`` is
+        ``dedup.digest(article.body)`` when the caller computed it already.
         """
         canonical = canonicalize(article.canonical_url or article.url)
-        fingerprint, signature = dedup.digest(article.body)
+        fingerprint, signature = digest if digest is not None else dedup.digest(article.body)
         row = _article_row(article, canonical, fingerprint)
         now = page.fetched_at
         try:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from scraper import netguard
+from scraper import dedup, netguard
 from scraper.archive import host_key
 from scraper.config import SiteConfig
 from scraper.discover import (
@@ -35,7 +35,7 @@ from scraper.errors import (
     DisallowedError,
     FetchError,
 )
-from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings
+from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.models import (
     Article,
     FetchAttempt,
@@ -50,6 +50,7 @@ from scraper.models import (
 from scraper.parse.links import Listing
 from scraper.urls import canonicalize, host_of
 
+from .procs import WorkerProcesses
 from .rules import (
     failure_wait,
     fetch_settings,
@@ -58,7 +59,7 @@ from .rules import (
     is_article_link,
     summary_line,
 )
-from .worker import Outcome, Task, worker
+from .worker import Fetchers, Outcome, Task, worker
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
@@ -88,7 +89,9 @@ class CrawlState(Protocol):
     def host_save(self, state: HostState) -> None: ...
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
     def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
-    def save(self, page: Page, article: Article) -> SaveResult: ...
+    def save(
+        self, page: Page, article: Article, digest: dedup.Digest | None = None
+    ) -> SaveResult: ...
     def record_page(self, page: Page) -> None: ...
     def record_failure(self, attempts: Iterable[FetchAttempt]) -> None: ...
 
@@ -101,7 +104,8 @@ class CrawlOptions:
     max_pages: int | None = None
     time_limit: float | None = None
     max_failures: int | None = None
-    workers: int = 8
+    workers: int = 8  # fetching threads in all
+    processes: int = 0  # worker processes they run in (0: in the crawl's own process)
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,10 @@ class Crawl:
         self._hosts: dict[str, _Host] = {}
         self._active: set[str] = set()
         self._counts = _Counts()
-        self._fetchers: dict[FetchSettings, Fetcher] = {}
-        self._tasks: queue.Queue[Task | None] = queue.Queue()
-        self._results: queue.Queue[Outcome] = queue.Queue()
+        self._fetchers = Fetchers()
+        self._procs: WorkerProcesses | None = None
+        self._tasks: Any = queue.Queue()
+        self._results: Any = queue.Queue()
         self._inflight = 0
         self._started = 0.0
         self._run_started = ""
@@ -200,25 +205,37 @@ class Crawl:
         self._run_started = stamp()
         self._run_id = self.state.run_start(self._run_started, self._names, os.getpid())
         outcome = "interrupted"
-        threads = [
-            threading.Thread(target=worker, args=(self._tasks, self._results), daemon=True)
-            for _ in range(max(1, self.options.workers))
-        ]
+        workers = max(1, self.options.workers)
+        threads: list[threading.Thread] = []
+        if self.options.processes > 0:
+            processes = min(self.options.processes, workers)
+            self._procs = WorkerProcesses(processes, -(-workers // processes))
+            self._tasks, self._results = self._procs.tasks, self._procs.results
+        else:
+            threads = [
+                threading.Thread(
+                    target=worker, args=(self._tasks, self._results, self._fetchers), daemon=True
+                )
+                for _ in range(workers)
+            ]
         try:
+            if self._procs is not None:
+                self._procs.start()
             self._seed()
             for thread in threads:
                 thread.start()
             outcome = self._loop()
             return self._stats(outcome)
         finally:
+            if self._procs is not None:
+                self._procs.stop()
             for _ in threads:
                 self._tasks.put(None)
             stats = self._stats(outcome)
             self.state.run_update(
                 self._run_id, {**figures(stats), "finished": stamp(), "outcome": outcome}
             )
-            for fetcher in self._fetchers.values():
-                fetcher.close()
+            self._fetchers.close()
 
     def _stats(self, outcome: str) -> CrawlStats:
         c = self._counts
@@ -308,6 +325,8 @@ class Crawl:
             try:
                 outcome = self._results.get(timeout=timeout)
             except queue.Empty:
+                if self._procs is not None:
+                    self._procs.check()
                 continue
             self._handle_batch(outcome)
 
@@ -376,14 +395,14 @@ class Crawl:
                 continue
             site = self.sites[item.site]
             if site.obey_robots and h.robots is None:
-                self._submit(h, Task(robots_url(item.url), "robots", site, self._fetcher(site)))
+                self._submit(h, Task(robots_url(item.url), "robots", site, fetch_settings(site)))
                 continue
             headers: list[tuple[str, str]] = []
             if item.etag:
                 headers.append(("If-None-Match", item.etag))
             if item.last_modified:
                 headers.append(("If-Modified-Since", item.last_modified))
-            task = Task(item.url, item.kind, site, self._fetcher(site), item, tuple(headers))
+            task = Task(item.url, item.kind, site, fetch_settings(site), item, tuple(headers))
             self._counts.dispatched += 1
             self._submit(h, task)
 
@@ -437,12 +456,6 @@ class Crawl:
         h.busy = True
         self._inflight += 1
         self._tasks.put(task)
-
-    def _fetcher(self, site: SiteConfig) -> Fetcher:
-        settings = fetch_settings(site)
-        if settings not in self._fetchers:
-            self._fetchers[settings] = Fetcher(settings)
-        return self._fetchers[settings]
 
     # ------------------------------------------------------------ results (all writes here)
 
@@ -547,7 +560,8 @@ class Crawl:
             assert out.article is not None
             if out.article.is_article:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
-                result = self.state.save(page, replace(out.article, canonical_url=canonical))
+                article = replace(out.article, canonical_url=canonical)
+                result = self.state.save(page, article, out.digest)
                 counter = {
                     SaveStatus.NEW: "new",
                     SaveStatus.UPDATED: "changed",
