@@ -484,7 +484,9 @@ def crawl(
         if frontier is not None or enqueue:  # distributed (issue 7): see the end of this file
             if since or max_pages:
                 raise InputError("--since and --max-pages apply to local crawls, not --frontier")
-            raise typer.Exit(_crawl_frontier(frontier, enqueue, chosen, db, time_limit, quiet))
+            raise typer.Exit(
+                _crawl_frontier(frontier, enqueue, chosen, db, time_limit, max_failures, quiet)
+            )
         options = CrawlOptions(
             since=_since(since),
             max_pages=max_pages,
@@ -836,10 +838,11 @@ def _crawl_frontier(
     chosen: list[SiteConfig],
     db: Path,
     time_limit: float | None,
+    max_failures: int | None,
     quiet: bool,
 ) -> int:
     """Queue the sites in the frontier; without --enqueue, then ingest until the workers are
-    done (the coordinating crawl)."""
+    done (the coordinating crawl), exiting 3 after more than ``max_failures`` failed pages."""
     from scraper import distributed
 
     url = _need_frontier(frontier)
@@ -848,25 +851,44 @@ def _crawl_frontier(
         if not quiet:
             typer.echo(f"queued {seeded} URLs of {len(chosen)} sites", err=True)
         return EXIT_OK
-    return _ingest(url, db, until_idle=True, time_limit=time_limit, quiet=quiet)
+    return _ingest(
+        url, db, until_idle=True, time_limit=time_limit, max_failures=max_failures, quiet=quiet
+    )
 
 
-def _ingest(url: str, db: Path, *, until_idle: bool, time_limit: float | None, quiet: bool) -> int:
+def _ingest(
+    url: str,
+    db: Path,
+    *,
+    until_idle: bool,
+    time_limit: float | None,
+    quiet: bool,
+    max_failures: int | None = None,
+) -> int:
     from scraper import distributed
 
     log = _error if not quiet else distributed.no_log
     with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
         ingest_ = distributed.Ingest(
-            url, archive, until_idle=until_idle, time_limit=time_limit, log=log
+            url,
+            archive,
+            until_idle=until_idle,
+            time_limit=time_limit,
+            max_failures=max_failures,
+            log=log,
         )
         try:
             stats = ingest_.run()
         except KeyboardInterrupt:
             _error("interrupted; run again to resume")
             return EXIT_INTERRUPTED
-    if not quiet:
+        code = EXIT_FAILED if stats.outcome == "too many failures" else EXIT_OK
+        archive.run_update(stats.run_id, {"exit_code": code})
+    if code != EXIT_OK:
+        _error(f"more than {max_failures} pages failed; see the fetches table")
+    if code != EXIT_OK or not quiet:
         typer.echo(stats.summary(), err=True)
-    return EXIT_OK
+    return code
 
 
 @app.command()

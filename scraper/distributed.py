@@ -623,12 +623,14 @@ class Ingest:
         until_idle: bool = False,
         time_limit: float | None = None,
         batch: int = 100,
+        max_failures: int | None = None,
         log: Log = no_log,
     ) -> None:
         self.url = frontier_url
         self.archive = archive
         self.until_idle = until_idle
         self.time_limit = time_limit
+        self.max_failures = max_failures
         self.batch = batch
         self.log = log
         self.stats = IngestStats()
@@ -656,6 +658,10 @@ class Ingest:
                         self._write(frontier.frontier_id, results)
                         frontier.results_done([r.id for r in results])
                         self._save_figures(started)
+                        if self.max_failures is not None and self.stats.failed > self.max_failures:
+                            # as a local crawl does; what is not ingested waits for the next run
+                            self.stats.outcome = "too many failures"
+                            break
                         continue
                     if self.until_idle and frontier.idle() and frontier.pending_results() == 0:
                         self.stats.outcome = "ok"

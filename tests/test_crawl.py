@@ -557,21 +557,29 @@ def _count(db: Path, sql: str) -> int:
         return 0
 
 
+def news_sites(
+    make_site: Callable[[], Site], tmp_path: Path, *, count: int, articles: int, delay: float
+) -> tuple[list[Site], Path]:
+    """``count`` news sites of ``articles`` articles (5 a list page) and their sites.toml."""
+    sites = [make_site() for _ in range(count)]
+    for s in sites:
+        news_site(s, articles, 5)
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            f"s{i}": {"start_urls": [s.url("/news/index.html")], "delay": delay}
+            for i, s in enumerate(sites)
+        },
+    )
+    return sites, cfg
+
+
 def test_worker_processes_archive_what_worker_threads_archive(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     """Fetching and parsing in worker processes changes where the work runs, not the result:
     same articles, titles, bodies, works and search index; politeness still holds per host."""
-    sites = [make_site(), make_site(), make_site()]
-    for s in sites:
-        news_site(s, 12, 5)
-    cfg = write_config(
-        tmp_path / "s.toml",
-        {
-            f"s{i}": {"start_urls": [s.url("/news/index.html")], "delay": 0.05}
-            for i, s in enumerate(sites)
-        },
-    )
+    sites, cfg = news_sites(make_site, tmp_path, count=3, articles=12, delay=0.05)
     archived = []
     for processes in ("0", "2"):
         db = tmp_path / f"p{processes}.db"
@@ -595,16 +603,7 @@ def test_worker_processes_archive_what_worker_threads_archive(
 def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
-    sites = [make_site(), make_site()]
-    for s in sites:
-        news_site(s, 20, 5)
-    cfg = write_config(
-        tmp_path / "s.toml",
-        {
-            f"s{i}": {"start_urls": [s.url("/news/index.html")], "delay": 0.02}
-            for i, s in enumerate(sites)
-        },
-    )
+    sites, cfg = news_sites(make_site, tmp_path, count=2, articles=20, delay=0.02)
     db = tmp_path / "a.db"
     proc = _subprocess_crawl(cfg, db, "--processes", "2")
     deadline = time.monotonic() + 20

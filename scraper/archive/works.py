@@ -150,23 +150,22 @@ class WorksStore(ArchiveBase):
         return int(row[0]) if row else None
 
     def _similar_work(self, ident: int, sig: dedup.Signature, keys: list[int]) -> int | None:
+        """The work of the most similar earlier article (candidates from shared bands)."""
         marks = ",".join("?" * len(keys))
         rows = self.db.execute(
-            f"SELECT b.article_id, count(*) AS shared FROM article_bands b "
-            f"WHERE b.band_key IN ({marks}) AND b.article_id != ? "
-            f"GROUP BY b.article_id ORDER BY shared DESC LIMIT {_MAX_CANDIDATES}",
+            "SELECT a.signature, a.work_id FROM ("
+            f"  SELECT article_id, count(*) AS shared FROM article_bands"
+            f"  WHERE band_key IN ({marks}) AND article_id != ?"
+            f"  GROUP BY article_id ORDER BY shared DESC LIMIT {_MAX_CANDIDATES}"
+            ") c JOIN articles a ON a.id = c.article_id "
+            "WHERE a.signature IS NOT NULL AND a.work_id IS NOT NULL ORDER BY c.shared DESC",
             [*keys, ident],
         ).fetchall()
         best: tuple[float, int] | None = None
-        for candidate, _shared in rows:
-            found = self.db.execute(
-                "SELECT signature, work_id FROM articles WHERE id = ?", [candidate]
-            ).fetchone()
-            if found is None or found[0] is None or found[1] is None:
-                continue
-            score = dedup.similarity(sig, dedup.signature_from_bytes(found[0]))
+        for signature, work in rows:
+            score = dedup.similarity(sig, dedup.signature_from_bytes(signature))
             if score >= dedup.THRESHOLD and (best is None or score > best[0]):
-                best = (score, int(found[1]))
+                best = (score, int(work))
         return best[1] if best else None
 
     def _refresh_work(self, work: int, now: str) -> None:

@@ -9,6 +9,7 @@ in parallel; the host's delay (or its robots.txt Crawl-delay) separates requests
 
 from __future__ import annotations
 
+import heapq
 import os
 import queue
 import threading
@@ -148,6 +149,7 @@ class _Host:
     failures: int = 0
     slowdown: float = 1.0
     aside: bool = False
+    queued: bool = False  # has its entry in the scheduler's heap of idle hosts
     refused: str | None = None  # the non-public address the host resolves to, if any
     resolved: bool = False
 
@@ -185,7 +187,10 @@ class Crawl:
         self.progress = progress
         self._names = list(self.sites)
         self._hosts: dict[str, _Host] = {}
-        self._active: set[str] = set()
+        self._active: set[str] = set()  # hosts that may have due work
+        # Idle active hosts by when they may be asked again: dispatch looks at the hosts that
+        # are ready, not at every host (a crawl of thousands of hosts spent its time here).
+        self._ready: list[tuple[float, str]] = []
         self._counts = _Counts()
         self._fetchers = Fetchers()
         self._procs: WorkerProcesses | None = None
@@ -273,6 +278,7 @@ class Crawl:
     def _activate(self, host: str) -> None:
         self._active.add(host)
         if host in self._hosts:
+            self._queue(self._hosts[host])
             return
         h = _Host(host)
         saved = self.state.host_state(host)
@@ -289,6 +295,13 @@ class Crawl:
                 wait = _seconds_until(saved.next_allowed_at)
                 h.next_at = time.monotonic() + min(wait, 3600.0)
         self._hosts[host] = h
+        self._queue(h)
+
+    def _queue(self, h: _Host) -> None:
+        """Put an idle active host in the heap, once."""
+        if not h.queued and not h.busy and not h.aside and h.name in self._active:
+            h.queued = True
+            heapq.heappush(self._ready, (h.next_at, h.name))
 
     def _deadline(self) -> float | None:
         limit = self.options.time_limit
@@ -366,28 +379,30 @@ class Crawl:
 
     def _next_ready_in(self) -> float | None:
         """Seconds until an idle host with work may be asked again; None when none has work."""
-        now = time.monotonic()
-        waits = [
-            max(0.0, self._hosts[h].next_at - now)
-            for h in self._active
-            if not self._hosts[h].busy and not self._hosts[h].aside
-        ]
-        return min(waits) if waits else None
+        if not self._ready:
+            return None
+        return max(0.0, self._ready[0][0] - time.monotonic())
 
     def _dispatch(self) -> None:
         """Give each idle host whose delay has passed its next due URL (robots.txt first)."""
         now_mono = time.monotonic()
-        for name in sorted(self._active):
+        while self._ready and self._ready[0][0] <= now_mono:
+            _, name = heapq.heappop(self._ready)
             h = self._hosts[name]
-            if h.busy or now_mono < h.next_at:
+            h.queued = False
+            if h.busy or name not in self._active:
                 continue
             if h.aside:
                 self._active.discard(name)
+                continue
+            if now_mono < h.next_at:  # its delay grew since it was queued
+                self._queue(h)
                 continue
             if (
                 self.options.max_pages is not None
                 and self._counts.dispatched >= self.options.max_pages
             ):
+                self._queue(h)
                 return
             item = self._next_item(h)
             if item is None:
@@ -474,6 +489,7 @@ class Crawl:
             h.failures = 0
         delay = max(task.site.delay, h.crawl_delay) * h.slowdown
         h.next_at = time.monotonic() + delay
+        self._queue(h)
         with self.state.crawl_transaction():
             if task.kind == "robots":
                 self._robots_done(h, out)
