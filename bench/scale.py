@@ -30,6 +30,7 @@ import multiprocessing as mp
 import os
 import platform
 import pwd
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -49,10 +50,21 @@ PER_PAGE = 20
 # ------------------------------------------------------------------------ the sites
 
 
+_CHARS = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下"
+    "过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都"
+    "两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重"
+)
+
+
 def article(site: int, n: int) -> bytes:
+    """A distinct article per (site, n): seeded random text, so no two are near-duplicates
+    (a template with only the numbers changed would put every page in one work)."""
+    rng = random.Random(site * 1_000_003 + n)
     paras = "".join(
-        f"<p>第{site}站第{n}号通知第{k}段：为进一步做好政务公开工作，推进信息发布规范化、"
-        f"标准化，现将第{n * 7 + k}项有关事项通知如下，请各单位结合实际认真贯彻落实。</p>"
+        f"<p>第{site}站第{n}号通知第{k}段："
+        + "，".join("".join(rng.choices(_CHARS, k=rng.randint(8, 16))) for _ in range(4))
+        + "。</p>"
         for k in range(6)
     )
     return (
