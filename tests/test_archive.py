@@ -121,6 +121,19 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Archive.open(path)
 
 
+def test_page_cache_size_comes_from_archiver_cache_mb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        assert a.db.execute("PRAGMA cache_size").fetchone()[0] == -512 * 1024
+    monkeypatch.setenv("ARCHIVER_CACHE_MB", "64")
+    with Archive.open(tmp_path / "a.db") as a:
+        assert a.db.execute("PRAGMA cache_size").fetchone()[0] == -64 * 1024
+    monkeypatch.setenv("ARCHIVER_CACHE_MB", "lots")
+    with pytest.raises(ArchiveError, match="ARCHIVER_CACHE_MB"):
+        Archive.open(tmp_path / "a.db")
+
+
 def test_unopenable_path_is_an_archive_error(tmp_path: Path) -> None:
     (tmp_path / "not-a-db").write_text("this is not sqlite" * 100)
     with pytest.raises(ArchiveError):

@@ -311,6 +311,9 @@ def test_a_worker_killed_mid_fetch_loses_nothing(
         else:
             time.sleep(0.02)
     assert victim is not None, "no worker was ever caught mid-fetch"
+    # A request the victim's other thread wrote just before the kill may still reach the
+    # server: let it land before counting (its lease, 3 s, keeps the survivors off meanwhile).
+    time.sleep(0.5)
     before = {
         u: hits(u)
         for (u,) in pg_rows(frontier, f"select url from frontier where lease_owner = '{victim}'")

@@ -9,6 +9,7 @@ included. Each save is one transaction: a crash leaves the previous state, never
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +37,13 @@ ARTICLE_FIELDS = Article.field_names()
 _CONTENT_FIELDS = tuple(f for f in ARTICLE_FIELDS if f not in ("url",))
 
 
+def _cache_mb() -> int:
+    value = os.environ.get("ARCHIVER_CACHE_MB", "512")
+    if not value.isdigit() or int(value) < 1:
+        raise ArchiveError(f"ARCHIVER_CACHE_MB must be a whole number of megabytes, not {value!r}")
+    return int(value)
+
+
 def article_id(canonical_url: str) -> int:
     """A stable positive 63-bit id from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
@@ -54,6 +62,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
     def open(cls, path: str | Path) -> Archive:
         """Open (creating and migrating on first use) the archive at ``path``."""
         path = str(path)
+        cache_mb = _cache_mb()
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +71,9 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             db.execute("PRAGMA busy_timeout = 60000")
             db.execute("PRAGMA foreign_keys = ON")
             # Band keys and hash ids land in random places of their indexes: a cache that holds
-            # them spares rewriting the same pages on every save (the default is 2 MB).
-            db.execute("PRAGMA cache_size = -524288")  # at most 512 MB, used as needed
+            # them spares rewriting the same pages on every save (SQLite's default is 2 MB).
+            # At most 512 MB, used as needed; ARCHIVER_CACHE_MB for archives of millions.
+            db.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
             if path != ":memory:":
                 db.enable_wal()
                 # In WAL mode NORMAL still survives kill -9 at any moment; only a power cut can
