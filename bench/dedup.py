@@ -15,7 +15,7 @@ time covers them all.
 
 Two modes, both through the archive's own code:
 
-- ``full``: every article through ``Archive.save(page, article, digest)``, one transaction
+- ``full``: every article through ``Archive.save(page, article, Prepared(digest))``, one
   each, as a crawl saves it (raw page, fetches row, FTS, works).
 - ``group``: the dedup path only, ``--batch`` articles per transaction, each in ``save()``'s
   order with the archive's own grouping code: the work found (``Archive._assign_work``: LSH
@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from scraper import dedup  # noqa: E402
 from scraper.archive import Archive, article_id  # noqa: E402
 from scraper.models import Article, FetchAttempt, Page  # noqa: E402
+from scraper.prepare import Prepared  # noqa: E402
 
 # ------------------------------------------------------------------ synthetic text
 
@@ -454,7 +455,7 @@ def run_full(archive: Archive, rows: Iterable[Row], now: str) -> int:
     count = 0
     for url, title, body, _published, fp, sig_bytes in rows:
         page, art = page_for(url, title, body, now)
-        archive.save(page, art, (fp, dedup.signature_from_bytes(sig_bytes)))
+        archive.save(page, art, Prepared((fp, dedup.signature_from_bytes(sig_bytes))))
         count += 1
     return count
 

@@ -60,6 +60,7 @@ from scraper.frontier_pg import (
 )
 from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, SaveStatus
 from scraper.netguard import refused_address
+from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
 _SITES_MAX_AGE = 30.0  # seconds a worker trusts its copy of the sites' configuration
@@ -525,7 +526,8 @@ class _Plan:
             if out.article.is_article:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
-                result = encode_result(page, article=article, digest=out.digest)
+                digest = out.prepared.digest if out.prepared is not None else None
+                result = encode_result(page, article=article, digest=digest)
                 tx.push("article", url, *result)
             else:
                 tx.push("page", url, *encode_result(page))
@@ -718,7 +720,9 @@ class Ingest:
             self.archive.not_modified(page)
             return [*names, "not_modified"]
         if result.kind == "article":
-            saved = self.archive.save(page, Article(**data["article"]), decode_digest(data))
+            digest = decode_digest(data)
+            prepared = Prepared(digest) if digest is not None else None
+            saved = self.archive.save(page, Article(**data["article"]), prepared)
             counter = {
                 SaveStatus.NEW: "new",
                 SaveStatus.UPDATED: "changed",

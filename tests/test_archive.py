@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scraper import dedup
 from scraper.archive import SCHEMA_VERSION, Archive, article_id
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveStatus
+from scraper.prepare import prepare
 
 URL = "https://www.example.gov.cn/art/2022/6/24/art_1_1.html"
 
@@ -212,25 +212,31 @@ def test_exact_and_near_duplicate_copies_join_one_work_and_others_do_not(tmp_pat
         assert a.count("works") == 2
 
 
-def test_a_digest_computed_by_the_caller_files_the_article_as_save_would(
-    tmp_path: Path,
-) -> None:
-    """Workers hash the body beside parsing and hand the digest to save(): same works."""
+def test_what_the_caller_prepared_files_the_article_as_save_would(tmp_path: Path) -> None:
+    """Workers derive digest, search text and packed raw page beside parsing and hand them to
+    save(): the same records, works, raw pages and search hits."""
     bodies = [BODY, BODY.replace("，", ", "), "\n".join(PARAS[:3]), OTHER]
-    rows = []
+    stored = []
     for name, precomputed in (("own.db", False), ("given.db", True)):
         with Archive.open(tmp_path / name) as a:
             for i, body in enumerate(bodies):
                 pg, art = copy(f"https://site{i}.gov.cn/a.html", body)
-                a.save(pg, art, dedup.digest(art.body) if precomputed else None)
-            rows.append(
-                a.db.execute(
-                    "SELECT canonical_url, work_id, content_hash, signature FROM articles "
-                    "ORDER BY canonical_url"
-                ).fetchall()
+                a.save(pg, art, prepare(pg, art) if precomputed else None)
+            stored.append(
+                (
+                    a.db.execute(
+                        "SELECT canonical_url, work_id, content_hash, signature, raw_sha256 "
+                        "FROM articles ORDER BY canonical_url"
+                    ).fetchall(),
+                    a.db.execute(
+                        "SELECT sha256, size, content FROM raw_pages ORDER BY 1"
+                    ).fetchall(),
+                    [(h.url, h.snippet) for h in a.search("党建")],
+                )
             )
-    assert rows[0] == rows[1]
-    assert len({r[1] for r in rows[0]}) == 2
+    assert stored[0] == stored[1]
+    assert len({r[1] for r in stored[0][0]}) == 2
+    assert len(stored[0][2]) == 4  # every title names 党建
 
 
 def test_original_is_the_copy_at_original_url_else_named_host_else_earliest(tmp_path: Path) -> None:

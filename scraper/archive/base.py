@@ -12,6 +12,7 @@ import sqlite_utils
 
 from scraper.errors import ArchiveError
 from scraper.models import FetchAttempt, Page
+from scraper.prepare import RAW_COMPRESSION
 
 
 def site_since(site: str | None, since: str | None, alias: str = "") -> tuple[list[str], list[Any]]:
@@ -37,17 +38,21 @@ class ArchiveBase:
     def _transaction(self) -> _Tx:
         return _Tx(self.db.conn)
 
-    def _store_raw(self, content: bytes) -> str | None:
-        """Keep page bytes once, by sha256; bytes already stored are not compressed again."""
+    def _store_raw(self, content: bytes, packed: tuple[str, bytes] | None = None) -> str | None:
+        """Keep page bytes once, by sha256; bytes already stored are not compressed again.
+
+        ``packed`` is ``prepare.pack_raw(content)`` when the caller has it already.
+        """
         if not content:
             return None
-        sha = hashlib.sha256(content).hexdigest()
+        sha = packed[0] if packed is not None else hashlib.sha256(content).hexdigest()
         if self.db.execute("SELECT 1 FROM raw_pages WHERE sha256 = ?", [sha]).fetchone():
             return sha
+        blob = packed[1] if packed is not None else zlib.compress(content, RAW_COMPRESSION)
         self.db.execute(
             "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
             "VALUES (?, ?, 'zlib', ?)",
-            [sha, len(content), zlib.compress(content, 6)],
+            [sha, len(content), blob],
         )
         return sha
 

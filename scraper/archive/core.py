@@ -23,6 +23,7 @@ from scraper import dedup
 from scraper.decode import decode
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
+from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
 from .base import site_since
@@ -134,19 +135,22 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
 
     # ----------------------------------------------------------------- writing
 
-    def save(self, page: Page, article: Article, digest: dedup.Digest | None = None) -> SaveResult:
+    def save(self, page: Page, article: Article, prepared: Prepared | None = None) -> SaveResult:
         """Store a fetched page and its article in one transaction; report new/updated/unchanged.
 
-        The same canonical URL always maps to the same row, updated in place. ``digest`` is
-        ``dedup.digest(article.body)`` when the caller computed it already.
+        The same canonical URL always maps to the same row, updated in place. ``prepared`` is
+        what the caller already derived from the two (``prepare.prepare(page, article)``, or
+        a part of it); the rest is computed here.
         """
         canonical = canonicalize(article.canonical_url or article.url)
-        fingerprint, signature = digest if digest is not None else dedup.digest(article.body)
+        if prepared is None:
+            prepared = Prepared(dedup.digest(article.body))
+        fingerprint, signature = prepared.digest
         row = _article_row(article, canonical, fingerprint)
         now = page.fetched_at
         try:
             with self._transaction():
-                sha = self._store_raw(page.content)
+                sha = self._store_raw(page.content, prepared.raw)
                 existing = self._find_row(canonical)
                 ident = int(existing["id"]) if existing else self._free_id(canonical)
                 # The work is found before the row is written, so work_id and signature go in
@@ -173,7 +177,8 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
                     self._write_row("UPDATE articles", row, ident)
                     status = SaveStatus.UPDATED if changed else SaveStatus.UNCHANGED
                 if existing is None or any(existing[k] != row[k] for k in ("title", "body")):
-                    self._fts_put(ident, row["title"], row["body"], existing)
+                    index = (prepared.title_index, prepared.body_index)
+                    self._fts_put(ident, row["title"], row["body"], existing, index)
                 for work in touched:
                     self._refresh_work(work, now)
                 self._insert_attempts(page.attempts, sha, ident, page)

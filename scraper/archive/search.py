@@ -19,17 +19,28 @@ class SearchStore(ArchiveBase):
     """Keeping ``articles_fts`` in step with ``articles``, and querying it."""
 
     def _fts_put(
-        self, ident: int, title: str | None, body: str, old: dict[str, Any] | None
+        self,
+        ident: int,
+        title: str | None,
+        body: str,
+        old: dict[str, Any] | None,
+        index: tuple[str | None, str | None] = (None, None),
     ) -> None:
+        """Index a row's title and body (``index``: their index texts, if made already)."""
         if old is not None:
             self.db.execute(
                 "INSERT INTO articles_fts (articles_fts, rowid, title, body) "
                 "VALUES ('delete', ?, ?, ?)",
                 [ident, textindex.index_text(old["title"]), textindex.index_text(old["body"])],
             )
+        title_index, body_index = index
         self.db.execute(
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-            [ident, textindex.index_text(title), textindex.index_text(body)],
+            [
+                ident,
+                textindex.index_text(title) if title_index is None else title_index,
+                textindex.index_text(body) if body_index is None else body_index,
+            ],
         )
 
     def rebuild_search_index(self) -> int:

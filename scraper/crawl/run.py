@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from scraper import dedup, netguard
+from scraper import netguard
 from scraper.archive import host_key
 from scraper.config import SiteConfig
 from scraper.discover import (
@@ -49,6 +49,7 @@ from scraper.models import (
     Visit,
 )
 from scraper.parse.links import Listing
+from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
 from .procs import WorkerProcesses
@@ -91,7 +92,7 @@ class CrawlState(Protocol):
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
     def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
     def save(
-        self, page: Page, article: Article, digest: dedup.Digest | None = None
+        self, page: Page, article: Article, prepared: Prepared | None = None
     ) -> SaveResult: ...
     def record_page(self, page: Page) -> None: ...
     def record_failure(self, attempts: Iterable[FetchAttempt]) -> None: ...
@@ -577,7 +578,7 @@ class Crawl:
             if out.article.is_article:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
-                result = self.state.save(page, article, out.digest)
+                result = self.state.save(page, article, out.prepared)
                 counter = {
                     SaveStatus.NEW: "new",
                     SaveStatus.UPDATED: "changed",

@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from scraper import dedup
 from scraper.config import SiteConfig
 from scraper.decode import decode
 from scraper.discover import (
@@ -38,6 +37,7 @@ from scraper.models import (
 )
 from scraper.parse import parse_page
 from scraper.parse.links import Listing, extract_list
+from scraper.prepare import Prepared, prepare
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Outcome:
     next_url: str | None = None
     entries: tuple[Entry, ...] = ()
     is_index: bool = False
-    digest: dedup.Digest | None = None  # of article.body, for the archive
+    prepared: Prepared | None = None  # what the archive derives from page and article
 
 
 class Fetchers:
@@ -127,8 +127,8 @@ def perform(task: Task, fetcher: Fetcher) -> Outcome:
             sitemap = parse_sitemap(text, page.final_url)
             return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
         article = parse_page(page.text, page.final_url)
-        digest = dedup.digest(article.body) if article.is_article else None
-        return Outcome(task, page, article=article, digest=digest)
+        prepared = prepare(page, article) if article.is_article else None
+        return Outcome(task, page, article=article, prepared=prepared)
     except ParseError as exc:
         return Outcome(task, page, error=exc)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError) as exc:
