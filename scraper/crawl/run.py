@@ -489,7 +489,10 @@ class Crawl:
         elif out.page is not None:
             h.failures = 0
         delay = max(task.site.delay, h.crawl_delay) * h.slowdown
-        h.next_at = time.monotonic() + delay
+        # The delay runs from the end of the response, not from when it is written here (the
+        # writer may be a batch behind): the host is not kept idle for longer than asked.
+        allowed = (out.answered or time.time()) + delay
+        h.next_at = time.monotonic() + max(0.0, allowed - time.time())
         self._queue(h)
         with self.state.crawl_transaction():
             if task.kind == "robots":
@@ -505,7 +508,7 @@ class Crawl:
                     robots_txt=h.robots.text if h.robots else None,
                     robots_status=self._robots_status.get(h.name),
                     robots_fetched_at=self._robots_at.get(h.name),
-                    next_allowed_at=stamp(time.time() + delay),
+                    next_allowed_at=stamp(allowed),
                     crawl_delay=h.crawl_delay or None,
                     failures=h.failures,
                 )

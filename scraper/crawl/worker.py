@@ -12,6 +12,7 @@ import os
 import queue
 import ssl
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -61,6 +62,7 @@ class Outcome:
     entries: tuple[Entry, ...] = ()
     is_index: bool = False
     prepared: Prepared | None = None  # what the archive derives from page and article
+    answered: float = 0.0  # time.time() when the fetch ended: the host's delay counts from it
 
 
 class Fetchers:
@@ -113,7 +115,13 @@ def perform(task: Task, fetcher: Fetcher) -> Outcome:
         else:
             page = fetcher.fetch(task.url, headers=headers)
     except ScraperError as exc:
-        return Outcome(task, error=exc)
+        return Outcome(task, error=exc, answered=time.time())
+    answered = time.time()
+    return replace(_use(task, page, fetcher), answered=answered)
+
+
+def _use(task: Task, page: Page, fetcher: Fetcher) -> Outcome:
+    """Parse what was fetched for ``task``: an article, a list page, a sitemap or a feed."""
     if page.status == 304 or task.kind == "robots":
         return Outcome(task, page=page)
     try:
