@@ -502,14 +502,24 @@ def crawl(
                 _error("interrupted; run again to resume")
                 _finish_run(archive, EXIT_INTERRUPTED)
                 raise typer.Exit(EXIT_INTERRUPTED) from None
-            if stats.outcome == "too many failures":
-                code = EXIT_FAILED
-            archive.run_update(stats.run_id, {"exit_code": code})
+            code = _run_outcome(archive, stats.run_id, stats.outcome)
+    raise typer.Exit(_report_run(code, stats.summary(), max_failures, quiet))
+
+
+def _run_outcome(archive: Archive, run_id: int, outcome: str) -> int:
+    """A finished run's exit code (3 after too many failures), kept in its ``runs`` row."""
+    code = EXIT_FAILED if outcome == "too many failures" else EXIT_OK
+    archive.run_update(run_id, {"exit_code": code})
+    return code
+
+
+def _report_run(code: int, summary: str, max_failures: int | None, quiet: bool) -> int:
+    """The summary line on stderr (always on failure), after why it failed."""
     if code != EXIT_OK:
         _error(f"more than {max_failures} pages failed; see the fetches table")
     if code != EXIT_OK or not quiet:
-        typer.echo(stats.summary(), err=True)
-    raise typer.Exit(code)
+        typer.echo(summary, err=True)
+    return code
 
 
 def _finish_run(archive: Archive, code: int) -> None:
@@ -882,13 +892,8 @@ def _ingest(
         except KeyboardInterrupt:
             _error("interrupted; run again to resume")
             return EXIT_INTERRUPTED
-        code = EXIT_FAILED if stats.outcome == "too many failures" else EXIT_OK
-        archive.run_update(stats.run_id, {"exit_code": code})
-    if code != EXIT_OK:
-        _error(f"more than {max_failures} pages failed; see the fetches table")
-    if code != EXIT_OK or not quiet:
-        typer.echo(stats.summary(), err=True)
-    return code
+        code = _run_outcome(archive, stats.run_id, stats.outcome)
+    return _report_run(code, stats.summary(), max_failures, quiet)
 
 
 @app.command()

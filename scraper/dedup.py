@@ -112,13 +112,13 @@ def _constants(label: str, count: int) -> list[int]:
 # Window hash: h = ((sum_j a_j * c_{i+j}) mod 2**40) >> 10, the multiply-shift vector hash
 # (universal) of the window's code points c, with a_j fixed odd 40-bit numbers: 30 bits,
 # the top 7 of which are the bin.
-_MULTIPLIERS = [(c >> 24) | 1 for c in _constants("window", SHINGLE)]
-_BIN_STARTS = [b << _RANK_BITS for b in range(NUM_PERM)]
+_MULTIPLIERS = tuple((c >> 24) | 1 for c in _constants("window", SHINGLE))
+_BIN_STARTS = tuple(b << _RANK_BITS for b in range(NUM_PERM))
 _U32 = "I" if array("I").itemsize == 4 else "L"
 _BIG_ENDIAN = sys.byteorder == "big"
 
-_BAND_ROW_MULT = [c | 1 for c in _constants("band-row", ROWS)]
-_BAND_OFFSET = _constants("band", BANDS)
+_BAND_ROW_MULT = tuple(c | 1 for c in _constants("band-row", ROWS))
+_BAND_OFFSET = tuple(_constants("band", BANDS))
 
 _HEADER = struct.Struct("<II")  # scheme, normalized length
 

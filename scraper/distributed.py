@@ -31,11 +31,12 @@ from scraper import dedup
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
 from scraper.crawl.rules import (
+    article_urls,
+    entry_urls,
     failure_wait,
     fetch_settings,
     figures,
     host_failure,
-    is_article_link,
     summary_line,
 )
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
@@ -43,7 +44,6 @@ from scraper.crawl.worker import Fetchers, Outcome, Task, perform
 from scraper.discover import (
     Robots,
     is_crawlable,
-    matches_any,
     robots_for_status,
     robots_url,
 )
@@ -564,27 +564,10 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
     if claim.robots or out.error is not None or page is None or page.status == 304:
         next_url = claim.candidate.next_url if claim.candidate.kind == "list" else None
     elif claim.candidate.kind == "list" and out.listing is not None:
-        plan.articles = [
-            NewUrl(
-                canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date
-            )
-            for link in out.listing.links
-            if is_article_link(site, link, page.final_url)
-        ]
+        plan.articles = article_urls(site, out.listing.links, page.final_url)
         next_url = out.next_url
     else:
-        kind = "sitemap" if out.is_index else "article"
-        plan.entries = [
-            NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
-            for e in out.entries
-            if is_crawlable(e.url)
-            and site.allows_host(host_of(e.url))
-            and (
-                kind == "sitemap"
-                or not site.article_patterns
-                or matches_any(e.url, site.article_patterns)
-            )
-        ]
+        plan.entries = entry_urls(site, out.entries, out.is_index)
         next_url = None
     plan.hosts = {host_key(u.url) for u in (*plan.articles, *plan.entries)}
     if next_url and is_crawlable(next_url):

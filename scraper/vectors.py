@@ -10,10 +10,20 @@ plain-Python definitions.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _LOW40 = np.uint64((1 << 40) - 1)
 _SHIFT = np.uint64(10)
+
+
+@lru_cache(maxsize=32)
+def _constants(values: tuple[int, ...], dtype: type[np.generic]) -> np.ndarray:
+    """The caller's fixed constants as an array, made once (these functions run per article)."""
+    array = np.array(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
 
 
 def code_points(text: str) -> np.ndarray:
@@ -21,7 +31,7 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
 
 
-def window_hashes(text: str, multipliers: list[int]) -> np.ndarray:
+def window_hashes(text: str, multipliers: tuple[int, ...]) -> np.ndarray:
     """``((sum_j a_j * c_{i+j}) mod 2**40) >> 10`` for every window of ``len(multipliers)``
     code points of ``text`` (which must be at least that long), as uint32.
 
@@ -31,8 +41,8 @@ def window_hashes(text: str, multipliers: list[int]) -> np.ndarray:
     width = len(multipliers)
     codes = code_points(text).astype(np.uint64)
     m = len(codes) - width + 1
-    factors = [np.uint64(a) for a in multipliers]
-    sums = codes[width - 1 :] * factors[width - 1]
+    factors = _constants(multipliers, np.uint64)
+    sums: np.ndarray = codes[width - 1 :] * factors[width - 1]
     term = np.empty(m, dtype=np.uint64)
     for j in range(width - 1):
         np.multiply(codes[j : j + m], factors[j], out=term)
@@ -42,21 +52,23 @@ def window_hashes(text: str, multipliers: list[int]) -> np.ndarray:
     return sums.astype(np.uint32)
 
 
-def bin_minima(hashes: np.ndarray, bin_starts: list[int]) -> list[int]:
+def bin_minima(hashes: np.ndarray, bin_starts: tuple[int, ...]) -> list[int]:
     """For each bin ``[start, next start)``, its smallest hash; an empty bin takes the first
     hash of the next non-empty bin, circularly (densification by rotation)."""
     ordered = np.sort(hashes)
-    starts = np.searchsorted(ordered, np.asarray(bin_starts, dtype=ordered.dtype))
+    starts = np.searchsorted(ordered, _constants(bin_starts, np.uint32))
     starts[starts == len(ordered)] = 0  # past the last hash: wrap to the first
     return ordered[starts].tolist()  # type: ignore[no-any-return]
 
 
-def mix_rows(values: tuple[int, ...], row_multipliers: list[int], offsets: list[int]) -> list[int]:
+def mix_rows(
+    values: tuple[int, ...], row_multipliers: tuple[int, ...], offsets: tuple[int, ...]
+) -> list[int]:
     """``((sum_r v[b*R + r] * m_r + offset_b) mod 2**64) >> 1`` for each band b of R rows."""
     rows = np.array(values, dtype=np.uint64).reshape(len(offsets), len(row_multipliers))
-    rows *= np.asarray(row_multipliers, dtype=np.uint64)  # wraps: the sum is taken mod 2**64
+    rows *= _constants(row_multipliers, np.uint64)  # wraps: the sum is taken mod 2**64
     keys = rows.sum(axis=1, dtype=np.uint64)
-    keys += np.asarray(offsets, dtype=np.uint64)
+    keys += _constants(offsets, np.uint64)
     keys >>= np.uint64(1)
     return keys.tolist()  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from scraper import vectors
 
-MULTIPLIERS = [0x9E3779B97F | 1, 0x7F4A7C15 | 1, 0xF39CC0605 | 1, 0xD1B54A32D | 1, 0xABCDEF123 | 1]
+MULTIPLIERS = (0x9E3779B97F | 1, 0x7F4A7C15 | 1, 0xF39CC0605 | 1, 0xD1B54A32D | 1, 0xABCDEF123 | 1)
 
 
 @settings(max_examples=200, deadline=None)
@@ -24,7 +24,7 @@ def test_window_hashes_are_the_multiply_shift_formula(text: str) -> None:
 
 
 def test_bin_minima_take_their_own_minimum_or_the_next_bins_circularly() -> None:
-    starts = [0, 100, 200, 300]
+    starts = (0, 100, 200, 300)
     hashes = np.array([250, 120, 150, 210, 290], dtype=np.uint32)  # bins 0 and 3 empty
     assert vectors.bin_minima(hashes, starts) == [120, 120, 210, 120]
     rng = random.Random(7)
@@ -39,8 +39,8 @@ def test_bin_minima_take_their_own_minimum_or_the_next_bins_circularly() -> None
 def test_mix_rows_is_the_band_formula_mod_2_64() -> None:
     rng = random.Random(3)
     values = tuple(rng.randrange(2**30) for _ in range(12))
-    mults = [rng.randrange(2**64) | 1 for _ in range(4)]
-    offsets = [rng.randrange(2**64) for _ in range(3)]
+    mults = tuple(rng.randrange(2**64) | 1 for _ in range(4))
+    offsets = tuple(rng.randrange(2**64) for _ in range(3))
     expected = [
         ((sum(values[b * 4 + r] * mults[r] for r in range(4)) + offsets[b]) % 2**64) >> 1
         for b in range(3)

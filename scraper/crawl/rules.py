@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from scraper.config import SiteConfig
 from scraper.discover import (
+    Entry,
     is_crawlable,
     is_pagination_of,
     looks_like_list,
@@ -14,8 +16,9 @@ from scraper.discover import (
 )
 from scraper.errors import BlockedError, DisallowedError, FetchError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, FetchSettings
+from scraper.models import NewUrl
 from scraper.parse.links import Link
-from scraper.urls import host_of
+from scraper.urls import canonicalize, host_of
 
 FAIL_BACKOFF = 600.0  # first wait before retrying a failed URL; doubles per failure
 
@@ -35,6 +38,32 @@ def is_article_link(site: SiteConfig, link: Link, list_url: str) -> bool:
         return matches_any(url, site.article_patterns)
     # Without patterns: an article link reads like a headline, not like 首页 or 更多.
     return len(link.text) >= 5 and not looks_like_list(url)
+
+
+def article_urls(site: SiteConfig, links: Iterable[Link], list_url: str) -> list[NewUrl]:
+    """The article links of a list page, as frontier entries of ``site``."""
+    return [
+        NewUrl(canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date)
+        for link in links
+        if is_article_link(site, link, list_url)
+    ]
+
+
+def entry_urls(site: SiteConfig, entries: Iterable[Entry], is_index: bool) -> list[NewUrl]:
+    """The URLs of a sitemap or feed worth queueing: nested sitemaps of a sitemap index, else
+    articles (those matching the site's article patterns, when it has any)."""
+    kind = "sitemap" if is_index else "article"
+    return [
+        NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
+        for e in entries
+        if is_crawlable(e.url)
+        and site.allows_host(host_of(e.url))
+        and (
+            kind == "sitemap"
+            or not site.article_patterns
+            or matches_any(e.url, site.article_patterns)
+        )
+    ]
 
 
 def host_failure(error: ScraperError | None) -> bool:

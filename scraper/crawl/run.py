@@ -27,7 +27,6 @@ from scraper.config import SiteConfig
 from scraper.discover import (
     Robots,
     is_crawlable,
-    matches_any,
     older_than,
     robots_for_status,
     robots_url,
@@ -54,11 +53,12 @@ from scraper.urls import canonicalize, host_of
 
 from .procs import WorkerProcesses
 from .rules import (
+    article_urls,
+    entry_urls,
     failure_wait,
     fetch_settings,
     figures,
     host_failure,
-    is_article_link,
     summary_line,
 )
 from .worker import Fetchers, Outcome, Task, worker
@@ -615,13 +615,7 @@ class Crawl:
     ) -> None:
         """Queue a list page's articles; follow its next page while pages still bring news."""
         since = self.options.since
-        candidates = [
-            NewUrl(
-                canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date
-            )
-            for link in listing.links
-            if is_article_link(site, link, page.final_url)
-        ]
+        candidates = article_urls(site, listing.links, page.final_url)
         added = set(self.state.frontier_add(candidates, now))
         self._counts.found += len(added)
         fresh = any(c.url in added and not older_than(c.lastmod, since) for c in candidates)
@@ -668,20 +662,9 @@ class Crawl:
             self._activate(host_key(next_url))
 
     def _follow_entries(self, site: SiteConfig, out: Outcome, now: str) -> None:
-        kind = "sitemap" if out.is_index else "article"
-        urls = [
-            NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
-            for e in out.entries
-            if is_crawlable(e.url)
-            and site.allows_host(host_of(e.url))
-            and (
-                kind == "sitemap"
-                or not site.article_patterns
-                or matches_any(e.url, site.article_patterns)
-            )
-        ]
+        urls = entry_urls(site, out.entries, out.is_index)
         added = self.state.frontier_add(urls, now)
-        if kind == "article":
+        if not out.is_index:
             self._counts.found += len(added)
         for host in {host_key(u.url) for u in urls}:
             self._activate(host)
