@@ -13,19 +13,22 @@ is still there. A worker process that dies ends the run with an error; the next 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import multiprocessing as mp
 import os
+import queue
 import signal
 import sys
-import threading
+import time
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from scraper.errors import ScraperError
 
-from .worker import Fetchers, worker
+from .worker import Fetchers, WorkerPool
 
 _PR_SET_PDEATHSIG = 1
 
@@ -37,26 +40,35 @@ def default_processes() -> int:
 
 
 class WorkerProcesses:
-    """``processes`` processes of ``threads`` worker threads each, fed through one queue."""
+    """``processes`` processes of ``threads`` fetching threads each, fed through one queue.
+
+    Results come back through a pipe per process, written by its parsing thread: a
+    ``multiprocessing.Queue`` would hand each one to a feeder thread to pickle and send,
+    one more thread waking for the interpreter lock per page.
+    """
 
     def __init__(self, processes: int, threads: int) -> None:
         ctx = mp.get_context("spawn")  # no fork of a process holding an open SQLite connection
         self.tasks: Any = ctx.Queue()
-        self.results: Any = ctx.Queue()
         self._threads = threads
+        pipes = [ctx.Pipe(duplex=False) for _ in range(processes)]
+        self.results = ResultPipes([reader for reader, _ in pipes], self)
+        self._writers = [writer for _, writer in pipes]
         self._procs: list[BaseProcess] = [
             ctx.Process(
                 target=_child,
-                args=(self.tasks, self.results, threads, os.getpid()),
+                args=(self.tasks, writer, threads, os.getpid()),
                 name=f"archiver-worker-{i + 1}",
                 daemon=True,
             )
-            for i in range(processes)
+            for i, (_, writer) in enumerate(pipes)
         ]
 
     def start(self) -> None:
         for proc in self._procs:
             proc.start()
+        for writer in self._writers:  # the children have theirs: a child's death reads as EOF
+            writer.close()
 
     def check(self) -> None:
         """Raise if a worker process has died: its tasks would never come back."""
@@ -84,25 +96,65 @@ class WorkerProcesses:
         self.results.close()
 
 
-def _child(tasks: Any, results: Any, threads: int, parent: int) -> None:
-    """A worker process: ``threads`` worker threads until told to stop or orphaned."""
+class ResultPipes:
+    """The worker processes' results, read from their pipes as from a queue."""
+
+    def __init__(self, readers: list[Connection], owner: WorkerProcesses) -> None:
+        self._readers = readers
+        self._owner = owner
+        self._ready: collections.deque[Any] = collections.deque()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """The next result; ``queue.Empty`` when none comes within ``timeout``."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._ready:
+            left = None if end is None else max(0.0, end - time.monotonic())
+            ready = wait(self._readers, left if block else 0)
+            if not ready:
+                raise queue.Empty
+            for reader in ready:
+                self._read(reader)  # type: ignore[arg-type]
+        return self._ready.popleft()
+
+    def get_nowait(self) -> Any:
+        return self.get(block=False)
+
+    def _read(self, reader: Connection) -> None:
+        try:
+            while True:
+                self._ready.append(reader.recv())
+                if not reader.poll(0):
+                    return
+        except (EOFError, OSError) as exc:
+            self._owner.check()
+            raise ScraperError(
+                "a crawl worker process closed its pipe; run again to resume"
+            ) from exc
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+class _PipeWriter:
+    """The child's end of its result pipe, put to as to a queue (by one thread only)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        self._conn.send(obj)
+
+
+def _child(tasks: Any, results: Connection, threads: int, parent: int) -> None:
+    """A worker process: ``threads`` fetching threads and a parser, until told to stop or
+    orphaned."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle
-    results.cancel_join_thread()  # never hang on exit over results nobody will read
     fetchers = Fetchers()
-    pool = [
-        threading.Thread(
-            target=worker,
-            args=(tasks, results, fetchers),
-            kwargs={"parent": parent, "slim": True},
-            daemon=True,
-        )
-        for _ in range(max(1, threads))
-    ]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    pool = WorkerPool(tasks, _PipeWriter(results), fetchers, threads, parent=parent, slim=True)
+    pool.start()
+    pool.join()
     fetchers.close()
 
 
