@@ -212,6 +212,32 @@ def test_exact_and_near_duplicate_copies_join_one_work_and_others_do_not(tmp_pat
         assert a.count("works") == 2
 
 
+def test_a_copy_finds_its_work_when_its_bands_are_crowded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the latest few articles of a band are counted (stock sentences put thousands in
+    one band); with that cap at one, a copy still joins its work and a stranger does not."""
+    from scraper.archive import works
+
+    monkeypatch.setattr(works, "_BAND_ROWS", 1)
+    works._candidates_sql.cache_clear()
+    try:
+        with Archive.open(tmp_path / "a.db") as a:
+            a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
+            for i in range(4):  # copies with one paragraph dropped: each band ever more full
+                body = "\n".join(p for k, p in enumerate(PARAS) if k != i)
+                a.save(*copy(f"https://portal{i}.example.com/a.html", body))
+            a.save(*copy("https://news.example.org/2.html", BODY.replace("，", ", ")))
+            a.save(*copy("https://www.origin.gov.cn/b.html", OTHER, title="农村公路"))
+            grouped = {work_of(a, "https://www.origin.gov.cn/a.html")}
+            grouped |= {work_of(a, f"https://portal{i}.example.com/a.html") for i in range(4)}
+            grouped.add(work_of(a, "https://news.example.org/2.html"))
+            assert len(grouped) == 1
+            assert work_of(a, "https://www.origin.gov.cn/b.html") not in grouped
+    finally:
+        works._candidates_sql.cache_clear()
+
+
 def test_what_the_caller_prepared_files_the_article_as_save_would(tmp_path: Path) -> None:
     """Workers derive digest, search text and packed raw page beside parsing and hand them to
     save(): the same records, works, raw pages and search hits."""

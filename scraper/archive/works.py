@@ -10,6 +10,7 @@ copy's ``original_url`` if archived, else a copy on the host that an ``original_
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from scraper import dedup
@@ -20,6 +21,30 @@ from .base import ArchiveBase
 # How many near-duplicate candidates are compared at most: the best match shares the most
 # bands, so the few sharing most are enough (templated pages can share a band with dozens).
 _MAX_CANDIDATES = 8
+# How many articles of one band are counted at most (the latest). Pages built from stock
+# sentences share some bands with thousands of others, and counting them all made one more
+# article cost in proportion to the archive. A true copy shares most of its 32 bands, so it
+# still stands out; a work with more copies than this is found through its latest ones.
+_BAND_ROWS = 24
+
+
+@functools.lru_cache(maxsize=8)
+def _candidates_sql(bands: int) -> str:
+    """Articles sharing the most of ``bands`` band keys, with signature and work.
+
+    Parameters: the band keys, then the article itself (never its own candidate)."""
+    arms = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT article_id FROM article_bands WHERE band_key = ?{i + 1}"
+        f" AND article_id != ?{bands + 1} ORDER BY article_id DESC LIMIT {_BAND_ROWS})"
+        for i in range(bands)
+    )
+    return (
+        "SELECT a.signature, a.work_id FROM ("
+        f"  SELECT article_id, count(*) AS shared FROM ({arms})"
+        f"  GROUP BY article_id ORDER BY shared DESC LIMIT {_MAX_CANDIDATES}"
+        ") c JOIN articles a ON a.id = c.article_id "
+        "WHERE a.signature IS NOT NULL AND a.work_id IS NOT NULL ORDER BY c.shared DESC"
+    )
 
 
 class WorksStore(ArchiveBase):
@@ -151,16 +176,7 @@ class WorksStore(ArchiveBase):
 
     def _similar_work(self, ident: int, sig: dedup.Signature, keys: list[int]) -> int | None:
         """The work of the most similar earlier article (candidates from shared bands)."""
-        marks = ",".join("?" * len(keys))
-        rows = self.db.execute(
-            "SELECT a.signature, a.work_id FROM ("
-            f"  SELECT article_id, count(*) AS shared FROM article_bands"
-            f"  WHERE band_key IN ({marks}) AND article_id != ?"
-            f"  GROUP BY article_id ORDER BY shared DESC LIMIT {_MAX_CANDIDATES}"
-            ") c JOIN articles a ON a.id = c.article_id "
-            "WHERE a.signature IS NOT NULL AND a.work_id IS NOT NULL ORDER BY c.shared DESC",
-            [*keys, ident],
-        ).fetchall()
+        rows = self.db.execute(_candidates_sql(len(keys)), [*keys, ident]).fetchall()
         best: tuple[float, int] | None = None
         for signature, work in rows:
             score = dedup.similarity(sig, dedup.signature_from_bytes(signature))

@@ -1,10 +1,18 @@
-"""Fetch-and-parse worker processes, so that a crawl uses more than one core.
+"""Fetching and parsing processes, so that a crawl uses more than one core.
 
 In one process, the worker threads and the one writer share one interpreter lock, so a crawl
 never used more than about one core, and the writer, which the whole crawl waits on, spent
-much of its time waiting for the lock. Here the worker threads run in other processes: they
-fetch, parse and hash (``worker.perform``), and send back plain ``Outcome`` data; the crawl's
-own process keeps the scheduler and the writer.
+much of its time waiting for the lock. Here the work runs in pairs of other processes: a
+fetching process, whose threads fetch (``worker.fetch_task``) and mostly wait on the network,
+and a parsing process, one thread that parses and hashes what they bring
+(``worker.parse_fetched``) and sends plain ``Outcome`` data back. With fetching and parsing
+threads in one process a page cost about a third more CPU: each socket that woke a fetching
+thread made it fight the parsing thread for the interpreter lock. The crawl's own process
+keeps the scheduler and the writer.
+
+Tasks go out through one queue that every fetching thread reads. Fetched pages go to the
+parser, and outcomes back to the crawl, through pipes: a ``multiprocessing.Queue`` hands each
+item to a feeder thread, one more thread to wake per page.
 
 A worker process never outlives the crawl: on Linux the kernel kills it when the crawl's
 process dies (kill -9 included), and everywhere it also checks, while idle, that its parent
@@ -21,6 +29,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -28,47 +37,55 @@ from typing import Any
 
 from scraper.errors import ScraperError
 
-from .worker import Fetchers, WorkerPool
+from .worker import Fetchers, Outcome, fetch_loop, parse_fetched
 
 _PR_SET_PDEATHSIG = 1
 
 
 def default_processes() -> int:
-    """Worker processes for a machine: one core is kept for the crawl's own process."""
+    """Fetching/parsing process pairs for a machine: one core is kept for the crawl's own
+    process (a pair takes about one core: its fetching process mostly waits)."""
     cores = os.cpu_count() or 1
     return max(0, min(4, cores - 1))
 
 
 class WorkerProcesses:
-    """``processes`` processes of ``threads`` fetching threads each, fed through one queue.
+    """``pairs`` fetching processes of ``threads`` threads each, and a parsing process each."""
 
-    Results come back through a pipe per process, written by its parsing thread: a
-    ``multiprocessing.Queue`` would hand each one to a feeder thread to pickle and send,
-    one more thread waking for the interpreter lock per page.
-    """
-
-    def __init__(self, processes: int, threads: int) -> None:
+    def __init__(self, pairs: int, threads: int) -> None:
         ctx = mp.get_context("spawn")  # no fork of a process holding an open SQLite connection
         self.tasks: Any = ctx.Queue()
-        self._threads = threads
-        pipes = [ctx.Pipe(duplex=False) for _ in range(processes)]
-        self.results = ResultPipes([reader for reader, _ in pipes], self)
-        self._writers = [writer for _, writer in pipes]
-        self._procs: list[BaseProcess] = [
-            ctx.Process(
-                target=_child,
-                args=(self.tasks, writer, threads, os.getpid()),
-                name=f"archiver-worker-{i + 1}",
-                daemon=True,
-            )
-            for i, (_, writer) in enumerate(pipes)
-        ]
+        self._fetching_threads = pairs * max(1, threads)
+        self._procs: list[BaseProcess] = []
+        self._child_ends: list[Connection] = []
+        readers: list[Connection] = []
+        parent = os.getpid()
+        for i in range(pairs):
+            fetched_in, fetched_out = ctx.Pipe(duplex=False)
+            results_in, results_out = ctx.Pipe(duplex=False)
+            self._procs += [
+                ctx.Process(
+                    target=_fetching,
+                    args=(self.tasks, fetched_out, threads, parent),
+                    name=f"archiver-fetch-{i + 1}",
+                    daemon=True,
+                ),
+                ctx.Process(
+                    target=_parsing,
+                    args=(fetched_in, results_out, parent),
+                    name=f"archiver-parse-{i + 1}",
+                    daemon=True,
+                ),
+            ]
+            readers.append(results_in)
+            self._child_ends += [fetched_in, fetched_out, results_out]
+        self.results = ResultPipes(readers, self)
 
     def start(self) -> None:
         for proc in self._procs:
             proc.start()
-        for writer in self._writers:  # the children have theirs: a child's death reads as EOF
-            writer.close()
+        for end in self._child_ends:  # the children have theirs: a child's death reads as EOF
+            end.close()
 
     def check(self) -> None:
         """Raise if a worker process has died: its tasks would never come back."""
@@ -80,8 +97,8 @@ class WorkerProcesses:
                 )
 
     def stop(self, wait: float = 5.0) -> None:
-        """Ask every worker thread to finish, then make sure every process is gone."""
-        for _ in range(len(self._procs) * self._threads):
+        """Ask every fetching thread to finish, then make sure every process is gone."""
+        for _ in range(self._fetching_threads):
             with contextlib.suppress(Exception):
                 self.tasks.put(None)
         for proc in self._procs:
@@ -97,7 +114,7 @@ class WorkerProcesses:
 
 
 class ResultPipes:
-    """The worker processes' results, read from their pipes as from a queue."""
+    """The parsing processes' outcomes, read from their pipes as from a queue."""
 
     def __init__(self, readers: list[Connection], owner: WorkerProcesses) -> None:
         self._readers = readers
@@ -105,7 +122,7 @@ class ResultPipes:
         self._ready: collections.deque[Any] = collections.deque()
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        """The next result; ``queue.Empty`` when none comes within ``timeout``."""
+        """The next outcome; ``queue.Empty`` when none comes within ``timeout``."""
         end = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
             left = None if end is None else max(0.0, end - time.monotonic())
@@ -136,26 +153,38 @@ class ResultPipes:
             reader.close()
 
 
-class _PipeWriter:
-    """The child's end of its result pipe, put to as to a queue (by one thread only)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
-        self._conn.send(obj)
-
-
-def _child(tasks: Any, results: Connection, threads: int, parent: int) -> None:
-    """A worker process: ``threads`` fetching threads and a parser, until told to stop or
-    orphaned."""
+def _fetching(tasks: Any, fetched: Connection, threads: int, parent: int) -> None:
+    """A fetching process: ``threads`` threads until told to stop or orphaned; its parser
+    is sent each outcome, then ``None``."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle
     fetchers = Fetchers()
-    pool = WorkerPool(tasks, _PipeWriter(results), fetchers, threads, parent=parent, slim=True)
-    pool.start()
-    pool.join()
+    lock = threading.Lock()
+
+    def send(out: Outcome | None) -> None:
+        with lock:
+            fetched.send(out)
+
+    pool = [
+        threading.Thread(target=fetch_loop, args=(tasks, send, fetchers, parent), daemon=True)
+        for _ in range(max(1, threads))
+    ]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    with contextlib.suppress(OSError):
+        send(None)
     fetchers.close()
+
+
+def _parsing(fetched: Connection, results: Connection, parent: int) -> None:
+    """A parsing process: parse what its fetching process sends, until ``None`` or its end."""
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(EOFError, OSError):
+        while (out := fetched.recv()) is not None:
+            results.send(parse_fetched(out, slim=True))
 
 
 def _die_with(parent: int) -> None:

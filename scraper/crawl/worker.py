@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -106,7 +107,7 @@ class Fetchers:
 
 def perform(task: Task, fetcher: Fetcher) -> Outcome:
     """Fetch and parse one URL. Runs in a worker thread; touches no shared state."""
-    return parse_fetched(fetch_task(task, fetcher), fetcher)
+    return parse_fetched(fetch_task(task, fetcher))
 
 
 def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
@@ -124,14 +125,25 @@ def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
     return Outcome(task, page, answered=time.time())
 
 
-def parse_fetched(out: Outcome, fetcher: Fetcher) -> Outcome:
-    """What ``fetch_task`` brought, parsed (a failed fetch passes through)."""
+def parse_fetched(out: Outcome, *, slim: bool = False) -> Outcome:
+    """What ``fetch_task`` brought, parsed (a failed fetch passes through); a bug in parsing
+    comes back as a failure, not as an exception that would stall the run.
+
+    ``slim`` drops a fetched page's decoded text (only robots.txt's is read by the
+    scheduler), so that less crosses between processes.
+    """
     if out.page is None:
         return out
-    return replace(_use(out.task, out.page, fetcher), answered=out.answered)
+    try:
+        parsed = _use(out.task, out.page)
+    except Exception as exc:
+        parsed = _unexpected(out.task, exc)
+    if slim and parsed.page is not None and out.task.kind != "robots":
+        parsed = replace(parsed, page=replace(parsed.page, text=""))
+    return replace(parsed, answered=out.answered)
 
 
-def _use(task: Task, page: Page, fetcher: Fetcher) -> Outcome:
+def _use(task: Task, page: Page) -> Outcome:
     """Parse what was fetched for ``task``: an article, a list page, a sitemap or a feed."""
     if page.status == 304 or task.kind == "robots":
         return Outcome(task, page=page)
@@ -140,7 +152,7 @@ def _use(task: Task, page: Page, fetcher: Fetcher) -> Outcome:
             listing = extract_list(page.text, page.final_url)
             return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
         if task.kind in ("sitemap", "feed"):
-            text = xml_text(page, fetcher.settings.max_bytes)
+            text = xml_text(page, task.settings.max_bytes)
             if task.kind == "feed":
                 return Outcome(task, page, entries=parse_feed(text, page.final_url))
             sitemap = parse_sitemap(text, page.final_url)
@@ -194,32 +206,21 @@ class OutcomeQueue(Protocol):
 class WorkerPool:
     """``threads`` fetching threads and one parsing thread, taking tasks until a ``None`` each.
 
-    Fetching waits on the network and parsing does not: a thread that did both held the
-    interpreter lock through a parse while the others woke from their sockets and fought
-    for it, and a page cost about half as much CPU again as fetched and parsed in one
-    thread. Here the fetching threads only fetch (and mostly wait), and one thread parses
-    what they bring, in turn; a page takes a millisecond or two to parse, so one thread
-    keeps up with hundreds of pages a second. In a worker process (``parent`` set) the
-    threads also stop once the crawl's process is gone. ``slim`` drops a fetched page's
-    decoded text (only robots.txt's is read by the scheduler), so that less crosses
-    between processes.
+    A crawl's workers in its own process (``--processes 0``). Fetching waits on the network
+    and parsing does not: the fetching threads only fetch, and one thread parses what they
+    bring, so that only one thread at a time has CPU work for the interpreter lock.
     """
 
     def __init__(
-        self,
-        tasks: TaskQueue,
-        results: OutcomeQueue,
-        fetchers: Fetchers,
-        threads: int,
-        *,
-        parent: int | None = None,
-        slim: bool = False,
+        self, tasks: TaskQueue, results: OutcomeQueue, fetchers: Fetchers, threads: int
     ) -> None:
         self._tasks, self._results, self._fetchers = tasks, results, fetchers
-        self._parent, self._slim = parent, slim
-        self._fetched: queue.SimpleQueue[tuple[Outcome, Fetcher] | None] = queue.SimpleQueue()
+        self._fetched: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._fetching = [
-            threading.Thread(target=self._fetch_loop, daemon=True) for _ in range(max(1, threads))
+            threading.Thread(
+                target=fetch_loop, args=(tasks, self._fetched.put, fetchers), daemon=True
+            )
+            for _ in range(max(1, threads))
         ]
         self._parsing = threading.Thread(target=self._parse_loop, daemon=True)
         self._closer = threading.Thread(target=self._close_when_fetched, daemon=True)
@@ -228,46 +229,38 @@ class WorkerPool:
         for thread in (*self._fetching, self._parsing, self._closer):
             thread.start()
 
-    def join(self) -> None:
-        """Wait until every fetching thread has had its ``None`` and the parser is done."""
-        self._closer.join()
-        self._parsing.join()
-
     def _close_when_fetched(self) -> None:
         for thread in self._fetching:
             thread.join()
         self._fetched.put(None)
 
-    def _fetch_loop(self) -> None:
-        while True:
-            try:
-                task = self._tasks.get(timeout=1.0)
-            except queue.Empty:
-                if self._parent is not None and os.getppid() != self._parent:
-                    return
-                continue
-            if task is None:
-                return
-            fetcher = self._fetchers.get(task.settings, task.url)
-            try:
-                out = fetch_task(task, fetcher)
-            except Exception as exc:  # a bug must not stall the run: report it as a failure
-                out = _unexpected(task, exc)
-            self._fetched.put((out, fetcher))
-
     def _parse_loop(self) -> None:
-        while True:
-            item = self._fetched.get()
-            if item is None:
+        while (fetched := self._fetched.get()) is not None:
+            self._results.put(parse_fetched(fetched))
+
+
+def fetch_loop(
+    tasks: TaskQueue,
+    send: Callable[[Outcome], None],
+    fetchers: Fetchers,
+    parent: int | None = None,
+) -> None:
+    """A fetching thread: take tasks until a ``None``, ``send`` each fetch's outcome. In a
+    worker process (``parent`` set) it also stops once the crawl's process is gone."""
+    while True:
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and os.getppid() != parent:
                 return
-            fetched, fetcher = item
-            try:
-                out = parse_fetched(fetched, fetcher)
-            except Exception as exc:  # as above
-                out = replace(_unexpected(fetched.task, exc), answered=fetched.answered)
-            if self._slim and out.page is not None and out.task.kind != "robots":
-                out = replace(out, page=replace(out.page, text=""))
-            self._results.put(out)
+            continue
+        if task is None:
+            return
+        try:
+            out = fetch_task(task, fetchers.get(task.settings, task.url))
+        except Exception as exc:  # a bug must not stall the run: report it as a failure
+            out = _unexpected(task, exc)
+        send(out)
 
 
 def _unexpected(task: Task, exc: Exception) -> Outcome:
