@@ -52,6 +52,7 @@ __all__ = [
     "signature",
     "signature_from_bytes",
     "signature_to_bytes",
+    "similarities",
     "similarity",
 ]
 
@@ -259,6 +260,16 @@ def similarity(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two bodies' shingle sets (share of equal bins)."""
     matches: int = sum(map(eq, a.values, b.values))
     return matches / NUM_PERM
+
+
+def similarities(sig: Signature, stored: list[bytes]) -> list[float]:
+    """``similarity(sig, signature_from_bytes(b))`` for each of ``stored``, in one pass."""
+    size = _HEADER.size + 4 * NUM_PERM
+    for data in stored:
+        if len(data) != size or _HEADER.unpack_from(data)[0] != SCHEME:
+            raise ValueError(f"not a scheme-{SCHEME} signature of {size} bytes")
+    values = [data[_HEADER.size :] for data in stored]
+    return [n / NUM_PERM for n in vectors.equal_counts(sig.values, values)]
 
 
 def groupable(body: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,6 +50,14 @@ def canonicalize(url: str, strip_params: Iterable[str] = ()) -> str:
     with known tracking parameters (utm_*, spm, ...) and the site's own ``strip_params``
     dropped. Every other parameter is kept with its value exactly as written.
     """
+    strip = strip_params if isinstance(strip_params, frozenset) else frozenset(strip_params)
+    return _canonical(url, strip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(url: str, strip_params: frozenset[str]) -> str:
+    """``canonicalize``, remembered: a crawl asks for one URL's form several times (found on
+    a list, queued, fetched, stored, and its host for politeness)."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:

@@ -73,6 +73,16 @@ def mix_rows(
     return keys.tolist()  # type: ignore[no-any-return]
 
 
+def equal_counts(values: tuple[int, ...], stored: list[bytes]) -> list[int]:
+    """For each of ``stored`` (as many little-endian uint32 as ``values``), how many of its
+    values equal ``values`` at the same place."""
+    if not stored:
+        return []
+    matrix = np.frombuffer(b"".join(stored), dtype="<u4").reshape(len(stored), len(values))
+    mine = np.array(values, dtype=np.uint32)
+    return (matrix == mine).sum(axis=1).tolist()  # type: ignore[no-any-return]
+
+
 def char_table(ranges: list[tuple[int, int]]) -> np.ndarray:
     """A lookup table over the Basic Multilingual Plane, true inside the inclusive ranges."""
     table = np.zeros(0x10000, dtype=bool)

@@ -707,3 +707,14 @@ def test_tracking_and_site_strip_parameters_do_not_make_new_articles(
         (site.url("/art/2.html?id=2"),),
     ]
     assert site.hits("/art/1.html?id=1") == 1
+
+
+def test_crawl_stamps_read_as_datetime_writes_them() -> None:
+    """Frontier times are compared as text: the fast stamp must equal datetime's own format,
+    rounding of the microsecond and its carry into the next second included."""
+    from datetime import UTC, datetime
+
+    from scraper.crawl.run import stamp
+
+    for t in (0.0, 1.5, 1_700_000_000.9999996, 1_700_000_000.0000004, 648936646.2112635):
+        assert stamp(t) == datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -618,3 +618,19 @@ def test_long_bodies_fill_every_bin_in_one_pass() -> None:
     sig = signature(body)
     assert sig.length == len(normalize(body))
     assert [v >> 23 for v in sig.values] == list(range(NUM_PERM))
+
+
+def test_similarities_in_one_pass_equal_similarity_one_by_one() -> None:
+    """The archive scores its near-duplicate candidates together; the scores are the same."""
+    bodies = [
+        "六月二十四日，全省机关党建工作推进会在省城召开。" * 4,
+        "六月二十四日，全省机关党建工作推进会在省城召开。" * 3 + "会议要求压实责任。",
+        "本报讯 今年以来，市交通运输局围绕农村公路提档升级，新改建道路一百二十公里。" * 2,
+    ]
+    sigs = [dedup.digest(body)[1] for body in bodies]
+    stored = [dedup.signature_to_bytes(s) for s in sigs]
+    for sig in sigs:
+        assert dedup.similarities(sig, stored) == [dedup.similarity(sig, s) for s in sigs]
+    assert dedup.similarities(sigs[0], []) == []
+    with pytest.raises(ValueError):
+        dedup.similarities(sigs[0], [stored[0][:-4]])

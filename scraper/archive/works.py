@@ -178,8 +178,8 @@ class WorksStore(ArchiveBase):
         """The work of the most similar earlier article (candidates from shared bands)."""
         rows = self.db.execute(_candidates_sql(len(keys)), [*keys, ident]).fetchall()
         best: tuple[float, int] | None = None
-        for signature, work in rows:
-            score = dedup.similarity(sig, dedup.signature_from_bytes(signature))
+        scores = dedup.similarities(sig, [signature for signature, _ in rows])
+        for score, (_, work) in zip(scores, rows, strict=True):
             if score >= dedup.THRESHOLD and (best is None or score > best[0]):
                 best = (score, int(work))
         return best[1] if best else None

@@ -9,7 +9,9 @@ in parallel; the host's delay (or its robots.txt Crawl-delay) separates requests
 
 from __future__ import annotations
 
+import functools
 import heapq
+import math
 import os
 import queue
 import time
@@ -131,8 +133,16 @@ class CrawlStats:
 
 def stamp(epoch: float | None = None) -> str:
     """UTC time with microseconds, fixed width, so frontier times sort as text."""
-    when = datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    frac, whole = math.modf(time.time() if epoch is None else epoch)
+    micro = round(frac * 1e6)  # rounded as datetime.fromtimestamp rounds
+    second = int(whole) + micro // 1_000_000
+    return f"{_second(second)}.{micro % 1_000_000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a whole second (a crawl stamps many times a second)."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 # ---------------------------------------------------------------- the run (the one writer)
