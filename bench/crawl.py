@@ -15,7 +15,10 @@ user+sys from wait4 for both.
 archiver parses every article (metadata, body, boilerplate), groups duplicates and stores it
 into SQLite with its raw bytes; the Scrapy spider only takes the <h1> and the paragraph text
 with CSS selectors and writes a JSON line. Scrapy does no metadata parsing, no dedup and no
-SQLite storage.
+SQLite storage. So a third run, scrapy+archiver, is the same spider doing archiver's work:
+each article parsed by archiver's parser and stored with ``Archive.save`` (as a Scrapy user
+of archiver's library would); the two archiver columns then differ only in the crawl engine
+(archiver also keeps its crawl state and list pages in the archive; the spider does not).
 
 Politeness is checked at the server. archiver waits the delay after a response before the next
 request to that host. Scrapy waits it between dispatching two requests to a host, so when its
@@ -496,22 +499,60 @@ class GovSpider(scrapy.Spider):
 '''
 
 
-def run_scrapy(farm: Farm, work: Path, delay: float) -> Result:
-    """`scrapy runspider` on a generated spider writing a JSON Lines feed."""
+SPIDER_ARCHIVE = """
+
+# scrapy+archiver: the same crawl, each article parsed by archiver's parser and stored with
+# Archive.save (one transaction each), as a Scrapy user of archiver's library would.
+import time as _time
+from datetime import UTC as _UTC, datetime as _datetime
+
+from scraper.archive import Archive
+from scraper.models import FetchAttempt, Page
+from scraper.parse import parse_page
+
+ARCHIVE = Archive.open({archive!r})
+
+
+def _parse_article(self, response):
+    now = _datetime.now(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    page = Page(
+        url=response.url,
+        final_url=response.url,
+        status=response.status,
+        content=response.body,
+        text=response.text,
+        encoding=response.encoding,
+        content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
+        fetched_at=now,
+        attempts=(FetchAttempt(response.url, now, response.status, response.url,
+                               len(response.body), response.encoding),),
+    )
+    article = parse_page(response.text, response.url)
+    ARCHIVE.save(page, article)
+    yield {{"url": response.url, "title": article.title or ""}}
+
+
+GovSpider.parse_article = _parse_article
+"""
+
+
+def run_scrapy(farm: Farm, work: Path, delay: float, archive: bool = False) -> Result:
+    """`scrapy runspider` on a generated spider writing a JSON Lines feed (and, with
+    ``archive``, parsing and storing each article with archiver's library)."""
     feed = work / "items.jsonl"
     spider = work / "gov_spider.py"
-    spider.write_text(
-        SPIDER.format(
-            starts=[farm.url(s.index) for s in farm.sites],
-            delay=delay,
-            concurrency=max(16, len(farm.sites)),
-            feed=str(feed),
-        ),
-        encoding="utf-8",
+    text = SPIDER.format(
+        starts=[farm.url(s.index) for s in farm.sites],
+        delay=delay,
+        concurrency=max(16, len(farm.sites)),
+        feed=str(feed),
     )
+    if archive:
+        text += SPIDER_ARCHIVE.format(archive=str(work / "archive.db"))
+    spider.write_text(text, encoding="utf-8")
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(spider)]
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
-    result = run_measured("scrapy", cmd, work, farm, env)
+    result = run_measured("scrapy+archiver" if archive else "scrapy", cmd, work, farm, env)
     expected = {
         farm.url(s.index, path): title for s in farm.sites for path, title in s.titles.items()
     }
@@ -660,13 +701,17 @@ def report(
         if r.exit_code:
             print(f"{r.name} stderr (last lines):\n" + "\n".join(r.stderr.splitlines()[-15:]))
     names = [r.name for r in results]
-    if "archiver" in names and "scrapy" in names:
-        a, s = numbers["archiver"], numbers["scrapy"]
+    for peer in ("scrapy", "scrapy+archiver"):
+        if "archiver" not in names or peer not in names:
+            continue
+        a, s = numbers["archiver"], numbers[peer]
         print(
-            "ratios: archiver/scrapy pages/s {:.2f} (process wall), {:.2f} (crawl span); "
-            "CPU per page archiver/scrapy {:.2f} (below 1 = archiver uses less)".format(
+            "ratios: archiver/{} pages/s {:.2f} (process wall), {:.2f} (crawl span); "
+            "CPU per page archiver/{} {:.2f} (below 1 = archiver uses less)".format(
+                peer,
                 float(a["pages_per_s"]) / float(s["pages_per_s"]),
                 float(a["pages_per_s_span"]) / float(s["pages_per_s_span"]),
+                peer,
                 float(a["cpu_ms_per_page"]) / float(s["cpu_ms_per_page"]),
             )
         )
@@ -681,7 +726,14 @@ def main() -> None:
         "--delay", type=float, default=0.05, help="seconds between requests to a host"
     )
     parser.add_argument("--quick", action="store_true", help="10 sites x 50 articles")
-    parser.add_argument("--only", choices=("archiver", "scrapy"), help="run one crawler")
+    parser.add_argument(
+        "--only", choices=("archiver", "scrapy", "scrapy+archiver"), help="run one crawler"
+    )
+    parser.add_argument(
+        "--no-equal-work",
+        action="store_true",
+        help="leave out the scrapy+archiver run (Scrapy with archiver's parser and archive)",
+    )
     parser.add_argument(
         "--order", choices=("archiver-first", "scrapy-first"), default="archiver-first"
     )
@@ -712,6 +764,8 @@ def main() -> None:
         "average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     )
     order = ["archiver", "scrapy"] if args.order == "archiver-first" else ["scrapy", "archiver"]
+    if not args.no_equal_work:
+        order.append("scrapy+archiver")
     if args.only:
         order = [args.only]
     base = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
@@ -723,7 +777,7 @@ def main() -> None:
             if name == "archiver":
                 results.append(run_archiver(farm, work, args.delay, list_pages))
             else:
-                results.append(run_scrapy(farm, work, args.delay))
+                results.append(run_scrapy(farm, work, args.delay, name == "scrapy+archiver"))
         print()
         numbers = report(results, sites, args.delay, expected)
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
