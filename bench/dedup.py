@@ -25,11 +25,12 @@ Two modes, both through the archive's own code:
 Afterwards: grouping quality against the generated ground truth
 (pairwise precision and recall), the file size after a WAL checkpoint, and the cost of one
 more article: ``--extra`` single saves through ``Archive.save()``, each its own transaction,
-on the full archive (median in ms).
+on the full archive (median, p90 and mean in ms). ``--reopen`` times them again on an
+archive a run kept (``--db``), in a fresh process and then with the band index read once.
 
 usage: python bench/dedup.py [--n 1000000] [--dup-rate 0.1] [--db PATH] [--batch 10000]
                             [--mode full|group] [--seed 1] [--extra 50] [--cache-mb MB] [--progress]
-                            [--gen-procs 2]
+                            [--gen-procs 2] [--index-search] [--reopen]
 """
 
 from __future__ import annotations
@@ -523,14 +524,15 @@ def quality(archive: Archive, source: array) -> dict[str, float]:
     }
 
 
-def one_more(archive: Archive, source: array, seed: int, count: int) -> list[float]:
-    """ms for each of ``count`` single saves through Archive.save() (half near-duplicates)."""
+def one_more(archive: Archive, source: array, seed: int, count: int, start: int = 0) -> list[float]:
+    """ms for each of ``count`` single saves through Archive.save() (half near-duplicates),
+    of articles numbered from ``len(source) + start`` (new ones each call)."""
     n = len(source)
-    rng = random.Random(seed ^ 0x5EED)
+    rng = random.Random(seed ^ 0x5EED ^ start)
     originals = [i for i in rng.sample(range(n), min(n, 4 * count)) if source[i] == i]
     times = []
     for k in range(count):
-        index = n + k
+        index = n + start + k
         if k % 2 and originals:
             src = originals[k % len(originals)]
             _, body, _ = _original_body(src, seed)
@@ -544,6 +546,45 @@ def one_more(archive: Archive, source: array, seed: int, count: int) -> list[flo
         archive.save(page, art)
         times.append((time.perf_counter() - t0) * 1000)
     return times
+
+
+def describe(times: list[float]) -> str:
+    srt = sorted(times)
+    p90 = srt[min(len(srt) - 1, int(0.9 * len(srt)))]
+    return (
+        f"median {statistics.median(times):.2f} ms, p90 {p90:.2f} ms, mean "
+        f"{statistics.mean(times):.2f} ms, max {srt[-1]:.2f} ms"
+    )
+
+
+def reopen(args: argparse.Namespace) -> int:
+    """One more article on an archive built before: in a fresh process, then warm."""
+    if args.db is None or not args.db.exists():
+        raise SystemExit("--reopen needs --db of an archive that bench/dedup.py built")
+    source = make_plan(args.n, args.dup_rate, args.seed)
+    archive = Archive.open(args.db)
+    if args.cache_mb:
+        archive.db.execute(f"PRAGMA cache_size = -{args.cache_mb * 1024}")
+    cache_kib = -int(archive.db.execute("PRAGMA cache_size").fetchone()[0])
+    articles = archive.count("articles")
+    if articles < args.n:
+        raise SystemExit(f"{args.db} holds {articles:,} articles, fewer than --n {args.n:,}")
+    searchable = archive.db.execute("SELECT count(*) FROM articles_fts_docsize").fetchone()[0]
+    size = sum(p.stat().st_size for p in args.db.parent.glob(args.db.name + "*"))
+    start = 10_000_000 + articles  # numbers no earlier save used
+    print(f"one more article on {args.db}: {articles:,} articles, {searchable:,} in the search "
+          f"index, {size / 1e9:.1f} GB; sqlite page cache {cache_kib:,} KiB; "
+          f"sqlite {__import__('sqlite3').sqlite_version}")  # fmt: skip
+    cold = one_more(archive, source, args.seed, args.extra, start)
+    print(f"fresh process (cold)   {describe(cold)} over {len(cold)} saves")
+    t0 = time.perf_counter()
+    archive.db.execute("SELECT count(*) FROM article_bands").fetchone()
+    warm_s = time.perf_counter() - t0
+    warm = one_more(archive, source, args.seed, args.extra, start + args.extra)
+    print(f"warm                   {describe(warm)} over {len(warm)} saves, after reading the "
+          f"band index once ({warm_s:.1f} s)")  # fmt: skip
+    archive.close()
+    return 0
 
 
 def signature_cost(source: array, seed: int, sample: int = 2000) -> float:
@@ -581,6 +622,13 @@ def main(argv: list[str] | None = None) -> int:
         "saves, so they meet a full index (timed apart)",
     )
     ap.add_argument(
+        "--reopen",
+        action="store_true",
+        help="with --db of an archive an earlier run built (same --n and --seed): build "
+        "nothing, time --extra saves in this fresh process (cold page cache), then again "
+        "after reading the band index once (warm, as a long crawl's cache holds it)",
+    )
+    ap.add_argument(
         "--gen-procs",
         type=int,
         default=2,
@@ -588,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
         "alone needs about a core and a half, more than the archive)",
     )
     args = ap.parse_args(argv)
+    if args.reopen:
+        return reopen(args)
 
     tmpdir = None
     if args.db is None:
@@ -702,11 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"search index           built over all {n:,} articles in {index_s:,.1f} s "
               f"(--index-search; not in the seconds above)")  # fmt: skip
     if extra:
-        srt = sorted(extra)
-        p90 = srt[min(len(srt) - 1, int(0.9 * len(srt)))]
-        print(f"one more article       median {statistics.median(extra):.2f} ms, p90 {p90:.2f} "
-              f"ms, max {srt[-1]:.2f} ms over {len(extra)} single Archive.save() calls on the "
-              f"full archive")  # fmt: skip
+        print(f"one more article       {describe(extra)} over {len(extra)} single "
+              f"Archive.save() calls on the full archive")  # fmt: skip
     if args.mode == "group":
         sig_us = signature_cost(source, args.seed)
         print(
