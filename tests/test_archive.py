@@ -350,6 +350,16 @@ def test_opening_a_version_2_archive_migrates_and_backfills(tmp_path: Path) -> N
         assert [h.id for h in a.search("党建")] == [1]
 
 
+def test_search_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:
+    """FTS5 merge settings live in the archive, for new and migrated archives alike: fewer
+    rewrites of each article's index entries as the archive grows."""
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
+        config = dict(a.db.execute("SELECT k, v FROM articles_fts_config").fetchall())
+        assert (config["automerge"], config["crisismerge"]) == (16, 64)
+        assert [h.id for h in a.search("党建")] == [article_id("https://www.origin.gov.cn/a.html")]
+
+
 def test_rewritten_article_leaves_its_work_and_its_old_band_keys(tmp_path: Path) -> None:
     with Archive.open(tmp_path / "a.db") as a:
         a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
