@@ -1,9 +1,10 @@
 """The worker side of a crawl: fetch and parse one URL, touching no shared state.
 
-Workers run in threads (in the crawl's own process, or in worker processes: see procs.py),
-one host at a time each; everything they learn goes back to the scheduler as an ``Outcome``,
-and only the scheduler writes to the archive. Tasks and outcomes are plain data, so they
-cross process boundaries as they are.
+Fetching threads take one task (one host) at a time and fetch it (``fetch_task``); a single
+parsing thread, or process, parses what they bring (``parse_fetched``): see ``WorkerPool``
+for a crawl in one process and procs.py for worker processes. Everything they learn goes back
+to the scheduler as an ``Outcome``, and only the scheduler writes to the archive. Tasks and
+outcomes are plain data, so they cross process boundaries as they are.
 """
 
 from __future__ import annotations
