@@ -503,7 +503,6 @@ SPIDER_ARCHIVE = """
 
 # scrapy+archiver: the same crawl, each article parsed by archiver's parser and stored with
 # Archive.save (one transaction each), as a Scrapy user of archiver's library would.
-import time as _time
 from datetime import UTC as _UTC, datetime as _datetime
 
 from scraper.archive import Archive

@@ -230,15 +230,22 @@ def signature_to_bytes(sig: Signature) -> bytes:
     return _HEADER.pack(SCHEME, sig.length) + values.tobytes()
 
 
-def signature_from_bytes(data: bytes) -> Signature:
-    """Inverse of :func:`signature_to_bytes`; refuses other schemes and sizes."""
+def _unpack(data: bytes) -> tuple[int, bytes]:
+    """A stored signature's body length and its values' bytes; refuses other schemes and
+    sizes."""
     if len(data) != _HEADER.size + 4 * NUM_PERM:
         raise ValueError(f"signature must be {_HEADER.size + 4 * NUM_PERM} bytes")
     scheme, length = _HEADER.unpack_from(data)
     if scheme != SCHEME:
         raise ValueError(f"signature scheme {scheme}, expected {SCHEME}")
+    return length, data[_HEADER.size :]
+
+
+def signature_from_bytes(data: bytes) -> Signature:
+    """Inverse of :func:`signature_to_bytes`; refuses other schemes and sizes."""
+    length, payload = _unpack(data)
     values = array(_U32)
-    values.frombytes(data[_HEADER.size :])
+    values.frombytes(payload)
     if _BIG_ENDIAN:
         values.byteswap()
     return Signature(tuple(values), length)
@@ -264,11 +271,7 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def similarities(sig: Signature, stored: list[bytes]) -> list[float]:
     """``similarity(sig, signature_from_bytes(b))`` for each of ``stored``, in one pass."""
-    size = _HEADER.size + 4 * NUM_PERM
-    for data in stored:
-        if len(data) != size or _HEADER.unpack_from(data)[0] != SCHEME:
-            raise ValueError(f"not a scheme-{SCHEME} signature of {size} bytes")
-    values = [data[_HEADER.size :] for data in stored]
+    values = [_unpack(data)[1] for data in stored]
     return [n / NUM_PERM for n in vectors.equal_counts(sig.values, values)]
 
 

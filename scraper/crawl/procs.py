@@ -37,7 +37,7 @@ from typing import Any
 
 from scraper.errors import ScraperError
 
-from .worker import Fetchers, Outcome, fetch_loop, parse_fetched
+from .worker import Fetchers, Outcome, fetch_all, parse_fetched
 
 _PR_SET_PDEATHSIG = 1
 
@@ -165,16 +165,8 @@ def _fetching(tasks: Any, fetched: Connection, threads: int, parent: int) -> Non
         with lock:
             fetched.send(out)
 
-    pool = [
-        threading.Thread(target=fetch_loop, args=(tasks, send, fetchers, parent), daemon=True)
-        for _ in range(max(1, threads))
-    ]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    with contextlib.suppress(OSError):
-        send(None)
+    with contextlib.suppress(OSError):  # the parser gone: the crawl sees it and stops
+        fetch_all(tasks, send, fetchers, threads, parent)
     fetchers.close()
 
 

@@ -335,19 +335,25 @@ class Crawl:
             if self._inflight == 0 and wait is None:
                 return "ok"
             deadline = self._deadline()
-            timeout = 1.0 if wait is None else max(0.001, min(wait, 1.0))
-            if deadline is not None:
-                timeout = max(0.001, min(timeout, deadline - time.monotonic()))
-            if self._inflight == 0:
-                time.sleep(timeout)
-                continue
-            try:
-                outcome = self._results.get(timeout=timeout)
-            except queue.Empty:
-                if self._procs is not None:
-                    self._procs.check()
-                continue
-            self._handle_batch(outcome)
+            limit = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            outcome = self._await_outcome(wait, limit)
+            if outcome is not None:
+                self._handle_batch(outcome)
+
+    def _await_outcome(self, wait: float | None, limit: float) -> Outcome | None:
+        """The next result within ``limit`` seconds, or None. ``wait`` is when the next idle
+        host may be asked again: the wait ends then too, for a dispatch. With nothing in
+        flight there is nothing to wait for but that, so it just sleeps."""
+        timeout = max(0.001, limit if wait is None else min(wait, limit))
+        if self._inflight == 0:
+            time.sleep(timeout)
+            return None
+        try:
+            return self._results.get(timeout=timeout)  # type: ignore[no-any-return]
+        except queue.Empty:
+            if self._procs is not None:
+                self._procs.check()
+            return None
 
     def _handle_batch(self, first: Outcome) -> None:
         """Handle ``first`` and the results that come in the next half second, in one
@@ -368,18 +374,11 @@ class Crawl:
                 if left <= 0 or self._stop_reason() is not None:
                     break
                 wait = self._next_ready_in()
-                if self._inflight == 0:  # every host waits out its delay
-                    if wait is None or wait >= left:
-                        break
-                    time.sleep(wait)
-                    continue
-                try:
-                    outcome = self._results.get(timeout=left if wait is None else min(left, wait))
-                except queue.Empty:
-                    if self._procs is not None:
-                        self._procs.check()
-                    continue
-                self._handle(outcome)
+                if self._inflight == 0 and (wait is None or wait >= left):
+                    break  # nothing will come before the batch's time is up
+                outcome = self._await_outcome(wait, left)
+                if outcome is not None:
+                    self._handle(outcome)
 
     def _drain(self, reason: str) -> None:
         """Finish the requests in flight; after the time limit, wait for them briefly only.

@@ -215,29 +215,40 @@ class WorkerPool:
     def __init__(
         self, tasks: TaskQueue, results: OutcomeQueue, fetchers: Fetchers, threads: int
     ) -> None:
-        self._tasks, self._results, self._fetchers = tasks, results, fetchers
+        self._results = results
         self._fetched: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
-        self._fetching = [
-            threading.Thread(
-                target=fetch_loop, args=(tasks, self._fetched.put, fetchers), daemon=True
-            )
-            for _ in range(max(1, threads))
-        ]
+        self._fetching = threading.Thread(
+            target=fetch_all, args=(tasks, self._fetched.put, fetchers, threads), daemon=True
+        )
         self._parsing = threading.Thread(target=self._parse_loop, daemon=True)
-        self._closer = threading.Thread(target=self._close_when_fetched, daemon=True)
 
     def start(self) -> None:
-        for thread in (*self._fetching, self._parsing, self._closer):
-            thread.start()
-
-    def _close_when_fetched(self) -> None:
-        for thread in self._fetching:
-            thread.join()
-        self._fetched.put(None)
+        self._fetching.start()
+        self._parsing.start()
 
     def _parse_loop(self) -> None:
         while (fetched := self._fetched.get()) is not None:
             self._results.put(parse_fetched(fetched))
+
+
+def fetch_all(
+    tasks: TaskQueue,
+    send: Callable[[Outcome | None], None],
+    fetchers: Fetchers,
+    threads: int,
+    parent: int | None = None,
+) -> None:
+    """Run ``threads`` fetching threads (``fetch_loop``) until each has had its ``None``,
+    then ``send`` a ``None`` after their outcomes: the parser's signal to stop."""
+    pool = [
+        threading.Thread(target=fetch_loop, args=(tasks, send, fetchers, parent), daemon=True)
+        for _ in range(max(1, threads))
+    ]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    send(None)
 
 
 def fetch_loop(
