@@ -71,15 +71,17 @@ class CrawlStateStore(ArchiveBase):
                     )
         return added
 
-    def frontier_next(
+    def frontier_due(
         self,
         host: str,
         sites: Sequence[str],
         now: str,
         since: str | None = None,
         fetched_before: str | None = None,
-    ) -> FrontierItem | None:
-        """The next URL due on ``host`` for these sites: lists, sitemaps and feeds first.
+        limit: int = 1,
+    ) -> list[FrontierItem]:
+        """The next ``limit`` URLs due on ``host`` for these sites: lists, sitemaps and feeds
+        first, then by depth and by how long they have been due.
 
         With ``since``, articles whose known date is older are left for another run; with
         ``fetched_before`` (the run's start), URLs this run already fetched are skipped.
@@ -95,15 +97,14 @@ class CrawlStateStore(ArchiveBase):
                 "AND NOT (kind = 'article' AND lastmod IS NOT NULL AND substr(lastmod, 1, 10) < ?)"
             )
             args.append(since[:10])
-        cur = self.db.execute(
+        rows = self.db.execute(
             f"SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
             "next_url "
             f"FROM frontier WHERE host = ? AND next_fetch_at <= ? AND site IN ({marks}) {where}"
-            f"ORDER BY kind = 'article', depth, next_fetch_at, rowid LIMIT 1",
+            f"ORDER BY kind = 'article', depth, next_fetch_at, rowid LIMIT {int(limit)}",
             args,
-        )
-        row = cur.fetchone()
-        return FrontierItem(*row) if row else None
+        ).fetchall()
+        return [FrontierItem(*row) for row in rows]
 
     def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
         marks = ",".join("?" * len(sites))

@@ -10,9 +10,12 @@ threads in one process a page cost about a third more CPU: each socket that woke
 thread made it fight the parsing thread for the interpreter lock. The crawl's own process
 keeps the scheduler and the writer.
 
-Tasks go out through one queue that every fetching thread reads. Fetched pages go to the
-parser, and outcomes back to the crawl, through pipes: a ``multiprocessing.Queue`` hands each
-item to a feeder thread, one more thread to wake per page.
+Tasks go out through one pipe that every fetching thread reads (``TaskPipe``); fetched pages
+go to the parser, and outcomes back to the crawl, through pipes too. A
+``multiprocessing.Queue`` hands each item to a feeder thread, one more thread to wake per
+page: in the crawl's process that thread fought the writer for the interpreter lock. A pipe
+written directly can fill up, so the crawl never has more tasks out than its fetching threads
+can hold (``Crawl`` caps what is in flight) and the pipe never holds more than that.
 
 A worker process never outlives the crawl: on Linux the kernel kills it when the crawl's
 process dies (kill -9 included), and everywhere it also checks, while idle, that its parent
@@ -37,7 +40,10 @@ from typing import Any
 
 from scraper.errors import ScraperError
 
-from .worker import Fetchers, Outcome, fetch_all, parse_fetched
+if sys.platform != "win32":
+    import fcntl
+
+from .worker import Fetchers, Outcome, Task, fetch_all, parse_fetched
 
 _PR_SET_PDEATHSIG = 1
 
@@ -54,7 +60,7 @@ class WorkerProcesses:
 
     def __init__(self, pairs: int, threads: int) -> None:
         ctx = mp.get_context("spawn")  # no fork of a process holding an open SQLite connection
-        self.tasks: Any = ctx.Queue()
+        self.tasks = TaskPipe(ctx)
         self._fetching_threads = pairs * max(1, threads)
         self._procs: list[BaseProcess] = []
         self._child_ends: list[Connection] = []
@@ -98,8 +104,8 @@ class WorkerProcesses:
 
     def stop(self, wait: float = 5.0) -> None:
         """Ask every fetching thread to finish, then make sure every process is gone."""
-        for _ in range(self._fetching_threads):
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            for _ in range(self._fetching_threads):
                 self.tasks.put(None)
         for proc in self._procs:
             if proc.pid is not None:
@@ -108,9 +114,40 @@ class WorkerProcesses:
             if proc.is_alive():
                 proc.kill()
                 proc.join(1.0)
-        self.tasks.cancel_join_thread()
         self.tasks.close()
         self.results.close()
+
+
+class TaskPipe:
+    """Tasks from the crawl (the only writer) to every fetching thread of every worker
+    process. ``put`` writes at once, with no feeder thread; ``get`` reads one task under a
+    lock shared by the readers, or raises ``queue.Empty`` after ``timeout``."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._reader, self._writer = ctx.Pipe(duplex=False)
+        self._lock = ctx.Lock()
+        if sys.platform == "linux":  # room for many tasks of large site configs
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._writer.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+
+    def put(self, task: Task | None) -> None:
+        self._writer.send(task)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Task | None:
+        wait = timeout if block else 0.0
+        if not self._lock.acquire(True, wait):
+            raise queue.Empty
+        try:
+            if not self._reader.poll(wait):
+                raise queue.Empty
+            task: Task | None = self._reader.recv()
+            return task
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
 
 
 class ResultPipes:

@@ -9,6 +9,7 @@ in parallel; the host's delay (or its robots.txt Crawl-delay) separates requests
 
 from __future__ import annotations
 
+import collections
 import functools
 import heapq
 import math
@@ -68,6 +69,7 @@ ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
 _BATCH = 256  # results written in one transaction at most
 _BATCH_SECONDS = 0.5  # and for at most this long: a kill -9 loses no more than this to redo
+_DUE_AHEAD = 16  # due URLs read from the frontier per host at a time
 
 
 class CrawlState(Protocol):
@@ -78,14 +80,15 @@ class CrawlState(Protocol):
 
     def crawl_transaction(self) -> AbstractContextManager[None]: ...
     def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]: ...
-    def frontier_next(
+    def frontier_due(
         self,
         host: str,
         sites: Sequence[str],
         now: str,
         since: str | None = None,
         fetched_before: str | None = None,
-    ) -> FrontierItem | None: ...
+        limit: int = 1,
+    ) -> list[FrontierItem]: ...
     def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]: ...
     def frontier_done(self, url: str, visit: Visit) -> None: ...
     def not_modified(self, page: Page) -> int | None: ...
@@ -163,6 +166,10 @@ class _Host:
     queued: bool = False  # has its entry in the scheduler's heap of idle hosts
     refused: str | None = None  # the non-public address the host resolves to, if any
     resolved: bool = False
+    allowed_at: float = 0.0  # time.time() from which it may be asked again
+    # Its next due URLs, read from the frontier a few at a time; dropped whenever URLs are
+    # added for the host, since a list page added must go first.
+    due: collections.deque[FrontierItem] = field(default_factory=collections.deque)
 
 
 @dataclass
@@ -208,11 +215,13 @@ class Crawl:
         self._tasks: Any = queue.Queue()
         self._results: Any = queue.Queue()
         self._inflight = 0
+        self._max_inflight = 16  # tasks out at once (set by run)
         self._started = 0.0
         self._run_started = ""
         self._run_id = 0
         self._robots_status: dict[str, int | None] = {}
         self._robots_at: dict[str, str] = {}
+        self._unsaved: set[str] = set()  # hosts whose state is not yet written (_save_hosts)
 
     # ------------------------------------------------------------ driving
 
@@ -222,6 +231,10 @@ class Crawl:
         self._run_id = self.state.run_start(self._run_started, self._names, os.getpid())
         outcome = "interrupted"
         workers = max(1, self.options.workers)
+        # A task waits for a free fetching thread in a pipe, which must never fill up: the
+        # worker processes block on the pipes back when the crawl is busy, and a crawl blocked
+        # on writing a task would wait for them forever. More out than threads gains nothing.
+        self._max_inflight = 2 * workers
         pool: WorkerPool | None = None
         if self.options.processes > 0:
             processes = min(self.options.processes, workers)
@@ -282,8 +295,10 @@ class Crawl:
             self._activate(host)
 
     def _activate(self, host: str) -> None:
+        """The host has URLs due (new ones, or made due again): have it asked."""
         self._active.add(host)
         if host in self._hosts:
+            self._hosts[host].due.clear()  # what was read ahead may no longer come first
             self._queue(self._hosts[host])
             return
         h = _Host(host)
@@ -379,6 +394,7 @@ class Crawl:
                 outcome = self._await_outcome(wait, left)
                 if outcome is not None:
                     self._handle(outcome)
+            self._save_hosts()
 
     def _drain(self, reason: str) -> None:
         """Finish the requests in flight; after the time limit, wait for them briefly only.
@@ -395,18 +411,21 @@ class Crawl:
                 outcome = self._results.get(timeout=max(0.001, end - time.monotonic()))
             except queue.Empty:
                 break
-            self._handle(outcome)
+            with self.state.crawl_transaction():
+                self._handle(outcome)
+                self._save_hosts()
 
     def _next_ready_in(self) -> float | None:
-        """Seconds until an idle host with work may be asked again; None when none has work."""
-        if not self._ready:
+        """Seconds until an idle host with work may be asked again; None when none has work,
+        or when as many tasks are out as may be (then only a result frees a place)."""
+        if not self._ready or self._inflight >= self._max_inflight:
             return None
         return max(0.0, self._ready[0][0] - time.monotonic())
 
     def _dispatch(self) -> None:
         """Give each idle host whose delay has passed its next due URL (robots.txt first)."""
         now_mono = time.monotonic()
-        while self._ready and self._ready[0][0] <= now_mono:
+        while self._ready and self._ready[0][0] <= now_mono and self._inflight < self._max_inflight:
             _, name = heapq.heappop(self._ready)
             h = self._hosts[name]
             h.queued = False
@@ -445,11 +464,20 @@ class Crawl:
         """The next due URL on a host that this run has not fetched and robots.txt allows."""
         while True:
             now = stamp()
-            item = self.state.frontier_next(
-                h.name, self._names, now, self.options.since, self._run_started
-            )
-            if item is None:
-                return None
+            if not h.due:
+                h.due.extend(
+                    self.state.frontier_due(
+                        h.name,
+                        self._names,
+                        now,
+                        self.options.since,
+                        self._run_started,
+                        limit=_DUE_AHEAD,
+                    )
+                )
+                if not h.due:
+                    return None
+            item = h.due.popleft()
             site = self.sites[item.site]
             refused = None if site.allow_private else self._refused(h, item.url)
             if refused is not None:
@@ -521,19 +549,28 @@ class Crawl:
                 self._page_done(out)
                 if self._counts.pages % 25 == 0:  # a killed run still shows how far it got
                     self.state.run_update(self._run_id, figures(self._stats("running")))
+        h.allowed_at = allowed
+        self._unsaved.add(h.name)
+        if self.progress is not None and task.kind != "robots":
+            self.progress(self._stats("running"), task.url)
+
+    def _save_hosts(self) -> None:
+        """Write the hosts whose state changed since the last call, in the caller's
+        transaction: once per batch rather than once per page (each row carries robots.txt)."""
+        for name in self._unsaved:
+            h = self._hosts[name]
             self.state.host_save(
                 HostState(
-                    host=h.name,
+                    host=name,
                     robots_txt=h.robots.text if h.robots else None,
-                    robots_status=self._robots_status.get(h.name),
-                    robots_fetched_at=self._robots_at.get(h.name),
-                    next_allowed_at=stamp(allowed),
+                    robots_status=self._robots_status.get(name),
+                    robots_fetched_at=self._robots_at.get(name),
+                    next_allowed_at=stamp(h.allowed_at),
                     crawl_delay=h.crawl_delay or None,
                     failures=h.failures,
                 )
             )
-        if self.progress is not None and task.kind != "robots":
-            self.progress(self._stats("running"), task.url)
+        self._unsaved.clear()
 
     def _robots_done(self, h: _Host, out: Outcome) -> None:
         if out.error is not None:
