@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scraper.parse import parse_page
+from scraper.parse import _cjk_and_letters, parse_page
 from scraper.parse.dates import find_dates
 
 PARA = "这是一段用于测试的正文内容，包含足够多的文字和标点符号，以便被识别为文章的主体段落。"
@@ -168,3 +171,15 @@ def test_site_profile_selectors_override_the_general_result(
     assert art.source == "示例日报"
     other = parse_page(PROFILED, "http://other.example.test/a.html")
     assert other.body.startswith("这是正文的第一段")
+
+
+_LANG_ALPHABET = "\u4dff\u4e00\u4e2d\u6587\u9fff\ua000\u3400abcXYZ é１Ａ，。 \n\ud800😀"
+
+
+@given(st.text(alphabet=_LANG_ALPHABET, max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_language_counts_cjk_and_ascii_letters_as_a_regex_does(text: str) -> None:
+    """The byte-level count behind ``language`` matches counting U+4E00..U+9FFF and A-Za-z."""
+    cjk = len(re.findall("[\u4e00-\u9fff]", text))
+    letters = len(re.findall("[A-Za-z\u4e00-\u9fff]", text))
+    assert _cjk_and_letters(text) == (cjk, letters)

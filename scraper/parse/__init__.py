@@ -34,14 +34,24 @@ def _same_site(a: str, b: str) -> bool:
     return ".".join(ha.split(".")[-2:]) == ".".join(hb.split(".")[-2:])
 
 
-_NOT_CJK = re.compile(r"[^\u4e00-\u9fff]+")
-_NOT_LETTER = re.compile(r"[^A-Za-z\u4e00-\u9fff]+")
+# Counted in UTF-8 bytes, in C, a few times faster than a regex over the text: U+4E00..U+9FFF
+# is every character led by byte E5..E9, and those led by E4 whose next byte is B8..BF.
+_NOT_CJK_LEAD = bytes(b for b in range(256) if not 0xE5 <= b <= 0xE9)
+_E4_BELOW_CJK = re.compile(rb"\xe4[\x80-\xb7]")
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (chr(b).isascii() and chr(b).isalpha()))
+
+
+def _cjk_and_letters(sample: str) -> tuple[int, int]:
+    """Characters in U+4E00..U+9FFF, and those plus ASCII letters."""
+    data = sample.encode("utf-8", "surrogatepass")
+    cjk = len(data.translate(None, _NOT_CJK_LEAD))
+    if led_by_e4 := data.count(b"\xe4"):
+        cjk += led_by_e4 - len(_E4_BELOW_CJK.findall(data))
+    return cjk, cjk + len(data.translate(None, _NOT_ASCII_LETTER))
 
 
 def _language(doc: Doc, sample: str) -> str | None:
-    # Counted by deleting the rest (one C-level pass each), not by listing every match.
-    cjk = len(_NOT_CJK.sub("", sample))
-    letters = len(_NOT_LETTER.sub("", sample))
+    cjk, letters = _cjk_and_letters(sample)
     if letters and cjk / letters > 0.2:
         return "zh"
     if doc.lang:

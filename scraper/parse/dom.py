@@ -170,7 +170,7 @@ class _Walker:
         self.buf = []
         links, self.link_chars = self.link_chars, 0
         if text:
-            chars = len(squash(text))
+            chars = len(text) - text.count(" ")  # clean() left no other whitespace
             self.doc.lines.append(Line(text, chars, min(links, chars), self.cur, self.heading))
 
     def walk(self, node: Any, depth: int = 0) -> None:

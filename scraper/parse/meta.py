@@ -253,20 +253,21 @@ def find_author(texts: list[str]) -> str | None:
     return None
 
 
+_ORIGINAL_ANCHOR = re.compile(r"原文链接|阅读原文|查看原文|原文地址|转自")
+_ORIGINAL_PRINTED = re.compile(r"(?:原文链接|原文地址|转自|原文网址)\s*[:：]?\s*(https?://\S+)")
+_ORIGINAL_LABEL = re.compile(r"(?:原文链接|原文地址|原文网址)\s*[:：]?")
+
+
 def find_original_url(doc: Doc, base: str) -> str | None:
     """原文链接 / 阅读原文 anchors, or a URL printed after such a label."""
     for href, text, _line in doc.links:
-        if re.search(r"原文链接|阅读原文|查看原文|原文地址|转自", text) and href.startswith(
-            ("http", "/")
-        ):
+        if _ORIGINAL_ANCHOR.search(text) and href.startswith(("http", "/")):
             return urljoin(base, href)
     for ln in doc.lines:
-        m = re.search(r"(?:原文链接|原文地址|转自|原文网址)\s*[:：]?\s*(https?://\S+)", ln.text)
+        m = _ORIGINAL_PRINTED.search(ln.text)
         if m:
             return m.group(1).rstrip("。，)）")
     for href, _text, line in doc.links:
-        if 0 <= line < len(doc.lines) and re.search(
-            r"(?:原文链接|原文地址|原文网址)\s*[:：]?", doc.lines[line].text
-        ):
+        if 0 <= line < len(doc.lines) and _ORIGINAL_LABEL.search(doc.lines[line].text):
             return urljoin(base, href)
     return None
