@@ -464,8 +464,8 @@ def crawl(
         typer.Option(
             "--processes",
             min=0,
-            help="Worker processes that fetch and parse (default: one per core but one, up to "
-            "4; 0: threads in this process).",
+            help="Worker processes that fetch, each with one that parses when there are two "
+            "or more (default: one per core but one, up to 4; 0: threads in this process).",
         ),
     ] = None,
     config: ConfigOption = None,

@@ -577,11 +577,12 @@ def news_sites(
 def test_worker_processes_archive_what_worker_threads_archive(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
-    """Fetching and parsing in worker processes changes where the work runs, not the result:
-    same articles, titles, bodies, works and search index; politeness still holds per host."""
+    """Fetching (and parsing) in worker processes changes where the work runs, not the result:
+    same articles, titles, bodies, works and search index; politeness still holds per host.
+    With one worker process the crawl's own process parses; with two, a parsing process each."""
     sites, cfg = news_sites(make_site, tmp_path, count=3, articles=12, delay=0.05)
     archived = []
-    for processes in ("0", "2"):
+    for processes in ("0", "1", "2"):
         db = tmp_path / f"p{processes}.db"
         code, _, err = run(cfg, db, "--processes", processes)
         assert code == 0 and figures(err)["new"] == 36, err
@@ -594,8 +595,8 @@ def test_worker_processes_archive_what_worker_threads_archive(
         )
         fts = "select count(*) from articles_fts where articles_fts match '\"政务\"'"
         assert rows(db, fts) == [(36,)]
-    assert archived[0] == archived[1]
-    for s in sites:  # both runs, one request at a time per host, the delay between them
+    assert archived[0] == archived[1] == archived[2]
+    for s in sites:  # every run, one request at a time per host, the delay between them
         times = [t for t, _, _ in s.log]
         assert min(b - a for a, b in itertools.pairwise(times)) >= 0.045
 

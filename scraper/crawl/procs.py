@@ -2,13 +2,20 @@
 
 In one process, the worker threads and the one writer share one interpreter lock, so a crawl
 never used more than about one core, and the writer, which the whole crawl waits on, spent
-much of its time waiting for the lock. Here the work runs in pairs of other processes: a
-fetching process, whose threads fetch (``worker.fetch_task``) and mostly wait on the network,
-and a parsing process, one thread that parses and hashes what they bring
-(``worker.parse_fetched``) and sends plain ``Outcome`` data back. With fetching and parsing
-threads in one process a page cost about a third more CPU: each socket that woke a fetching
-thread made it fight the parsing thread for the interpreter lock. The crawl's own process
-keeps the scheduler and the writer.
+much of its time waiting for the lock. Here fetching runs in other processes, whose threads
+fetch (``worker.fetch_task``) and mostly wait on the network. Parsing (``worker.parse_fetched``)
+runs in one thread: with fetching and parsing threads in one process a page cost about a
+third more CPU, each socket that woke a fetching thread making it fight the parsing thread for
+the interpreter lock.
+
+Where that thread runs depends on the cores. With one fetching process (a two-core machine),
+the crawl's own process parses what comes back, between writes: a third process and a second
+hop between processes cost more than they free (measured with bench/crawl.py: about 7% more
+CPU a page with a parsing process, for 20% more pages a second than the ~340 a second that
+one writing and parsing process keeps up with). With more, each fetching process has a
+parsing process beside it, one thread that parses and hashes what its fetching process brings
+and sends plain ``Outcome`` data on, and the crawl's process keeps only the scheduler and the
+writer.
 
 Tasks go out through one pipe that every fetching thread reads (``TaskPipe``); fetched pages
 go to the parser, and outcomes back to the crawl, through pipes too. A
@@ -56,35 +63,42 @@ def default_processes() -> int:
 
 
 class WorkerProcesses:
-    """``pairs`` fetching processes of ``threads`` threads each, and a parsing process each."""
+    """``count`` fetching processes of ``threads`` threads each and, with ``parse``, a parsing
+    process beside each; without, the crawl's own process parses what they fetch."""
 
-    def __init__(self, pairs: int, threads: int) -> None:
+    def __init__(self, count: int, threads: int, *, parse: bool = True) -> None:
         ctx = mp.get_context("spawn")  # no fork of a process holding an open SQLite connection
         self.tasks = TaskPipe(ctx)
-        self._fetching_threads = pairs * max(1, threads)
+        self.parsed = parse  # whether outcomes come back parsed
+        self._fetching_threads = count * max(1, threads)
         self._procs: list[BaseProcess] = []
         self._child_ends: list[Connection] = []
         readers: list[Connection] = []
         parent = os.getpid()
-        for i in range(pairs):
-            fetched_in, fetched_out = ctx.Pipe(duplex=False)
+        for i in range(count):
             results_in, results_out = ctx.Pipe(duplex=False)
-            self._procs += [
+            readers.append(results_in)
+            self._child_ends.append(results_out)
+            fetched_out = results_out
+            if parse:
+                fetched_in, fetched_out = ctx.Pipe(duplex=False)
+                self._procs.append(
+                    ctx.Process(
+                        target=_parsing,
+                        args=(fetched_in, results_out, parent),
+                        name=f"archiver-parse-{i + 1}",
+                        daemon=True,
+                    )
+                )
+                self._child_ends += [fetched_in, fetched_out]
+            self._procs.append(
                 ctx.Process(
                     target=_fetching,
                     args=(self.tasks, fetched_out, threads, parent),
                     name=f"archiver-fetch-{i + 1}",
                     daemon=True,
-                ),
-                ctx.Process(
-                    target=_parsing,
-                    args=(fetched_in, results_out, parent),
-                    name=f"archiver-parse-{i + 1}",
-                    daemon=True,
-                ),
-            ]
-            readers.append(results_in)
-            self._child_ends += [fetched_in, fetched_out, results_out]
+                )
+            )
         self.results = ResultPipes(readers, self)
 
     def start(self) -> None:
@@ -176,7 +190,9 @@ class ResultPipes:
     def _read(self, reader: Connection) -> None:
         try:
             while True:
-                self._ready.append(reader.recv())
+                out = reader.recv()
+                if out is not None:  # a fetching process's last word (meant for a parser)
+                    self._ready.append(out)
                 if not reader.poll(0):
                     return
         except (EOFError, OSError) as exc:

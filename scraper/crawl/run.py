@@ -63,7 +63,7 @@ from .rules import (
     host_failure,
     summary_line,
 )
-from .worker import Fetchers, Outcome, Task, WorkerPool
+from .worker import Fetchers, Outcome, Task, WorkerPool, parse_fetched
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
@@ -212,6 +212,7 @@ class Crawl:
         self._counts = _Counts()
         self._fetchers = Fetchers()
         self._procs: WorkerProcesses | None = None
+        self._parse_here = False  # outcomes come back fetched, not parsed (one worker process)
         self._tasks: Any = queue.Queue()
         self._results: Any = queue.Queue()
         self._inflight = 0
@@ -238,7 +239,9 @@ class Crawl:
         pool: WorkerPool | None = None
         if self.options.processes > 0:
             processes = min(self.options.processes, workers)
-            self._procs = WorkerProcesses(processes, -(-workers // processes))
+            # One fetching process: parsed here (procs.py says why); more: beside each.
+            self._procs = WorkerProcesses(processes, -(-workers // processes), parse=processes > 1)
+            self._parse_here = not self._procs.parsed
             self._tasks, self._results = self._procs.tasks, self._procs.results
         else:
             pool = WorkerPool(self._tasks, self._results, self._fetchers, workers)
@@ -523,6 +526,8 @@ class Crawl:
     # ------------------------------------------------------------ results (all writes here)
 
     def _handle(self, out: Outcome) -> None:
+        if self._parse_here:
+            out = parse_fetched(out)
         task = out.task
         h = self._hosts[host_key(task.url)]
         h.busy = False
