@@ -6,9 +6,15 @@ over to templates never seen; position decides elsewhere whether a match really 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .dates import DATE
+
+# The classifiers the parser asks most often are remembered by text: one line is asked about
+# several times (scoring, cutting, stopping), and a site's navigation and footer lines come
+# back on every one of its pages.
+_remember = functools.lru_cache(maxsize=4096)
 
 PUNCT = frozenset("，。；！？、：“”…")
 _PUNCT = tuple(PUNCT)
@@ -83,6 +89,7 @@ def punct_count(text: str) -> int:
     return sum(map(text.count, _PUNCT))
 
 
+@_remember
 def is_prose(text: str) -> bool:
     """A sentence-like line: enough characters and some clause punctuation."""
     n = len(text)
@@ -158,14 +165,17 @@ def is_comments(text: str) -> bool:
     return len(text) < 40 and bool(COMMENTS.search(text))
 
 
+@_remember
 def is_disclaimer(text: str) -> bool:
     return bool(DISCLAIMER.search(text[:60]))
 
 
+@_remember
 def is_footer(text: str) -> bool:
     return len(text) < 300 and bool(FOOTER.search(text))
 
 
+@_remember
 def is_noise(text: str) -> bool:
     """Any furniture line that never belongs in the body."""
     return (
