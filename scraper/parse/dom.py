@@ -196,7 +196,7 @@ class _Walker:
             if tag in SKIP or tag[0] == "-":
                 continue
             attrs = child.attributes
-            if "hidden" in attrs or _HIDDEN.search(attrs.get("style") or ""):
+            if attrs and ("hidden" in attrs or _HIDDEN.search(attrs.get("style") or "")):
                 continue
             if tag in BLOCK:
                 self.flush()
