@@ -6,13 +6,17 @@ import sqlite3
 import zlib
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scraper.archive import SCHEMA_VERSION, Archive, article_id
+from scraper.archive import SCHEMA_VERSION, Archive, article_id, host_key
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveStatus
 from scraper.prepare import prepare
+from scraper.urls import canonicalize
 
 URL = "https://www.example.gov.cn/art/2022/6/24/art_1_1.html"
 
@@ -376,3 +380,22 @@ def test_rewritten_article_leaves_its_work_and_its_old_band_keys(tmp_path: Path)
         ).fetchall()
         assert len(per_article) == 2 and {n for _, n in per_article} == {32}
         assert a.count("works") == 2
+
+
+_URL_PARTS = st.sampled_from(
+    ["http://", "HTTPS://", "ftp://", " http://", "Www.Gov.CN", "a.b", ":80", ":443", ":8080",
+     "user:pw@", "[::1]", "/", "/x", "?q=1", "#f", "\t", "\n", " ", "中文", "%41"]
+)  # fmt: skip
+
+
+@given(st.lists(_URL_PARTS, max_size=7).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_host_key_is_the_canonical_urls_host_part(url: str) -> None:
+    """Remembered per scheme and host, ``host_key`` still equals its definition."""
+    try:
+        expected = urlsplit(canonicalize(url)).netloc
+    except ValueError:  # not a URL at all: both must refuse it
+        with pytest.raises(ValueError):
+            host_key(url)
+        return
+    assert host_key(url) == expected

@@ -6,6 +6,8 @@ can sit beside this one. Every write is one transaction.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -217,6 +219,19 @@ class CrawlStateStore(ArchiveBase):
         return _Tx(self.db.conn, self.path)
 
 
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+(?=[/?#]|\Z)")
+
+
 def host_key(url: str) -> str:
     """``host[:port]`` of a URL: the unit of politeness (one request at a time)."""
-    return urlsplit(canonicalize(url)).netloc
+    origin = _ORIGIN.match(url)
+    if origin is None:
+        return urlsplit(canonicalize(url)).netloc
+    return _origin_key(origin.group())
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_key(origin: str) -> str:
+    """``host_key`` of ``scheme://netloc``: a crawl asks it of every URL it meets, and a
+    canonical URL's host part depends on nothing else (a few hosts, many URLs)."""
+    return urlsplit(canonicalize(origin)).netloc
