@@ -242,7 +242,9 @@ class Fetcher:
                 attempts.extend(exc.attempts)
                 exc.attempts = tuple(attempts)
                 raise
-            return replace(page, attempts=(*attempts, *page.attempts))
+            if attempts:  # the attempts that failed before this one
+                page = replace(page, attempts=(*attempts, *page.attempts))
+            return page
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(self, url: str, headers: dict[str, str], *, html_only: bool = True) -> Page:
@@ -258,6 +260,7 @@ class Fetcher:
             size: int | None = None,
             error: str | None = None,
             response: httpx.Response | None = None,
+            encoding: str | None = None,
         ) -> FetchAttempt:
             return FetchAttempt(
                 url=url,
@@ -265,6 +268,7 @@ class Fetcher:
                 status=status,
                 final_url=final,
                 bytes=size,
+                encoding=encoding,
                 elapsed=round(time.monotonic() - started, 4),
                 error=error,
                 etag=response.headers.get("etag") if response is not None else None,
@@ -351,7 +355,7 @@ class Fetcher:
                         attempts=(record(status, final, size, reason, response),),
                     )
                 text, encoding = decode(data, ctype)
-                attempt = replace(record(status, final, size, response=response), encoding=encoding)
+                attempt = record(status, final, size, response=response, encoding=encoding)
                 return Page(
                     url=url,
                     final_url=final,
