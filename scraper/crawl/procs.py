@@ -56,8 +56,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def default_processes() -> int:
-    """Fetching/parsing process pairs for a machine: one core is kept for the crawl's own
-    process (a pair takes about one core: its fetching process mostly waits)."""
+    """Fetching processes for a machine (each with a parsing process when there are two or
+    more): one core is kept for the crawl's own process (a fetching process mostly waits, so
+    it and its parser take about one core)."""
     cores = os.cpu_count() or 1
     return max(0, min(4, cores - 1))
 
