@@ -634,7 +634,7 @@ def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
         db, "select count(*) from fetches where status = 200 and article_id is not null"
     ) == [(40,)]
     assert rows(db, "select count(*) from frontier where status = 'pending'") == [(0,)]
-    # refetched: at most the batch that was not committed (half a second's pages on each host,
+    # refetched: at most the batch that was not committed (a second's pages on each host,
     # one per delay) and the page in flight on each host at the kill
     from scraper.crawl.run import _BATCH_SECONDS
 
