@@ -215,11 +215,13 @@ class Crawl:
         self._counts = _Counts()
         self._fetchers = Fetchers()
         self._procs: WorkerProcesses | None = None
-        self._parse_here = False  # outcomes come back fetched, not parsed (one worker process)
         self._tasks: Any = queue.Queue()
         self._results: Any = queue.Queue()
         self._inflight = 0
-        self._max_inflight = 16  # tasks out at once (set by run)
+        # A task waits for a free fetching thread in a pipe, which must never fill up: the
+        # worker processes block on the pipes back when the crawl is busy, and a crawl blocked
+        # on writing a task would wait for them forever. More out than threads gains nothing.
+        self._max_inflight = 2 * max(1, self.options.workers)
         self._started = 0.0
         self._run_started = ""
         self._run_id = 0
@@ -235,16 +237,11 @@ class Crawl:
         self._run_id = self.state.run_start(self._run_started, self._names, os.getpid())
         outcome = "interrupted"
         workers = max(1, self.options.workers)
-        # A task waits for a free fetching thread in a pipe, which must never fill up: the
-        # worker processes block on the pipes back when the crawl is busy, and a crawl blocked
-        # on writing a task would wait for them forever. More out than threads gains nothing.
-        self._max_inflight = 2 * workers
         pool: WorkerPool | None = None
         if self.options.processes > 0:
             processes = min(self.options.processes, workers)
             # One fetching process: parsed here (procs.py says why); more: beside each.
             self._procs = WorkerProcesses(processes, -(-workers // processes), parse=processes > 1)
-            self._parse_here = not self._procs.parsed
             self._tasks, self._results = self._procs.tasks, self._procs.results
         else:
             pool = WorkerPool(self._tasks, self._results, self._fetchers, workers)
@@ -529,7 +526,7 @@ class Crawl:
     # ------------------------------------------------------------ results (all writes here)
 
     def _handle(self, out: Outcome) -> None:
-        if self._parse_here:
+        if self._procs is not None and not self._procs.parsed:  # fetched only: parse here
             out = parse_fetched(out)
         task = out.task
         h = self._hosts[host_key(task.url)]
