@@ -1,6 +1,6 @@
 """Distributed crawls (issue 7): workers on many machines, one writer into archive.db.
 
-``Worker`` loops claim → fetch and parse (``crawl.worker.perform``, the same code a local crawl
+``Worker`` loops claim → fetch and parse (``crawl.parsing.perform``, the same code a local crawl
 runs) → complete: in one PostgreSQL transaction it releases the lease, queues the URLs it
 found and pushes the result (parsed record, raw bytes, headers). ``Ingest`` takes results in
 order and writes them with ``Archive.save``/``record_page``/``record_failure``, so
@@ -30,6 +30,7 @@ from typing import Any
 from scraper import dedup
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
+from scraper.crawl.parsing import perform
 from scraper.crawl.rules import (
     article_urls,
     entry_urls,
@@ -40,7 +41,7 @@ from scraper.crawl.rules import (
     summary_line,
 )
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
-from scraper.crawl.worker import Fetchers, Outcome, Task, perform
+from scraper.crawl.worker import Fetchers, Outcome, Task
 from scraper.discover import (
     Robots,
     is_crawlable,

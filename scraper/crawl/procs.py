@@ -3,7 +3,7 @@
 In one process, the worker threads and the one writer share one interpreter lock, so a crawl
 never used more than about one core, and the writer, which the whole crawl waits on, spent
 much of its time waiting for the lock. Here fetching runs in other processes, whose threads
-fetch (``worker.fetch_task``) and mostly wait on the network. Parsing (``worker.parse_fetched``)
+fetch (``worker.fetch_task``) and mostly wait on the network. Parsing (``parsing.parse_fetched``)
 runs in one thread: with fetching and parsing threads in one process a page cost about a
 third more CPU, each socket that woke a fetching thread making it fight the parsing thread for
 the interpreter lock.
@@ -50,7 +50,7 @@ from scraper.errors import ScraperError
 if sys.platform != "win32":
     import fcntl
 
-from .worker import Fetchers, Outcome, Task, fetch_all, parse_fetched
+from .worker import Fetchers, Outcome, Task, fetch_all
 
 _PR_SET_PDEATHSIG = 1
 
@@ -235,6 +235,8 @@ def _parsing(
     fetched: Connection, results: Connection, parent: int, cpus: frozenset[int] | None
 ) -> None:
     """A parsing process: parse what its fetching process sends, until ``None`` or its end."""
+    from .parsing import parse_fetched  # here, not above: fetching processes never parse
+
     _die_with(parent)
     _set_cpus(cpus)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -53,6 +53,7 @@ from scraper.parse.links import Listing
 from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
+from .parsing import parse_fetched
 from .procs import WorkerProcesses
 from .rules import (
     article_urls,
@@ -63,7 +64,7 @@ from .rules import (
     host_failure,
     summary_line,
 )
-from .worker import Fetchers, Outcome, Task, WorkerPool, parse_fetched
+from .worker import Fetchers, Outcome, Task, WorkerPool
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
@@ -244,7 +245,7 @@ class Crawl:
             self._procs = WorkerProcesses(processes, -(-workers // processes), parse=processes > 1)
             self._tasks, self._results = self._procs.tasks, self._procs.results
         else:
-            pool = WorkerPool(self._tasks, self._results, self._fetchers, workers)
+            pool = WorkerPool(self._tasks, self._results, self._fetchers, workers, parse_fetched)
         try:
             if self._procs is not None:
                 self._procs.start()

@@ -1,10 +1,10 @@
-"""The worker side of a crawl: fetch and parse one URL, touching no shared state.
+"""The fetching side of a crawl's workers: fetch one URL, touching no shared state.
 
 Fetching threads take one task (one host) at a time and fetch it (``fetch_task``); a single
-parsing thread, or process, parses what they bring (``parse_fetched``): see ``WorkerPool``
-for a crawl in one process and procs.py for worker processes. Everything they learn goes back
-to the scheduler as an ``Outcome``, and only the scheduler writes to the archive. Tasks and
-outcomes are plain data, so they cross process boundaries as they are.
+parsing thread, or process, parses what they bring (``parsing.parse_fetched``): see
+``WorkerPool`` for a crawl in one process and procs.py for worker processes. Everything they
+learn goes back to the scheduler as an ``Outcome``, and only the scheduler writes to the
+archive. Tasks and outcomes are plain data, so they cross process boundaries as they are.
 """
 
 from __future__ import annotations
@@ -14,33 +14,22 @@ import queue
 import ssl
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from scraper.config import SiteConfig
-from scraper.decode import decode
-from scraper.discover import (
-    Entry,
-    is_pagination_of,
-    page_number,
-    parse_feed,
-    parse_sitemap,
-    script_next_page,
-)
-from scraper.errors import ParseError, ScraperError
+from scraper.errors import ScraperError
 from scraper.fetch import Fetcher, FetchSettings, tls_context
-from scraper.models import (
-    Article,
-    FrontierItem,
-    Page,
-)
-from scraper.parse import parse_page
-from scraper.parse.links import Listing, extract_list
-from scraper.prepare import Prepared, prepare
+from scraper.models import FrontierItem, Page
+
+if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of its processes
+    from scraper.discover import Entry
+    from scraper.models import Article
+    from scraper.parse.links import Listing
+    from scraper.prepare import Prepared
 
 
 @dataclass(frozen=True)
@@ -106,11 +95,6 @@ class Fetchers:
             self._clients.clear()
 
 
-def perform(task: Task, fetcher: Fetcher) -> Outcome:
-    """Fetch and parse one URL. Runs in a worker thread; touches no shared state."""
-    return parse_fetched(fetch_task(task, fetcher))
-
-
 def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
     """Only the fetch: the page, or the error, with when the answer came."""
     headers = dict(task.headers)
@@ -124,76 +108,6 @@ def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
     except ScraperError as exc:
         return Outcome(task, error=exc, answered=time.time())
     return Outcome(task, page, answered=time.time())
-
-
-def parse_fetched(out: Outcome, *, slim: bool = False) -> Outcome:
-    """What ``fetch_task`` brought, parsed (a failed fetch passes through); a bug in parsing
-    comes back as a failure, not as an exception that would stall the run.
-
-    ``slim`` drops a fetched page's decoded text (only robots.txt's is read by the
-    scheduler), so that less crosses between processes.
-    """
-    if out.page is None:
-        return out
-    try:
-        parsed = _use(out.task, out.page)
-    except Exception as exc:
-        parsed = _unexpected(out.task, exc)
-    if slim and parsed.page is not None and out.task.kind != "robots":
-        parsed = replace(parsed, page=replace(parsed.page, text=""))
-    return replace(parsed, answered=out.answered)
-
-
-def _use(task: Task, page: Page) -> Outcome:
-    """Parse what was fetched for ``task``: an article, a list page, a sitemap or a feed."""
-    if page.status == 304 or task.kind == "robots":
-        return Outcome(task, page=page)
-    try:
-        if task.kind == "list":
-            listing = extract_list(page.text, page.final_url)
-            return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
-        if task.kind in ("sitemap", "feed"):
-            text = xml_text(page, task.settings.max_bytes)
-            if task.kind == "feed":
-                return Outcome(task, page, entries=parse_feed(text, page.final_url))
-            sitemap = parse_sitemap(text, page.final_url)
-            return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
-        article = parse_page(page.text, page.final_url)
-        prepared = prepare(page, article) if article.is_article else None
-        return Outcome(task, page, article=article, prepared=prepared)
-    except ParseError as exc:
-        return Outcome(task, page, error=exc)
-    except (RecursionError, ValueError, TypeError, IndexError, KeyError) as exc:
-        error = ParseError(f"could not parse page ({type(exc).__name__}: {exc})", url=task.url)
-        return Outcome(task, page, error=error)
-
-
-def xml_text(page: Page, cap: int) -> str:
-    """The text of a sitemap or feed, gunzipped when served as a .gz file."""
-    data = page.content
-    if data[:2] == b"\x1f\x8b":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        data = inflater.decompress(data, cap)
-        if inflater.unconsumed_tail:
-            raise ParseError(f"unzipped sitemap is over the {cap}-byte cap", url=page.url)
-        return decode(data, "application/xml")[0]
-    return page.text
-
-
-def next_page(page: Page, listing: Listing) -> str | None:
-    """下一页/next link, else the sibling page numbered next, else a TRS script pager."""
-    url = page.final_url
-    if listing.next_url and listing.next_url not in (url, page.url):
-        return listing.next_url
-    current = page_number(url) or 0
-    siblings = [
-        (n, link.url)
-        for link in listing.links
-        if is_pagination_of(link.url, url) and (n := page_number(link.url) or 0) > current
-    ]
-    if siblings:
-        return min(siblings)[1]
-    return script_next_page(page.text, url)
 
 
 class TaskQueue(Protocol):
@@ -213,9 +127,15 @@ class WorkerPool:
     """
 
     def __init__(
-        self, tasks: TaskQueue, results: OutcomeQueue, fetchers: Fetchers, threads: int
+        self,
+        tasks: TaskQueue,
+        results: OutcomeQueue,
+        fetchers: Fetchers,
+        threads: int,
+        parse: Callable[[Outcome], Outcome],
     ) -> None:
         self._results = results
+        self._parse = parse
         self._fetched: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._fetching = threading.Thread(
             target=fetch_all, args=(tasks, self._fetched.put, fetchers, threads), daemon=True
@@ -228,7 +148,7 @@ class WorkerPool:
 
     def _parse_loop(self) -> None:
         while (fetched := self._fetched.get()) is not None:
-            self._results.put(parse_fetched(fetched))
+            self._results.put(self._parse(fetched))
 
 
 def fetch_all(
@@ -271,10 +191,11 @@ def fetch_loop(
         try:
             out = fetch_task(task, fetchers.get(task.settings, task.url))
         except Exception as exc:  # a bug must not stall the run: report it as a failure
-            out = _unexpected(task, exc)
+            out = unexpected(task, exc)
         send(out)
 
 
-def _unexpected(task: Task, exc: Exception) -> Outcome:
+def unexpected(task: Task, exc: Exception) -> Outcome:
+    """A bug met while working on ``task``, as the task's failure."""
     error = ScraperError(f"unexpected {type(exc).__name__}: {exc}", url=task.url)
     return Outcome(task, error=error, answered=time.time())
