@@ -11,6 +11,7 @@ user+sys from wait4 for both.
     .venv-bench/bin/python bench/crawl.py --quick           # 10 sites x 50 articles
     .venv-bench/bin/python bench/crawl.py                   # 50 sites x 200 articles, delay 0.05 s
     .venv-bench/bin/python bench/crawl.py --sites 20 --articles 100 --delay 0.2 --only archiver
+    .venv-bench/bin/python bench/crawl.py --rounds 4 --no-equal-work   # median of 4 ratios
 
 archiver parses every article (metadata, body, boilerplate), groups duplicates and stores it
 into SQLite with its raw bytes; the Scrapy spider only takes the <h1> and the paragraph text
@@ -717,6 +718,34 @@ def report(
     return numbers
 
 
+def summarize(rounds: Sequence[dict[str, dict[str, object]]]) -> None:
+    """Each round's archiver/peer ratios, and their medians."""
+    for peer in ("scrapy", "scrapy+archiver"):
+        pairs = [
+            (
+                _ratio(r["archiver"]["pages_per_s"], r[peer]["pages_per_s"]),
+                _ratio(r["archiver"]["cpu_ms_per_page"], r[peer]["cpu_ms_per_page"]),
+            )
+            for r in rounds
+            if "archiver" in r and peer in r
+        ]
+        if not pairs:
+            continue
+        speed, cpu = zip(*pairs, strict=True)
+        print(
+            f"\nover {len(pairs)} rounds, archiver/{peer}: pages/s "
+            + " ".join(f"{v:.2f}" for v in speed)
+            + f" (median {statistics.median(speed):.2f}); CPU per page "
+            + " ".join(f"{v:.2f}" for v in cpu)
+            + f" (median {statistics.median(cpu):.2f}, below 1 = archiver uses less)"
+        )
+
+
+def _ratio(mine: object, theirs: object) -> float:
+    assert isinstance(mine, float | int) and isinstance(theirs, float | int)
+    return float(mine) / float(theirs) if theirs else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=50)
@@ -736,6 +765,13 @@ def main() -> None:
     parser.add_argument(
         "--order", choices=("archiver-first", "scrapy-first"), default="archiver-first"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the crawlers this many times, the order swapped each round, and report the "
+        "median ratios (the machine's speed drifts between runs; a ratio within a round holds)",
+    )
     parser.add_argument("--json", type=Path, help="also write every number here")
     parser.add_argument("--keep", type=Path, help="keep the configs, archive and feed here")
     args = parser.parse_args()
@@ -743,6 +779,8 @@ def main() -> None:
         args.sites, args.articles = 10, 50
     if not 1 <= args.sites <= 2500 or args.articles < 1:
         parser.error("--sites must be 1-2500 and --articles at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     started = time.monotonic()
     sites = [build_site(i, args.articles) for i in range(args.sites)]
@@ -768,17 +806,27 @@ def main() -> None:
     if args.only:
         order = [args.only]
     base = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
-    results = []
+    rounds: list[dict[str, dict[str, object]]] = []
+    failed = False
     try:
-        for name in order:
-            work = base / name
-            work.mkdir()
-            if name == "archiver":
-                results.append(run_archiver(farm, work, args.delay, list_pages))
-            else:
-                results.append(run_scrapy(farm, work, args.delay, name == "scrapy+archiver"))
-        print()
-        numbers = report(results, sites, args.delay, expected)
+        for round_no in range(args.rounds):
+            # Swapped each round, so that neither crawler always runs on a warmer machine.
+            names = order if round_no % 2 == 0 else [*order[:2][::-1], *order[2:]]
+            if args.rounds > 1:
+                print(f"\n== round {round_no + 1} of {args.rounds}: {', '.join(names)}")
+            results = []
+            for name in names:
+                work = base / f"{round_no}-{name}"
+                work.mkdir()
+                if name == "archiver":
+                    results.append(run_archiver(farm, work, args.delay, list_pages))
+                else:
+                    results.append(run_scrapy(farm, work, args.delay, name == "scrapy+archiver"))
+            print()
+            rounds.append(report(results, sites, args.delay, expected))
+            failed = failed or any(r.exit_code != 0 for r in results)
+        if args.rounds > 1:
+            summarize(rounds)
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         self_cpu = resource.getrusage(resource.RUSAGE_SELF)
         own = self_cpu.ru_utime + self_cpu.ru_stime
@@ -786,7 +834,10 @@ def main() -> None:
         if args.json:
             args.json.write_text(
                 json.dumps(
-                    {"args": {k: str(v) for k, v in vars(args).items()}, "results": numbers},
+                    {
+                        "args": {k: str(v) for k, v in vars(args).items()},
+                        "results": rounds[0] if args.rounds == 1 else rounds,
+                    },
                     indent=2,
                     ensure_ascii=False,
                 ),
@@ -796,7 +847,7 @@ def main() -> None:
             shutil.copytree(base, args.keep, dirs_exist_ok=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    sys.exit(0 if all(r.exit_code == 0 for r in results) else 1)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
