@@ -219,7 +219,7 @@ def test_exact_and_near_duplicate_copies_join_one_work_and_others_do_not(tmp_pat
 def test_a_copy_finds_its_work_when_its_bands_are_crowded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only the latest few articles of a band are counted (stock sentences put thousands in
+    """Only a few articles of a band are counted (stock sentences put thousands in
     one band); with that cap at one, a copy still joins its work and a stranger does not."""
     from scraper.archive import works
 

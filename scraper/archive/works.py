@@ -21,11 +21,15 @@ from .base import ArchiveBase
 # How many near-duplicate candidates are compared at most: the best match shares the most
 # bands, so the few sharing most are enough (templated pages can share a band with dozens).
 _MAX_CANDIDATES = 8
-# How many articles of one band are counted at most (the latest). Pages built from stock
-# sentences share some bands with thousands of others, and counting them all made one more
-# article cost in proportion to the archive. A true copy shares most of its 32 bands, so it
-# still stands out; a work with more copies than this is found through its latest ones.
-_BAND_ROWS = 24
+# How many articles of one band are counted at most (those with the highest ids, a fixed
+# sample: ids are hashes of URLs). Pages built from stock sentences share some bands with
+# thousands of others, and counting them all made one more article cost in proportion to the
+# archive. A true copy shares most of its 32 bands, and the bands made of its own sentences
+# hold its work's copies only, so it still stands out; a work with more copies than this is
+# found through some of them. 8, not 24: the candidate query took 0.19 ms instead of 0.27 ms
+# a page in a crawl's writer, and bench/dedup.py grouped 60,000 articles exactly as well
+# (pairwise precision 1.0000, recall 0.9997 with either).
+_BAND_ROWS = 8
 
 
 @functools.lru_cache(maxsize=8)
