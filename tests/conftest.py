@@ -62,6 +62,8 @@ class Handler(BaseHTTPRequestHandler):
     /pdf             a PDF
     /empty           200 with no body
     /etag            the seed page with an ETag; 304 when If-None-Match matches
+    /setcookie       the seed page, setting the cookie session=abc
+    /needcookie      the seed page with the cookie session=abc, else 403
     """
 
     server: SampleServer
@@ -129,6 +131,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.4 not really", "application/pdf")
         elif path == "/empty":
             self._send(200, b"")
+        elif path == "/setcookie":
+            body = (SAMPLES / "seed-utf8.html").read_bytes()
+            self._send(200, body, "text/html; charset=utf-8", Set_Cookie="session=abc; Path=/")
+        elif path == "/needcookie":
+            if "session=abc" in (self.headers.get("Cookie") or ""):
+                self._seed()
+            else:
+                self._send(403, b"<html><body>no session</body></html>")
         elif path == "/etag":
             if self.headers.get("If-None-Match") == '"v1"':
                 self._send(304, b"", ETag='"v1"')

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from scraper.errors import (
+    BlockedError,
     FetchError,
     HTTPStatusError,
     InputError,
@@ -171,6 +172,19 @@ def test_conditional_request_gets_304(server: SampleServer) -> None:
     with f:
         page = f.fetch(server.url("etag"), headers={"If-None-Match": '"v1"'})
     assert page.status == 304 and page.content == b""
+
+
+def test_a_cookie_a_site_sets_is_sent_back_on_its_next_pages(server: SampleServer) -> None:
+    # Some portals set a session cookie on the first page and refuse pages without it.
+    f, _ = fetcher()
+    with f:
+        with pytest.raises(BlockedError):
+            f.fetch(server.url("needcookie"))
+        f.fetch(server.url("setcookie"))
+        assert f.fetch(server.url("needcookie")).status == 200
+    with fetcher()[0] as fresh:  # a cookie lives in its fetcher only
+        with pytest.raises(BlockedError):
+            fresh.fetch(server.url("needcookie"))
 
 
 def test_local_paths_and_file_urls_are_read_from_disk() -> None:
