@@ -604,7 +604,13 @@ def test_worker_processes_archive_what_worker_threads_archive(
 def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
-    sites, cfg = news_sites(make_site, tmp_path, count=2, articles=20, delay=0.02)
+    from scraper.crawl.run import _BATCH_SECONDS
+
+    # Enough pages that the crawl outlasts a batch (each host fetches one page per 20 ms or
+    # so): the kill comes after a commit and before the last.
+    per_site = int(_BATCH_SECONDS / 0.02)
+    total = 2 * per_site
+    sites, cfg = news_sites(make_site, tmp_path, count=2, articles=per_site, delay=0.02)
     db = tmp_path / "a.db"
     proc = _subprocess_crawl(cfg, db, "--processes", "2")
     deadline = time.monotonic() + 20
@@ -621,23 +627,21 @@ def test_kill_9_mid_crawl_then_rerun_archives_each_article_once(
         time.sleep(0.05)
     assert not [pid for pid in workers if _alive(pid)]
     killed_at = _count(db, "select count(*) from articles")
-    assert 8 <= killed_at < 40
+    assert 8 <= killed_at < total
     assert rows(db, "select finished from runs") == [(None,)]  # the killed run never finished
 
     code, _, err = run(cfg, db)
     assert code == 0, err
     assert rows(db, "pragma integrity_check") == [("ok",)]
-    assert rows(db, "select count(*), count(distinct url) from articles") == [(40, 40)]
-    assert figures(err)["new"] == 40 - killed_at
+    assert rows(db, "select count(*), count(distinct url) from articles") == [(total, total)]
+    assert figures(err)["new"] == total - killed_at
     # exactly once: every article was fetched (200) once over both runs, and nothing is left
     assert rows(
         db, "select count(*) from fetches where status = 200 and article_id is not null"
-    ) == [(40,)]
+    ) == [(total,)]
     assert rows(db, "select count(*) from frontier where status = 'pending'") == [(0,)]
-    # refetched: at most the batch that was not committed (a second's pages on each host,
+    # refetched: at most the batch that was not committed (_BATCH_SECONDS of pages on each host,
     # one per delay) and the page in flight on each host at the kill
-    from scraper.crawl.run import _BATCH_SECONDS
-
     for s in sites:
         paths = [p for p in s.paths() if p.startswith("/art/")]
         assert len(paths) - len(set(paths)) <= _BATCH_SECONDS / 0.02 + 1
