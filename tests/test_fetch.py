@@ -182,9 +182,8 @@ def test_a_cookie_a_site_sets_is_sent_back_on_its_next_pages(server: SampleServe
             f.fetch(server.url("needcookie"))
         f.fetch(server.url("setcookie"))
         assert f.fetch(server.url("needcookie")).status == 200
-    with fetcher()[0] as fresh:  # a cookie lives in its fetcher only
-        with pytest.raises(BlockedError):
-            fresh.fetch(server.url("needcookie"))
+    with fetcher()[0] as fresh, pytest.raises(BlockedError):  # a cookie stays in its fetcher
+        fresh.fetch(server.url("needcookie"))
 
 
 def test_local_paths_and_file_urls_are_read_from_disk() -> None:
