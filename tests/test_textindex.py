@@ -7,7 +7,7 @@ import sqlite3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.textindex import index_text, match_query, snippet, tokens
+from scraper.textindex import _SHORT, index_text, match_query, snippet, tokens
 
 
 def test_cjk_runs_become_bigrams_plus_their_last_character() -> None:
@@ -33,7 +33,7 @@ def test_index_text_holds_exactly_the_tokens(text: str) -> None:
     index holds is what queries (built from tokens()) look for. Padded past the length
     where short texts (titles) are cut token by token, the array passes are checked too."""
     assert index_text(text).split() == tokens(text)
-    padded = text + " " * 100
+    padded = text + " " * _SHORT
     assert index_text(padded).split() == tokens(text)
 
 

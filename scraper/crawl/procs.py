@@ -214,8 +214,8 @@ class ResultPipes:
 def _fetching(
     tasks: Any, fetched: Connection, threads: int, parent: int, cpus: frozenset[int] | None
 ) -> None:
-    """A fetching process: ``threads`` threads until told to stop or orphaned; its parser
-    is sent each outcome, then ``None``."""
+    """A fetching process: ``threads`` threads until told to stop or orphaned; each outcome
+    goes to ``fetched`` (its parser's pipe, or the crawl's), then ``None``."""
     _die_with(parent)
     _set_cpus(cpus)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's to handle

@@ -378,8 +378,8 @@ class Crawl:
             return None
 
     def _handle_batch(self, first: Outcome) -> None:
-        """Handle ``first`` and the results that come in the next second, in one
-        transaction, dispatching between them as the main loop does.
+        """Handle ``first`` and the results that come in the next ``_BATCH_SECONDS`` (at most
+        ``_BATCH`` of them), in one transaction, dispatching between them as the main loop does.
 
         One commit per batch instead of one per page: the commit, with the search index's
         new segment that it writes, was the writer's largest cost, and the fewer the commits
