@@ -36,9 +36,13 @@ def _run_tokens(run: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """The tokens the index holds for ``text``, in order."""
+    """The tokens the index holds for ``text``, in order.
+
+    What is not a word character goes first, as in :func:`index_text`'s array passes: the CJK
+    ranges hold unassigned code points (U+FADA), which are not word characters.
+    """
     out: list[str] = []
-    for segment in _SEGMENT.findall(text):
+    for segment in _SEGMENT.findall(_NOT_WORD.sub(" ", text)):
         if _CJK_RUN.fullmatch(segment):
             out.extend(_run_tokens(segment))
         else:
