@@ -70,7 +70,11 @@ def _canonical(url: str, strip_params: frozenset[str]) -> str:
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}".replace(":@", "@")
     query = _clean_query(parts.query, frozenset(p.lower() for p in strip_params))
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    path = parts.path or "/"
+    if not netloc and path.startswith("//"):  # "http://:80//x": the path must not become a host
+        path = "/" + path.lstrip("/")
+    # rstrip: "http://a/x #top" leaves a space before its fragment, which browsers drop too
+    return urlunsplit((scheme, netloc, path, query, "")).rstrip()
 
 
 def host_of(url: str) -> str:

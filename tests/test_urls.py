@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from scraper.urls import canonicalize, host_of
 
 
@@ -45,3 +50,28 @@ def test_non_default_port_is_kept() -> None:
 def test_host_of() -> None:
     assert host_of("https://News.Example.com/a") == "news.example.com"
     assert host_of("file:///tmp/a.html") == ""
+
+
+def test_an_empty_host_never_takes_the_path_as_its_host() -> None:
+    assert canonicalize("http://:80//x") == "http:///x"
+    assert urlsplit(canonicalize("HTTPS://:443//a/b")).netloc == ""
+
+
+_PARTS = st.sampled_from(
+    ["http://", "HTTPS://", "ftp://", " http://", "Www.Gov.CN", ":80", ":8080", "user:pw@",
+     "[::1]", "/", "//", "/x", "?q=1", "&utm_source=a", "?b=2&a=1", "#f", "\t", " ", "中文", "%41"]
+)  # fmt: skip
+
+
+@given(st.lists(_PARTS, max_size=8).map("".join))
+@settings(max_examples=400, deadline=None)
+@example("http://a.b/x #f")  # the space before a fragment goes with it
+def test_canonicalizing_twice_changes_nothing(url: str) -> None:
+    """A canonical web URL is its own canonical form: the archive keys articles by it.
+    (Other text passes through as the standard library splits and joins it.)"""
+    try:
+        once = canonicalize(url)
+    except ValueError:
+        return
+    if once.startswith(("http:", "https:")):
+        assert canonicalize(once) == once
