@@ -247,6 +247,8 @@ class Fetcher:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise InputError(f"unsupported URL scheme {scheme!r}; use http(s) or a path", url=url)
+        if not urlsplit(url).hostname:  # httpx would call it a missing protocol
+            raise InputError("no host in the URL", url=url)
         attempts: list[FetchAttempt] = []
         s = self.settings
         for attempt_no in range(s.retries + 1):

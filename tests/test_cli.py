@@ -245,6 +245,14 @@ def test_search_prints_ranked_hits_with_marked_snippets(tmp_path: Path) -> None:
     assert code == 0 and out == ""
 
 
+def test_a_search_with_nothing_to_look_for_is_a_usage_error(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    for query in ("", "，。", " "):
+        code, out, err = run("search", query, "--db", str(db))
+        assert code == 2 and out == ""
+        assert err.startswith("error: nothing to search for") and err.count("\n") == 1
+
+
 def test_export_jsonl_and_csv(tmp_path: Path) -> None:
     db = _archive_with_samples(tmp_path)
     code, out, _ = run("export", "--db", str(db))

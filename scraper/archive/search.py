@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from scraper import textindex
+from scraper.errors import InputError
 from scraper.models import SearchHit
 
 from .base import ArchiveBase, site_since
@@ -56,10 +57,13 @@ class SearchStore(ArchiveBase):
     def search(
         self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
     ) -> list[SearchHit]:
-        """Articles matching every term of ``query``, ranked by BM25 (title weighs 5x)."""
+        """Articles matching every term of ``query``, ranked by BM25 (title weighs 5x).
+
+        A query with no letter or digit to look for (``""``, ``"，"``) is an ``InputError``:
+        an empty result would read as "nothing archived matches"."""
         expr = textindex.match_query(query)
         if expr is None:
-            return []
+            raise InputError(f"nothing to search for in {query!r}: give letters or digits")
         filters, filter_args = site_since(site, since, "a.")
         where = ["articles_fts MATCH ?", *filters]
         args: list[Any] = [expr, *filter_args]
