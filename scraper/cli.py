@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -128,6 +129,12 @@ class _Batch:
 def _check_url_option(targets: list[str], url: str | None) -> None:
     if url is not None and (len(targets) != 1 or not is_local(targets[0])):
         raise InputError("--url applies to exactly one saved page (a path or file:// URL)")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise InputError(
+                f"--url wants the page's web address (http:// or https://), not {url!r}"
+            )
 
 
 def _pages(

@@ -128,6 +128,15 @@ def test_url_option_needs_exactly_one_local_page() -> None:
     assert code == EXIT_USAGE and "--url" in err
 
 
+def test_url_option_must_be_a_web_address(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    for bad in ("notaurl", "www.example.gov.cn/a.html", "ftp://a.test/x", "http:///x"):
+        code, out, err = run("fetch", str(SEED), "--url", bad, "--db", str(db))
+        assert code == EXIT_USAGE and out == ""
+        assert err.count("\n") == 1 and "--url wants the page's web address" in err
+    assert not db.exists() or rows(db, "select count(*) from articles") == [(0,)]
+
+
 def test_parse_json_prints_one_object_per_input_in_order(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.html")
     code, out, _ = run("parse", str(SEED), missing, str(SEED), "--json")
