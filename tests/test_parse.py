@@ -87,6 +87,44 @@ def test_dateline_gives_author() -> None:
     assert art.author == "张三 李四"
 
 
+def test_byline_run_into_where_it_was_filed_gives_the_name() -> None:
+    before = "<h1>会议召开</h1><p><b>本报记者赵六发自上海</b></p>"
+    art = parse_page(page("<title>会议召开</title>", before), "http://e.test/")
+    assert art.author == "赵六"
+
+
+def test_author_label_with_a_vertical_bar_form() -> None:
+    content = f"<p>{PARA}</p><p><strong>作者︱钱七</strong></p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.author == "钱七"
+
+
+def test_closing_credit_above_a_read_counter_gives_author() -> None:
+    content = f"<p>{PARA}</p><p>活动取得了良好效果。(文/图 孙八 周九)</p><p>阅读 128</p><p>A+</p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.author == "孙八 周九"
+
+
+def test_a_reporter_filing_with_no_name_gives_no_author() -> None:
+    before = "<h1>会议召开</h1><p>本报记者北京报道</p>"
+    art = parse_page(page("<title>会议召开</title>", before), "http://e.test/")
+    assert art.author is None
+
+
+def test_an_information_disclosure_record_table_is_not_the_body() -> None:
+    table = (
+        "<table class='xxgk'><tr><td>索 引 号：</td><td>00000000-0/2026-00001</td>"
+        "<td>分 类：</td><td>城乡建设;通知</td></tr>"
+        "<tr><td>发文机关：</td><td>示例市人民政府</td><td>2026年03月02日</td></tr>"
+        "<tr><td>标 题：</td><td>示例市人民政府关于做好春耕工作的通知</td></tr>"
+        "<tr><td>示政发〔2026〕3号</td><td>2026年03月05日</td></tr></table>"
+    )
+    content = table + f"<p>各区人民政府，市政府各部门：</p><p>{PARA}</p><p>示例市人民政府</p>"
+    art = parse_page(page("<title>通知</title>", "<h1>通知</h1>", content), "http://e.test/")
+    assert art.body.startswith("各区人民政府")
+    assert "索" not in art.body and "〔2026〕" not in art.body
+
+
 def test_unlabelled_name_is_not_an_author() -> None:
     content = f"<p>{PARA}</p><p>王五</p>"
     art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")

@@ -16,7 +16,7 @@ from . import boilerplate as bp
 from . import meta
 from .content import Content, extract
 from .dates import find_dates
-from .dom import Doc, build, clean
+from .dom import Doc, Line, build, clean
 from .listing import is_article
 from .notices import find_disclaimer, find_footer
 from .profiles import profile_for
@@ -114,6 +114,24 @@ def _profile_apply(doc: Doc, url: str, fields: dict[str, object], content: Conte
             fields[key] = text
 
 
+def _after_record_table(lines: list[Line], body: list[int]) -> list[int]:
+    """``body`` without the 信息公开 record table it opens with, if it does: two or more
+    labelled lines (索引号, 发文机关 ...), each label's value on the next line when not on its
+    own, and bare dates and document numbers among them."""
+    i = labels = 0
+    while i < len(body):
+        text = lines[body[i]].text
+        rest = bp.record_label(text)
+        if rest is not None:
+            labels += 1
+            i += 1 if rest or i + 1 == len(body) else 2
+        elif labels and bp.is_record_value(text):
+            i += 1
+        else:
+            break
+    return body[i:] if labels >= 2 and i < len(body) else body
+
+
 def parse_page(html: str, url: str) -> Article:
     """Parse one page's HTML (already decoded) fetched from ``url``."""
     doc = build(html)
@@ -126,7 +144,7 @@ def parse_page(html: str, url: str) -> Article:
         )
         if title_line is not None:
             content = extract(doc, title_line)
-    body = content.body
+    body = _after_record_table(lines, content.body)
     body_end = body[-1] if body else content.end - 1
     footer_start, footer = find_footer(doc, body_end)
     limit = footer_start if footer_start is not None else len(lines)
@@ -162,7 +180,7 @@ def parse_page(html: str, url: str) -> Article:
             if m:
                 author = meta._names(m.group(1))
                 break
-        for i in body[-2:] if author is None else ():
+        for i in body[-3:] if author is None else ():  # the last lines may be counters (阅读 539)
             m = _CLOSING_CREDIT.search(lines[i].text[-40:])
             if m:
                 author = meta._names(m.group(1))

@@ -22,6 +22,7 @@ _PUNCT = tuple(PUNCT)
 # every line of every page, and a generator over a paragraph's characters was their cost).
 _CLAUSE = re.compile("[，。；！？]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_WS = re.compile(r"\s+")
 
 # Field labels of meta lines and credit lines.
 LABEL = (
@@ -30,19 +31,19 @@ LABEL = (
     r"(?:发布|发表|更新|发稿)?(?:时间|日期)|发布|浏览(?:次数|量)?|点击(?:数|量|率)?|阅读(?:数|量)?|"
     r"字号|打印|分享(?:到)?|关闭(?:窗口)?|收藏|评论|举报)"
 )
-META_LABEL = re.compile(LABEL + r"\s*[:：︰丨|｜/]")
+META_LABEL = re.compile(LABEL + r"\s*[:：︰丨|｜︱/]")
 _META_BARE = re.compile(
     r"(?:字号|打印本?页|关闭窗口|分享到|【?\s*大\s*中\s*小\s*】?|浏览次数|阅读次数|点击数|"
     r"小\s*中\s*大|收藏本?页|扫一扫|返回顶部|【\s*打印\s*】|\[\s*打印\s*\]|纠错|举报)"
 )
 _SIGNATURE_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _EDITOR = re.compile(
-    r"^[\[【(（\s]*(?:责任编辑|编辑|责编|选稿|审核|校对|监制)(?:\s*[:：︰丨|｜/]|\s+\S{2,4}(?:\s|$))"
+    r"^[\[【(（\s]*(?:责任编辑|编辑|责编|选稿|审核|校对|监制)(?:\s*[:：︰丨|｜︱/]|\s+\S{2,4}(?:\s|$))"
 )
 _CREDIT = re.compile(
     r"记者|来源|编辑|作者|整合|整理|编排|校对|排版|摄影|通讯员|供稿|审核|责编|采写|监制|出品"
 )
-_CHIEF = re.compile(r"^[\[【(（\s]*(?:责任编辑|责编)\s*[:：︰丨|｜/]")
+_CHIEF = re.compile(r"^[\[【(（\s]*(?:责任编辑|责编)\s*[:：︰丨|｜︱/]")
 _BYLINE = re.compile(
     r"^[\[【(（□■\s]*(?:[^\s，。,]{0,12}记者|作者|文\s*/\s*图|文\s*[/丨|｜]|图\s*/\s*文|撰文|执笔|"
     r"摄影|通讯员|供稿|采写)"
@@ -79,6 +80,32 @@ FOOTER = re.compile(
     r"主办(?:单位)?\s*[:：]|承办(?:单位)?\s*[:：]|All Rights Reserved|网站标识码|公网安备|"
     r"违法和不良信息举报|网站地图|关于我们|联系我们)"
 )
+
+
+# The record table that government information-disclosure (信息公开) pages put above a
+# document: 索引号 / 分类 / 发文机关 / 成文日期 / 标题 / 发文字号 ..., each label with its value on
+# the same line or the next, often spaced out to align (索 引 号：).
+_RECORD_LABEL = re.compile(
+    r"^(?:索引号|(?:主题|体裁|组配|服务对象|内容|信息)?分类|发文机关|发布机构|发布机关|成文日期|"
+    r"发文日期|发布日期|生成日期|标题|名称|文号|发文字号|主题词|关键词|有效性|效力状态|时效|"
+    r"公开方式|公开范围|公开时限|所属机构|信息类别)[:：]"
+)
+_RECORD_VALUE = re.compile(
+    r"^(?:\S{1,20}〔\d{4}〕\d+号|\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}日?)$"
+)
+
+
+def record_label(text: str) -> str | None:
+    """For a 信息公开 record-table line (``索 引 号：11220...``), what follows its label (maybe
+    empty: the value is on the next line); None for any other line."""
+    squashed = _WS.sub("", text)
+    m = _RECORD_LABEL.match(squashed) if len(squashed) <= 80 else None
+    return squashed[m.end() :] if m else None
+
+
+def is_record_value(text: str) -> bool:
+    """A bare document number (吉政发〔2022〕1号) or date: a record-table cell without its label."""
+    return bool(_RECORD_VALUE.match(text.strip()))
 
 
 def cjk_count(text: str) -> int:
