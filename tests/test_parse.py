@@ -125,6 +125,28 @@ def test_an_information_disclosure_record_table_is_not_the_body() -> None:
     assert "索" not in art.body and "〔2026〕" not in art.body
 
 
+def test_an_unlabelled_closing_editor_credit_gives_the_editor() -> None:
+    content = f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。</p><p>（示例网编辑 吴十）</p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.editor == "吴十"
+    assert "吴十" not in art.body
+
+
+def test_an_editorial_office_credit_is_not_an_editor() -> None:
+    content = f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。（编辑部供稿）</p>"
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.editor is None
+
+
+def test_closing_social_tags_and_follow_us_lines_are_not_body() -> None:
+    content = (
+        f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。</p>"
+        "<p>#健康生活# @示例健康</p><p>（更多内容请继续关注 示例网 www.example.test）</p>"
+    )
+    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    assert art.body.endswith("并且以句号结束。")
+
+
 def test_unlabelled_name_is_not_an_author() -> None:
     content = f"<p>{PARA}</p><p>王五</p>"
     art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")

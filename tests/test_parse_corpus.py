@@ -29,10 +29,10 @@ FLOORS = {
     "published": 98,
     "source": 96,
     "author": 96,
-    "editor": 98,
+    "editor": 100,
     "body_start": 100,
-    "body_end": 98,
-    "body": 98,
+    "body_end": 100,
+    "body": 100,
     "disclaimer": 98,
     "footer_kept_out": 100,
 }

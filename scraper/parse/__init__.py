@@ -26,6 +26,10 @@ __all__ = ["parse_page"]
 _CLOSING_CREDIT = re.compile(
     r"[（(]\s*(?:[^（()）\s]{0,12}记者|文\s*/\s*图|文\s*[/／丨|]|作者\s*[:：]?)\s*([^（()）]{2,30})[）)]\s*$"
 )
+_CLOSING_EDITOR = re.compile(
+    r"[（(]\s*[^（()）\s]{0,12}?(?:责任编辑|编辑|责编)(?:\s*[:：]\s*|\s+)"
+    r"([\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4})*)\s*[）)]\s*$"
+)
 _DATELINE = re.compile(r"[（(]\s*(?:[^（()）]{0,12}记者|记者)\s*([^（()）]{2,30})[）)]")
 
 
@@ -186,6 +190,13 @@ def parse_page(html: str, url: str) -> Article:
                 author = meta._names(m.group(1))
                 break
     editor = meta.find_editor(head + credits + tail)
+    if editor is None:
+        # An unlabelled closing credit names the editor: （编辑 X）, （某某网编辑 X）.
+        for text in reversed(credits + tail + [lines[i].text for i in body[-3:]]):
+            m = _CLOSING_EDITOR.search(text[-40:])
+            if m:
+                editor = m.group(1)
+                break
 
     lo = title_line if title_line is not None else content.start
     disc_line, disclaimer = find_disclaimer(doc, lo, limit)

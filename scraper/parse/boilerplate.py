@@ -61,6 +61,10 @@ _SHARE = re.compile(r"(?:分享到|扫一扫|扫描二维码|二维码|长按识
 _QR = re.compile(
     r"(?:扫描|扫码|识别)\S{0,10}二维码|二维码\S{0,10}关注|关注\S{0,12}(?:公众号|微信|微博)"
 )
+# "More on our site" and social tags closing a republished article (#话题# @账号).
+_PROMO = re.compile(
+    r"更多\S{0,6}(?:内容|资讯|精彩|新闻)\S{0,10}(?:关注|访问|登录)|^(?:#[^#\s]{1,30}#\s*|@\S{1,20}\s*)+$"
+)
 RELATED = re.compile(
     r"^[\s【\[]*(?:相关新闻|相关阅读|相关文章|相关链接|相关报道|相关稿件|相关专题|延伸阅读|推荐阅读|"
     r"热点推荐|热门推荐|精彩推荐|猜你喜欢|更多精彩|热门文章|热点新闻|你可能感兴趣|为您推荐|"
@@ -178,9 +182,9 @@ def is_nav(text: str) -> bool:
 
 
 def is_share(text: str) -> bool:
-    if len(text) < 40:
-        return bool(_SHARE.search(text))
-    return len(text) < 80 and bool(_QR.search(text))
+    if len(text) < 40 and _SHARE.search(text):
+        return True
+    return len(text) < 80 and bool(_QR.search(text) or _PROMO.search(text))
 
 
 def is_related(text: str) -> bool:
