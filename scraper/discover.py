@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from scraper.errors import ParseError
+from scraper.urls import absolute
 
 # ------------------------------------------------------------------ robots.txt
 
@@ -141,8 +142,9 @@ def parse_sitemap(text: str, base: str = "") -> Sitemap:
         if _local(el.tag) != child:
             continue
         loc = _child_text(el, "loc")
-        if loc:
-            entries.append(Entry(urljoin(base, loc), iso_date(_child_text(el, "lastmod"))))
+        url = absolute(base, loc) if loc else None
+        if url:
+            entries.append(Entry(url, iso_date(_child_text(el, "lastmod"))))
     return Sitemap(is_index=kind == "sitemapindex", entries=tuple(entries))
 
 
@@ -161,8 +163,9 @@ def parse_feed(text: str, base: str = "") -> tuple[Entry, ...]:
                     href = link.get("href")
                     break
             date = _child_text(entry, "published") or _child_text(entry, "updated")
-            if href:
-                out.append(Entry(urljoin(base, href.strip()), iso_date(date)))
+            url = absolute(base, href) if href else None
+            if url:
+                out.append(Entry(url, iso_date(date)))
         return tuple(out)
     if kind not in ("rss", "rdf"):
         raise ParseError(f"not an RSS or Atom feed (root element <{kind}>)")
@@ -175,8 +178,9 @@ def parse_feed(text: str, base: str = "") -> tuple[Entry, ...]:
                 if _local(guid.tag) == "guid" and guid.get("isPermaLink", "true") == "true":
                     href = (guid.text or "").strip() or None
         date = _child_text(item, "pubdate") or _child_text(item, "date")
-        if href:
-            out.append(Entry(urljoin(base, href), iso_date(date)))
+        url = absolute(base, href) if href else None
+        if url:
+            out.append(Entry(url, iso_date(date)))
     return tuple(out)
 
 

@@ -9,6 +9,7 @@ per-read timeout never catches.
 from __future__ import annotations
 
 import email.utils
+import re
 import ssl
 import time
 import zlib
@@ -65,9 +66,13 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
 def is_local(target: str) -> bool:
     """True when a command-line target names a file on disk (a path or a ``file://`` URL)."""
-    scheme = urlsplit(target).scheme.lower()
+    scheme_end = _SCHEME.match(target)  # not urlsplit: it refuses malformed URLs
+    scheme = scheme_end.group(1).lower() if scheme_end else ""
     return scheme in ("", "file") or len(scheme) == 1  # one letter: a Windows drive
 
 
@@ -244,10 +249,15 @@ class Fetcher:
         return self._fetch(url, headers or {}, html_only=False)
 
     def _fetch(self, url: str, headers: dict[str, str], *, html_only: bool) -> Page:
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # checks the host's brackets and the port
+        except ValueError as exc:
+            raise InputError(f"not a valid URL ({exc})", url=url) from None
+        scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise InputError(f"unsupported URL scheme {scheme!r}; use http(s) or a path", url=url)
-        if not urlsplit(url).hostname:  # httpx would call it a missing protocol
+        if not parts.hostname:  # httpx would call it a missing protocol
             raise InputError("no host in the URL", url=url)
         attempts: list[FetchAttempt] = []
         s = self.settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Parameters that only say how a reader arrived (ad campaigns, share buttons, app stores).
@@ -75,6 +75,18 @@ def _canonical(url: str, strip_params: frozenset[str]) -> str:
         path = "/" + path.lstrip("/")
     # rstrip: "http://a/x #top" leaves a space before its fragment, which browsers drop too
     return urlunsplit((scheme, netloc, path, query, "")).rstrip()
+
+
+def absolute(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; None when that is not a well-formed URL (a broken
+    ``[IPv6]`` host, a port that is no number, as unfilled CMS templates leave them): one bad
+    link must not fail the page it is on, nor anything that later splits it."""
+    try:
+        url = urljoin(base, href.strip())
+        _ = urlsplit(url).port  # checks the host's brackets and the port
+    except ValueError:
+        return None
+    return url
 
 
 def host_of(url: str) -> str:

@@ -128,6 +128,14 @@ def test_url_option_needs_exactly_one_local_page() -> None:
     assert code == EXIT_USAGE and "--url" in err
 
 
+def test_a_malformed_url_is_a_usage_error_and_the_batch_goes_on(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", "http://[unfilled]/a.html", str(SEED), "--db", str(db))
+    assert code == EXIT_USAGE
+    assert err.count("\n") == 1 and "not a valid URL" in err
+    assert rows(db, "select count(*) from articles") == [(1,)]
+
+
 def test_url_option_must_be_a_web_address(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     for bad in ("notaurl", "www.example.gov.cn/a.html", "ftp://a.test/x", "http:///x"):

@@ -88,6 +88,20 @@ def test_rss_and_atom_feeds() -> None:
     assert [(e.url, e.date) for e in atom] == [("https://x.gov.cn/c.html", "2024-03-03T00:00:00")]
 
 
+def test_malformed_locations_are_skipped_and_the_others_kept() -> None:
+    urlset = parse_sitemap(
+        "<urlset><url><loc>http://[unfilled]/a.html</loc></url><url><loc>http://x.gov.cn:8o/b"
+        "</loc></url><url><loc>/c.html</loc></url></urlset>",
+        "https://x.gov.cn/sitemap.xml",
+    )
+    assert [e.url for e in urlset.entries] == ["https://x.gov.cn/c.html"]
+    rss = parse_feed(
+        "<rss><channel><item><link>http://[x/a.html</link></item>"
+        "<item><link>https://x.gov.cn/d.html</link></item></channel></rss>"
+    )
+    assert [e.url for e in rss] == ["https://x.gov.cn/d.html"]
+
+
 def test_bad_xml_and_entities_are_refused() -> None:
     with pytest.raises(ParseError):
         parse_sitemap("<urlset><url>")

@@ -167,11 +167,14 @@ def test_unsupported_scheme_is_an_input_error() -> None:
         f.fetch("ftp://example.test/a.html")
 
 
-def test_a_url_without_a_host_is_an_input_error() -> None:
+def test_a_url_without_a_host_or_malformed_is_an_input_error() -> None:
     f, _ = fetcher()
     with f:
         for url in ("http://", "http:///x.html", "https://:443/a"):
             with pytest.raises(InputError, match="no host"):
+                f.fetch(url)
+        for url in ("http://[x/a", "http://a.test:8o/", "http://[::1]:99999/"):
+            with pytest.raises(InputError, match="not a valid URL"):
                 f.fetch(url)
 
 

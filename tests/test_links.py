@@ -52,3 +52,15 @@ def test_samples_list_pages() -> None:
         "http://samples.test/list/index_1.html",
     )
     assert last.next_url is None
+
+
+def test_a_malformed_link_is_skipped_and_the_others_kept() -> None:
+    """An unfilled template ([站点地址]) or a broken port on one link must not fail the list."""
+    html = (
+        "<ul><li><a href='http://[站点地址]/a.html'>第一篇文章的标题</a></li>"
+        "<li><a href='http://x.gov.cn:8o/b.html'>第二篇文章的标题</a></li>"
+        "<li><a href='/c.html'>第三篇文章的标题</a></li></ul>"
+        "<base href='http://[bad/'>"
+    )
+    listing = extract_list(html, "http://x.gov.cn/list/")
+    assert [link.url for link in listing.links] == ["http://x.gov.cn/c.html"]

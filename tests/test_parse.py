@@ -147,6 +147,14 @@ def test_closing_social_tags_and_follow_us_lines_are_not_body() -> None:
     assert art.body.endswith("并且以句号结束。")
 
 
+def test_a_malformed_original_link_or_canonical_does_not_fail_the_page() -> None:
+    head = "<title>标题</title><link rel='canonical' href='http://[unfilled]/a.html'>"
+    content = f"<p>{PARA}</p><p>第二段，继续说明。</p><p><a href='http://[x/a'>原文链接</a></p>"
+    art = parse_page(page(head, "<h1>标题</h1>", content), "http://e.test/a.html")
+    assert art.title == "标题" and art.body.startswith(PARA)
+    assert art.original_url is None and art.canonical_url == "http://e.test/a.html"
+
+
 def test_unlabelled_name_is_not_an_author() -> None:
     content = f"<p>{PARA}</p><p>王五</p>"
     art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scraper.urls import canonicalize, host_of
+from scraper.urls import absolute, canonicalize, host_of
 
 
 def test_scheme_host_case_fragment_and_default_port_are_normalized() -> None:
@@ -75,3 +75,10 @@ def test_canonicalizing_twice_changes_nothing(url: str) -> None:
         return
     if once.startswith(("http:", "https:")):
         assert canonicalize(once) == once
+
+
+def test_absolute_resolves_links_and_refuses_malformed_ones() -> None:
+    assert absolute("http://a.test/x/", " ../b.html ") == "http://a.test/b.html"
+    assert absolute("http://a.test/", "http://[::1]:8080/") == "http://[::1]:8080/"
+    for bad in ("http://[unfilled]/a", "http://[x/a", "http://a.test:8o/", "//a.test:99999/"):
+        assert absolute("http://a.test/", bad) is None

@@ -9,9 +9,10 @@ and the trailer between body and footer. Site profiles (profiles) override any f
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ..models import Article
+from ..urls import absolute
 from . import boilerplate as bp
 from . import meta
 from .content import Content, extract
@@ -213,9 +214,9 @@ def parse_page(html: str, url: str) -> Article:
     _profile_apply(doc, url, fields, content)
     canonical = url
     if doc.canonical:
-        absolute = urljoin(url, doc.canonical)
-        if absolute.startswith("http") and _same_site(absolute, url):
-            canonical = absolute
+        declared = absolute(url, doc.canonical)
+        if declared and declared.startswith("http") and _same_site(declared, url):
+            canonical = declared
     sample = " ".join(ln.text for ln in lines[:400])
     return Article(
         url=url,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
+from ..urls import absolute
 from .dates import find_dates
 from .dom import flatten_deep
 
@@ -44,7 +45,9 @@ def _absolute(base: str, href: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
-    url = urljoin(base, href)
+    url = absolute(base, href)
+    if url is None:
+        return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return None
@@ -73,7 +76,7 @@ def extract_list(html: str, url: str) -> Listing:
     base = url
     base_node = tree.css_first("base[href]")
     if base_node is not None:
-        base = urljoin(url, base_node.attributes.get("href") or "")
+        base = absolute(url, base_node.attributes.get("href") or "") or url
     seen: set[str] = set()
     links: list[Link] = []
     next_url: str | None = None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
+from ..urls import absolute
 from .dates import DATE
 from .dom import Doc, squash
 
@@ -262,12 +262,16 @@ def find_original_url(doc: Doc, base: str) -> str | None:
     """原文链接 / 阅读原文 anchors, or a URL printed after such a label."""
     for href, text, _line in doc.links:
         if _ORIGINAL_ANCHOR.search(text) and href.startswith(("http", "/")):
-            return urljoin(base, href)
+            found = absolute(base, href)
+            if found:
+                return found
     for ln in doc.lines:
         m = _ORIGINAL_PRINTED.search(ln.text)
         if m:
             return m.group(1).rstrip("。，)）")
     for href, _text, line in doc.links:
         if 0 <= line < len(doc.lines) and _ORIGINAL_LABEL.search(doc.lines[line].text):
-            return urljoin(base, href)
+            found = absolute(base, href)
+            if found:
+                return found
     return None
