@@ -131,7 +131,7 @@ def test_url_option_needs_exactly_one_local_page() -> None:
 def test_a_malformed_url_is_a_usage_error_and_the_batch_goes_on(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     code, out, err = run("fetch", "http://[unfilled]/a.html", str(SEED), "--db", str(db))
-    assert code == EXIT_USAGE
+    assert code == EXIT_USAGE and out.count("\n") == 1  # the saved page's line
     assert err.count("\n") == 1 and "not a valid URL" in err
     assert rows(db, "select count(*) from articles") == [(1,)]
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from scraper.parse.links import extract_list
+from scraper.urls import canonicalize
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -64,3 +68,22 @@ def test_a_malformed_link_is_skipped_and_the_others_kept() -> None:
     )
     listing = extract_list(html, "http://x.gov.cn/list/")
     assert [link.url for link in listing.links] == ["http://x.gov.cn/c.html"]
+
+
+_HREF = st.lists(
+    st.sampled_from(
+        ["http://", "https://", "//", "x.gov.cn", ":8080", ":8o", ":99999", "[", "]", "::1",
+         "/", "a.html", "?page=2", "#top", "%", "%zz", " ", "\t", "中文", "@", "..", "javascript:"]
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@given(_HREF)
+@settings(max_examples=300, deadline=None)
+def test_any_href_leaves_the_other_links_and_only_well_formed_urls(href: str) -> None:
+    html = f"<ul><li><a href='{href}'>第一篇</a></li><li><a href='/c.html'>第三篇</a></li></ul>"
+    urls = [link.url for link in extract_list(html, "http://x.gov.cn/list/").links]
+    assert "http://x.gov.cn/c.html" in urls
+    for url in urls:
+        canonicalize(url)  # what the crawl does with every link next: it must not raise
