@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from scraper.errors import ParseError
 from scraper.urls import absolute
 
 # ------------------------------------------------------------------ robots.txt
+
+
+MAX_CRAWL_DELAY = 86400.0  # seconds: a longer Crawl-delay is a day (times must stay dates)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,11 @@ class Robots:
             in_agents = False
             if key == "crawl-delay" and groups:
                 with contextlib.suppress(ValueError):
-                    groups[-1] = (groups[-1][0], max(0.0, float(value)))
+                    delay = float(value)
+                    if math.isfinite(delay):  # "inf" and "1e300" are honoured as a day
+                        groups[-1] = (groups[-1][0], min(max(0.0, delay), MAX_CRAWL_DELAY))
+                    elif delay > 0:
+                        groups[-1] = (groups[-1][0], MAX_CRAWL_DELAY)
         mine = [d for agents, d in groups if any(a != "*" and a in token for a in agents)]
         anyone = [d for agents, d in groups if "*" in agents]
         for found in (mine, anyone):

@@ -136,7 +136,7 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which str.isdigit() also accepts
         return min(float(value), cap)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -62,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
     /loop            redirects to itself forever
     /missing         404
     /flaky?key=K     500 on the first request for K, then the seed page
-    /busy?key=K      429 with Retry-After: 1 on the first request for K, then the seed page
+    /busy?key=K      429 with Retry-After: 1 (&after=V: V) on the first request, then the seed
     /always500       500 every time
     /big?size=N      an HTML body of N bytes (Content-Length sent)
     /endless         a chunked HTML body that never ends (stops when the client goes away)
@@ -113,7 +113,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._seed()
         elif path == "/busy":
             if hits == 1:
-                self._send(429, b"slow down", "text/plain", Retry_After="1")
+                after = query.get("after", ["1"])[0]
+                self._send(429, b"slow down", "text/plain", Retry_After=after)
             else:
                 self._seed()
         elif path == "/always500":

@@ -364,6 +364,26 @@ def test_robots_disallow_and_crawl_delay(make_site: Callable[[], Site], tmp_path
     assert all(a.startswith("archiver/") and "archiving" in a for a in agents)
 
 
+def test_an_endless_crawl_delay_is_honoured_as_a_day(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """``Crawl-delay: inf`` stopped the whole crawl: its next request time was no date."""
+    site = make_site()
+    site.routes["/robots.txt"] = lambda h, n: (
+        200,
+        b"User-agent: *\nCrawl-delay: inf\n",
+        {"Content-Type": "text/plain"},
+    )
+    site.routes["/art/1.html"] = article(1)
+    site.routes["/news/index.html"] = listing([("/art/1.html", 1, "2024-03-01")])
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db, "--time-limit", "2")
+    assert code == 0, err
+    assert site.hits("/news/index.html") == 1 and site.hits("/art/1.html") == 0
+    assert rows(db, "select crawl_delay from hosts") == [(86400.0,)]
+
+
 def test_429_is_retried_after_retry_after(make_site: Callable[[], Site], tmp_path: Path) -> None:
     site = make_site()
     body = article(1)

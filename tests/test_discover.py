@@ -40,6 +40,15 @@ def test_robots_group_for_archiver_wins_over_star() -> None:
     assert robots.allows("https://x.gov.cn/a.html", "OtherBot/1.0")
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2.5", 2.5), ("-5", 0.0), ("inf", 86400.0), ("1e300", 86400.0), ("nan", None)],
+)
+def test_crawl_delay_is_a_finite_number_of_seconds(value: str, expected: float | None) -> None:
+    """A hostile or broken Crawl-delay must not overflow the times a crawl stores."""
+    assert Robots(f"User-agent: *\nCrawl-delay: {value}\n").crawl_delay(AGENT) == expected
+
+
 def test_robots_status_meanings() -> None:
     assert robots_for_status(404, None).allows("https://x/a", AGENT)
     assert not robots_for_status(403, None).allows("https://x/a", AGENT)

@@ -100,6 +100,14 @@ def test_429_waits_for_retry_after(server: SampleServer) -> None:
     assert sleeps == [1.0]
 
 
+def test_a_retry_after_that_is_no_ascii_number_falls_back_to_backoff(server: SampleServer) -> None:
+    f, sleeps = fetcher()
+    with f:
+        page = f.fetch(server.url(f"busy?key={key()}&after=%C2%B2"))  # "²" is a digit to Python
+    assert page.status == 200
+    assert sleeps == [0.01]  # the first step of the backoff
+
+
 def test_oversized_body_is_refused_by_content_length(server: SampleServer) -> None:
     f, _ = fetcher(max_bytes=100_000)
     with f, pytest.raises(TooLargeError, match="over the 100000-byte cap"):
