@@ -121,6 +121,10 @@ def article(n: int, day: str = "2024-03-01") -> bytes:
 <div class="footer">版权所有：示例市人民政府 网站标识码 1234</div></body></html>""".encode()
 
 
+def robots(text: bytes) -> Route:
+    return lambda h, n: (200, text, {"Content-Type": "text/plain"})
+
+
 def listing(items: list[tuple[str, int, str]], pager: str = "") -> bytes:
     lis = "".join(
         f'<li><a href="{href}">关于开展第{n}批政务公开工作的通知</a><span>{day}</span></li>'
@@ -336,11 +340,7 @@ def test_sitemap_index_and_feed_and_lastmod(make_site: Callable[[], Site], tmp_p
 
 def test_robots_disallow_and_crawl_delay(make_site: Callable[[], Site], tmp_path: Path) -> None:
     site = make_site()
-    site.routes["/robots.txt"] = lambda h, n: (
-        200,
-        b"User-agent: *\nDisallow: /art/secret\nCrawl-delay: 0.6\n",
-        {"Content-Type": "text/plain"},
-    )
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nDisallow: /art/secret\nCrawl-delay: 0.6\n")
     site.routes["/art/1.html"] = article(1)
     site.routes["/art/2.html"] = article(2)
     site.routes["/art/secret.html"] = article(3)
@@ -369,11 +369,7 @@ def test_an_endless_crawl_delay_is_honoured_as_a_day(
 ) -> None:
     """``Crawl-delay: inf`` stopped the whole crawl: its next request time was no date."""
     site = make_site()
-    site.routes["/robots.txt"] = lambda h, n: (
-        200,
-        b"User-agent: *\nCrawl-delay: inf\n",
-        {"Content-Type": "text/plain"},
-    )
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nCrawl-delay: inf\n")
     site.routes["/art/1.html"] = article(1)
     site.routes["/news/index.html"] = listing([("/art/1.html", 1, "2024-03-01")])
     cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
