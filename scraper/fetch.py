@@ -154,7 +154,8 @@ def tls_context() -> ssl.SSLContext:
 
 
 class _Cookies(httpx.Cookies):
-    """A client's cookie jar, unchanged by a response that sets no cookie.
+    """A client's cookie jar, unchanged by a response that sets no cookie, holding only
+    cookies that can be sent back.
 
     httpx hands every response to the standard library's jar wrapped, with its request, in
     urllib objects (the request's URL parsed again): a tenth of a millisecond a page in a
@@ -164,6 +165,11 @@ class _Cookies(httpx.Cookies):
     def extract_cookies(self, response: httpx.Response) -> None:
         if "set-cookie" in response.headers:
             super().extract_cookies(response)
+            # A cookie set in raw UTF-8 or GBK (张三) could never go back: httpx encodes a
+            # request's headers as ASCII, and every later request to the site would fail.
+            for cookie in list(self.jar):
+                if not (cookie.name + (cookie.value or "")).isascii():
+                    self.jar.clear(cookie.domain, cookie.path, cookie.name)
 
 
 class _Client(httpx.Client):

@@ -70,6 +70,7 @@ class Handler(BaseHTTPRequestHandler):
     /empty           200 with no body
     /etag            the seed page with an ETag; 304 when If-None-Match matches
     /setcookie       the seed page, setting the cookie session=abc
+    /setcookies      the same, after a cookie in raw UTF-8 (name=张三)
     /needcookie      the seed page with the cookie session=abc, else 403
     """
 
@@ -142,6 +143,15 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/setcookie":
             body = (SAMPLES / "seed-utf8.html").read_bytes()
             self._send(200, body, "text/html; charset=utf-8", Set_Cookie="session=abc; Path=/")
+        elif path == "/setcookies":  # a cookie in raw UTF-8 (unsendable), then session=abc
+            body = (SAMPLES / "seed-utf8.html").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Set-Cookie", "name=张三; Path=/".encode().decode("latin-1"))
+            self.send_header("Set-Cookie", "session=abc; Path=/")
+            self.end_headers()
+            self.wfile.write(body)
         elif path == "/needcookie":
             if "session=abc" in (self.headers.get("Cookie") or ""):
                 self._seed()
