@@ -34,6 +34,10 @@ _WIDEN = {
     "us-ascii": "cp1252",
     "ascii": "cp1252",
 }
+# Text codecs that no web page is written in: a declaration of one is ignored.
+_NOT_CHARSETS = frozenset(
+    {"punycode", "unicode-escape", "raw-unicode-escape", "utf-7", "charmap", "undefined"}
+)
 # How far into the document a <meta charset> is looked for (the HTML spec says 1024 bytes;
 # real CMS pages put it later, behind comments and scripts).
 _META_WINDOW = 4096
@@ -46,7 +50,10 @@ def normalize_charset(name: str | None) -> str | None:
     label = name.strip().strip("\"'").lower()
     try:
         canonical = codecs.lookup(label).name
-    except LookupError:
+        b"a".decode(canonical, "replace")  # rot13, base64, zlib, idna: no page's charset
+    except (LookupError, UnicodeError):
+        return None
+    if canonical in _NOT_CHARSETS:
         return None
     widened = _WIDEN.get(label) or _WIDEN.get(canonical)
     if widened:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scraper.decode import decode, normalize_charset
 
 TEXT = "<html><body><p>朱镕基同志在国务院常务会议上讲话，强调政府工作要实事求是。</p></body></html>"
@@ -58,3 +60,13 @@ def test_unknown_charset_names_are_ignored() -> None:
     assert normalize_charset("x-no-such-charset") is None
     assert normalize_charset("GB2312") == "gb18030"
     assert normalize_charset("UTF8") == "utf-8"
+
+
+@pytest.mark.parametrize(
+    "name", ["rot13", "base64", "zlib", "uu", "idna", "unicode_escape", "utf-7"]
+)
+def test_a_codec_that_is_no_charset_is_ignored(name: str) -> None:
+    """Declared in a header or a meta tag, it made decoding raise (LookupError, UnicodeError)."""
+    assert normalize_charset(name) is None
+    data = (f'<meta charset="{name}">' + TEXT).encode("gb18030")
+    assert decode(data + b"\xff", f"text/html; charset={name}")[0].endswith(TEXT + "\ufffd")
