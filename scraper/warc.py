@@ -65,6 +65,17 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # ====================================================================== export
 
 
+
+class _Records(ArchiveIterator):  # type: ignore[misc]
+    """warcio's record iterator, minus its multi-line warnings on stderr: ``_Importer``
+    reports what they say as one error line of its own (``reported``: how many it has)."""
+
+    INC_RECORD = ""
+
+    def __init__(self, fileobj: IO[bytes] | gziplib.GzipFile) -> None:
+        super().__init__(fileobj)
+        self.reported = 0
+
 @dataclass
 class ExportStats:
     """What an export wrote."""
@@ -632,11 +643,12 @@ class _Importer:
         start = 0
         while True:
             fh.seek(start)
-            it = ArchiveIterator(fh)
+            it = _Records(fh)
             offset = start
             try:
                 for record in it:
                     offset = it.offset
+                    self._misplaced(it, offset)
                     if progress is not None:
                         progress(offset)
                     yield offset, record
@@ -652,15 +664,23 @@ class _Importer:
                     return
                 start = nxt
 
+    def _misplaced(self, it: _Records, offset: int) -> None:
+        """Report, as one error of ours, warcio's finding that a record did not end where its
+        Content-Length said (the record at ``offset`` follows it)."""
+        if it.err_count > it.reported:
+            it.reported = it.err_count
+            self.error("the record before this one does not match its Content-Length", offset)
+
     def _whole_gzip(self, fh: IO[bytes]) -> Iterator[tuple[int, Any]]:
         """A WARC gzipped as one stream (``gzip file.warc``), not per record: read it as a
         stream; offsets are then in the uncompressed data. Records already read are skipped."""
         fh.seek(0)
         seen = 0
         with gziplib.GzipFile(fileobj=fh) as stream:
-            it = ArchiveIterator(stream)
+            it = _Records(stream)
             try:
                 for record in it:
+                    self._misplaced(it, it.offset)
                     seen += 1
                     if seen == 1:
                         continue  # the first record was read before the problem showed

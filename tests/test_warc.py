@@ -352,6 +352,23 @@ def test_bad_record_is_reported_with_its_offset_and_skipped(tmp_path: Path, comp
     assert "https://c.example.gov.cn/gbk.html" in urls  # after the bad record
 
 
+@pytest.mark.parametrize("change", [-5, 5])
+def test_a_wrong_content_length_is_one_error_line_each(tmp_path: Path, change: int) -> None:
+    """warcio's own multi-line warning on stderr is not passed on: our one line says it."""
+    warc = tmp_path / "w.warc"
+    warcio_file(warc, compress=False)
+    data = warc.read_bytes()
+    at = data.index(b"Content-Length: ", data.index(b"WARC-Type: response"))
+    end = data.index(b"\r\n", at)
+    length = int(data[at + 16 : end]) + change
+    warc.write_bytes(data[: at + 16] + str(length).encode() + data[end:])
+    code, _, err = run("import", "--db", str(tmp_path / "a.db"), str(warc))
+    assert code == EXIT_FAILED
+    lines = err.splitlines()
+    assert lines and all(line.startswith(("error: ", "imported ")) for line in lines), err
+    assert "WARNING" not in err
+
+
 def test_truncated_file_keeps_what_came_before(tmp_path: Path) -> None:
     warc = tmp_path / "w.warc.gz"
     warcio_file(warc)
