@@ -65,7 +65,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # ====================================================================== export
 
 
-
 class _Records(ArchiveIterator):  # type: ignore[misc]
     """warcio's record iterator, minus its multi-line warnings on stderr: ``_Importer``
     reports what they say as one error line of its own (``reported``: how many it has)."""
@@ -75,6 +74,7 @@ class _Records(ArchiveIterator):  # type: ignore[misc]
     def __init__(self, fileobj: IO[bytes] | gziplib.GzipFile) -> None:
         super().__init__(fileobj)
         self.reported = 0
+
 
 @dataclass
 class ExportStats:
