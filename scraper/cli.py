@@ -310,9 +310,7 @@ def show(
         if not db.exists():
             raise ArchiveError(f"no archive at {db}")
         with Archive.open(db) as archive:
-            row = archive.get(int(key) if key.isdigit() else key)
-            if row is None:
-                raise InputError(f"no article {key!r} in {db}")
+            row = _find(archive, key, db)
             fetches = archive.fetches_for(int(row["id"]))
     if as_json:
         typer.echo(_row_json(row))

@@ -270,6 +270,18 @@ def test_a_search_with_nothing_to_look_for_is_a_usage_error(tmp_path: Path) -> N
         assert err.startswith("error: nothing to search for") and err.count("\n") == 1
 
 
+def test_an_id_or_url_no_article_can_have_is_not_found(tmp_path: Path) -> None:
+    """Past SQLite's integers, or no well-formed URL: these raised unexpected errors."""
+    db = _archive_with_samples(tmp_path)
+    for command in ("show", "history", "reparse"):
+        for key in ("99999999999999999999999", "http://[unfilled]/a.html"):
+            code, out, err = run(command, key, "--db", str(db))
+            assert code == EXIT_USAGE and out == ""
+            assert err == f"error: no article {key!r} in {db}\n"
+    code, out, _ = run("search", "生态环境", "--db", str(db), "--limit", "9" * 25)
+    assert code == 0 and out
+
+
 def test_export_jsonl_and_csv(tmp_path: Path) -> None:
     db = _archive_with_samples(tmp_path)
     code, out, _ = run("export", "--db", str(db))

@@ -45,6 +45,9 @@ def _cache_mb() -> int:
     return int(value)
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def article_id(canonical_url: str) -> int:
     """A stable positive 63-bit id from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
@@ -295,9 +298,14 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         """An article row by id or by URL (as fetched or canonical)."""
         args: list[Any]
         if isinstance(key, int):
+            if not _INT64_MIN <= key <= _INT64_MAX:  # no row has it, and SQLite cannot take it
+                return None
             where, args = "id = ?", [key]
         else:
-            canonical = canonicalize(key)
+            try:
+                canonical = canonicalize(key)
+            except ValueError:  # not a well-formed URL: only an exact match can have it
+                canonical = key
             where, args = "canonical_url = ? OR url = ? OR url = ?", [canonical, key, canonical]
         rows = list(
             self.db.table("articles").rows_where(

@@ -72,7 +72,7 @@ class SearchStore(ArchiveBase):
             "bm25(articles_fts, 5.0, 1.0) AS rank "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
-            [*args, limit],
+            [*args, min(limit, 2**63 - 1)],
         ).fetchall()
         return [
             SearchHit(
