@@ -79,13 +79,17 @@ def _canonical(url: str, strip_params: frozenset[str]) -> str:
 
 def absolute(base: str, href: str) -> str | None:
     """``href`` resolved against ``base``; None when that is not a well-formed URL (a broken
-    ``[IPv6]`` host, a port that is no number, as unfilled CMS templates leave them): one bad
+    ``[IPv6]`` host, a port that is no number, as unfilled CMS templates leave them, or a web
+    URL with no host): one bad
     link must not fail the page it is on, nor anything that later splits it."""
     try:
         url = urljoin(base, href.strip())
-        _ = urlsplit(url).port  # checks the host's brackets and the port
+        parts = urlsplit(url)
+        _ = parts.port  # checks the host's brackets and the port
     except ValueError:
         return None
+    if parts.scheme.lower() in _DEFAULT_PORTS and not parts.hostname:
+        return None  # "https:////x": no host, and rebuilt, its path would become one
     return url
 
 

@@ -80,5 +80,11 @@ def test_canonicalizing_twice_changes_nothing(url: str) -> None:
 def test_absolute_resolves_links_and_refuses_malformed_ones() -> None:
     assert absolute("http://a.test/x/", " ../b.html ") == "http://a.test/b.html"
     assert absolute("http://a.test/", "http://[::1]:8080/") == "http://[::1]:8080/"
-    for bad in ("http://[unfilled]/a", "http://[x/a", "http://a.test:8o/", "//a.test:99999/"):
+    for bad in (
+        "http://[unfilled]/a",
+        "http://[x/a",
+        "http://a.test:8o/",
+        "//a.test:99999/",
+        "https:////:8o",
+    ):
         assert absolute("http://a.test/", bad) is None

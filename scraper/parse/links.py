@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -48,10 +48,9 @@ def _absolute(base: str, href: str) -> str | None:
     url = absolute(base, href)
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    if urlsplit(url).scheme not in ("http", "https"):
         return None
-    return urlunsplit(parts._replace(fragment=""))
+    return url.split("#", 1)[0]
 
 
 def _item_date(node: object, anchor_text: str) -> str | None:
