@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.parse import _cjk_and_letters, parse_page
+from scraper.parse import boilerplate as bp
 from scraper.parse.dates import find_dates
 
 PARA = "这是一段用于测试的正文内容，包含足够多的文字和标点符号，以便被识别为文章的主体段落。"
@@ -153,6 +154,13 @@ def test_a_malformed_original_link_or_canonical_does_not_fail_the_page() -> None
     art = parse_page(page(head, "<h1>标题</h1>", content), "http://e.test/a.html")
     assert art.title == "标题" and art.body.startswith(PARA)
     assert art.original_url is None and art.canonical_url == "http://e.test/a.html"
+
+
+def test_a_run_of_at_signs_is_not_a_social_tag_line() -> None:
+    # Each tag must start where the one before cannot reach: with "@\S{1,20}" this line took
+    # seconds (40 signs: 11 s), doubling with every sign: a page could hang the parser.
+    assert not bp.is_share("@" * 40 + "。")
+    assert bp.is_share("#话题# @账号 @另一个")
 
 
 def test_unlabelled_name_is_not_an_author() -> None:

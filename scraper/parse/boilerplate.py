@@ -61,9 +61,10 @@ _SHARE = re.compile(r"(?:分享到|扫一扫|扫描二维码|二维码|长按识
 _QR = re.compile(
     r"(?:扫描|扫码|识别)\S{0,10}二维码|二维码\S{0,10}关注|关注\S{0,12}(?:公众号|微信|微博)"
 )
-# "More on our site" and social tags closing a republished article (#话题# @账号).
+# "More on our site" and social tags closing a republished article (#话题# @账号). Each tag
+# starts with a character the one before cannot hold: no backtracking blow-up on "@@@@...".
 _PROMO = re.compile(
-    r"更多\S{0,6}(?:内容|资讯|精彩|新闻)\S{0,10}(?:关注|访问|登录)|^(?:#[^#\s]{1,30}#\s*|@\S{1,20}\s*)+$"
+    r"更多\S{0,6}(?:内容|资讯|精彩|新闻)\S{0,10}(?:关注|访问|登录)|^(?:#[^#\s]{1,30}#\s*|@[^@#\s]{1,20}\s*)+$"
 )
 RELATED = re.compile(
     r"^[\s【\[]*(?:相关新闻|相关阅读|相关文章|相关链接|相关报道|相关稿件|相关专题|延伸阅读|推荐阅读|"
