@@ -81,7 +81,10 @@ def xml_text(page: Page, cap: int) -> str:
     data = page.content
     if data[:2] == b"\x1f\x8b":
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        data = inflater.decompress(data, cap)
+        try:
+            data = inflater.decompress(data, cap)
+        except zlib.error as exc:
+            raise ParseError(f"corrupt gzip sitemap ({exc})", url=page.url) from None
         if inflater.unconsumed_tail:
             raise ParseError(f"unzipped sitemap is over the {cap}-byte cap", url=page.url)
         return decode(data, "application/xml")[0]
