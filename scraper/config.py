@@ -16,12 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.errors import ConfigError
+from scraper.urls import absolute
 
 CONFIG_ENV = "ARCHIVER_CONFIG"
 DEFAULT_CONFIG = "sites.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_DURATION = 3650 * 86400.0  # ten years: longer is "never", and stays a date
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,8 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
     for key in _DURATIONS:
         if key in table:
             values[key] = _duration(
-                table[key], fail(key, "must be seconds or a duration like '30m', '12h', '7d'")
+                table[key],
+                fail(key, "must be seconds or a duration like '30m', '12h', '7d' (at most 3650d)"),
             )
     if values.get("timeout", 1.0) <= 0:
         raise fail("timeout", "must be more than 0")
@@ -227,6 +230,8 @@ def _strings(value: Any, error: ConfigError) -> tuple[str, ...]:
 
 
 def _url(value: str, error: ConfigError) -> str:
+    if absolute(value, value) is None:  # a broken [IPv6] host or a port that is no number
+        raise error
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise error
@@ -234,14 +239,15 @@ def _url(value: str, error: ConfigError) -> str:
 
 
 def _duration(value: Any, error: ConfigError) -> float:
-    if isinstance(value, bool):
-        raise error
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise error
-        return float(value)
-    if isinstance(value, str):
+    """Seconds, from a number or a string like '30m'; at most ``_MAX_DURATION`` (inf, nan and
+    centuries would make the frontier's due times no dates)."""
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
         m = _DURATION.match(value.lower())
         if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    raise error
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds is None or not 0 <= seconds <= _MAX_DURATION:  # False for nan too
+        raise error
+    return seconds

@@ -72,6 +72,16 @@ delay = "500ms"
         ('[sites.a]\nstart_urls = ["https://x/"]\nobey_robots = "no"\n', "a", "obey_robots"),
         ('[defaults]\ndelya = 1\n[sites.a]\nstart_urls = ["https://x/"]\n', None, "delya"),
         ("[sites]\n", None, "sites"),
+        # what Python reads as a float, and URLs that split raises on: not to crash the run
+        ('[sites.a]\nstart_urls = ["https://x/"]\ndelay = inf\n', "a", "delay"),
+        ('[sites.a]\nstart_urls = ["https://x/"]\ndelay = nan\n', "a", "delay"),
+        (
+            '[sites.a]\nstart_urls = ["https://x/"]\nrevisit_after = "99999d"\n',
+            "a",
+            "revisit_after",
+        ),
+        ('[sites.a]\nstart_urls = ["http://[x/"]\n', "a", "start_urls"),
+        ('[sites.a]\nstart_urls = ["http://x:8o/"]\n', "a", "start_urls"),
     ],
 )
 def test_a_bad_config_names_file_site_and_key(
