@@ -12,7 +12,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
@@ -202,13 +202,19 @@ def iso_date(value: str | None) -> str | None:
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # 31 Dec 9999 -1200
             m = re.match(r"\d{4}-\d{2}-\d{2}", value)
-            return m.group(0) if m else None
+            try:  # a day of the calendar: not 2022-02-30
+                return date.fromisoformat(m.group(0)).isoformat() if m else None
+            except ValueError:
+                return None
     if len(value) == 10 and when.tzinfo is None:
         return when.date().isoformat()
     if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
+        try:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC day
+            return None
     return when.replace(microsecond=0).isoformat()
 
 

@@ -49,6 +49,20 @@ def test_crawl_delay_is_a_finite_number_of_seconds(value: str, expected: float |
     assert Robots(f"User-agent: *\nCrawl-delay: {value}\n").crawl_delay(AGENT) == expected
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mon, 31 Dec 9999 23:59:59 -1200",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "2022-02-30 whenever",
+    ],
+)
+def test_a_date_past_the_calendar_is_unreadable(value: str) -> None:
+    """In a feed or sitemap, the first three made the whole file fail (OverflowError)."""
+    assert iso_date(value) is None
+
+
 def test_robots_status_meanings() -> None:
     assert robots_for_status(404, None).allows("https://x/a", AGENT)
     assert not robots_for_status(403, None).allows("https://x/a", AGENT)

@@ -51,6 +51,11 @@ def test_date_formats_keep_printed_precision() -> None:
     assert find_dates("2022年6月24日10:30")[0].iso == "2022-06-24T10:30"
 
 
+def test_a_day_not_in_the_calendar_is_no_date() -> None:
+    assert [d.iso for d in find_dates("2022-02-30 10:00 2023-02-29 2024-02-29")] == ["2024-02-29"]
+    assert find_dates("2022年4月31日") == []
+
+
 def test_published_is_the_date_under_the_headline_not_the_footer() -> None:
     html = page(
         "<title>通知公告</title>",

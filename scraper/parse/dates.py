@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 DATE = re.compile(
     r"(?<![\d])((?:19|20)\d{2})\s*([-/.年])\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?![\d])\s*日?"
@@ -25,7 +26,14 @@ class Found:
 
 
 def _valid(y: int, mo: int, d: int) -> bool:
-    return 1990 <= y <= 2040 and 1 <= mo <= 12 and 1 <= d <= 31
+    """A day of the calendar (not 2022-02-30) in the years of the web."""
+    if not 1990 <= y <= 2040:
+        return False
+    try:
+        date(y, mo, d)
+    except ValueError:
+        return False
+    return True
 
 
 def find_dates(text: str) -> list[Found]:
