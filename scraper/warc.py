@@ -470,7 +470,10 @@ def archive_time(warc_date_value: str) -> str:
         raise _PayloadError(f"bad WARC-Date {warc_date_value!r}") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    stamp = when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+    try:
+        stamp = when.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+    except OverflowError as exc:  # 9999-12-31T23:59:59-01:00: its UTC day is past the calendar
+        raise _PayloadError(f"bad WARC-Date {warc_date_value!r}") from exc
     return stamp + "Z"
 
 

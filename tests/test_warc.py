@@ -420,6 +420,21 @@ def test_warc_dates() -> None:
     assert archive_time("20240501080000") == "2024-05-01T08:00:00Z"
 
 
+def test_a_warc_date_past_the_calendar_is_a_bad_record(tmp_path: Path) -> None:
+    """Its UTC day is no date: an OverflowError stopped the import."""
+    warc = tmp_path / "w.warc.gz"
+    with warc.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        html = [("Content-Type", "text/html; charset=utf-8")]
+        http_record(w, "https://a.example.gov.cn/1.html", SEED, html,
+                    date="9999-12-31T23:59:59-01:00")  # fmt: skip
+        http_record(w, "https://b.example.gov.cn/2.html", SEED, html)
+    code, _, err = run("import", "--db", str(tmp_path / "a.db"), str(warc))
+    assert code == EXIT_FAILED and "bad WARC-Date" in err
+    with Archive.open(tmp_path / "a.db") as archive:
+        assert [r["url"] for r in archive.articles()] == ["https://b.example.gov.cn/2.html"]
+
+
 # ------------------------------------------------------------------ import: wget
 
 
