@@ -572,7 +572,7 @@ def _open_existing(db: Path) -> Archive:
 
 
 def _find(archive: Archive, key: str, db: Path) -> dict[str, Any]:
-    row = archive.get(int(key) if key.isdigit() else key)
+    row = archive.get(int(key) if key.isdecimal() else key)  # not isdigit(): "²" is a digit
     if row is None:
         raise InputError(f"no article {key!r} in {db}")
     return row

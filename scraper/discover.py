@@ -240,7 +240,7 @@ _BINARY = re.compile(
 
 def _page_param(query: str) -> tuple[str, int] | None:
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if key.lower() in _PAGE_PARAMS and value.isdigit():
+        if key.lower() in _PAGE_PARAMS and value.isdecimal():  # "²" is a digit, not a number
             return key, int(value)
     return None
 

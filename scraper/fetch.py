@@ -136,7 +136,7 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():  # not "²", which str.isdigit() also accepts
+    if value.isascii() and value.isdigit():  # not "²" (a digit to isdigit()) nor "３"
         return min(float(value), cap)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -358,7 +358,7 @@ class Fetcher:
                         attempts=(record(status, final, error=reason, response=response),),
                     )
                 declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > s.max_bytes:
+                if declared and declared.isdecimal() and int(declared) > s.max_bytes:
                     reason = f"body of {declared} bytes is over the {s.max_bytes}-byte cap"
                     raise TooLargeError(
                         reason,

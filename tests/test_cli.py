@@ -271,10 +271,11 @@ def test_a_search_with_nothing_to_look_for_is_a_usage_error(tmp_path: Path) -> N
 
 
 def test_an_id_or_url_no_article_can_have_is_not_found(tmp_path: Path) -> None:
-    """Past SQLite's integers, or no well-formed URL: these raised unexpected errors."""
+    """Past SQLite's integers, no well-formed URL, or a digit that is no number ("²"): these
+    raised unexpected errors."""
     db = _archive_with_samples(tmp_path)
     for command in ("show", "history", "reparse"):
-        for key in ("99999999999999999999999", "http://[unfilled]/a.html"):
+        for key in ("99999999999999999999999", "http://[unfilled]/a.html", "²"):
             code, out, err = run(command, key, "--db", str(db))
             assert code == EXIT_USAGE and out == ""
             assert err == f"error: no article {key!r} in {db}\n"

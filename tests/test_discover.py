@@ -141,6 +141,7 @@ def test_bad_xml_and_entities_are_refused() -> None:
         ("https://x.gov.cn/xwdt/index_3.html", 3),
         ("https://x.gov.cn/list.jsp?id=7&page=4", 4),
         ("https://x.gov.cn/col?pageNum=2&uid=9", 2),
+        ("https://x.gov.cn/list.jsp?page=²", None),  # a digit to str.isdigit(), no number
     ],
 )
 def test_page_numbers(url: str, number: int | None) -> None:

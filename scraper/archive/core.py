@@ -40,7 +40,7 @@ _CONTENT_FIELDS = tuple(f for f in ARTICLE_FIELDS if f not in ("url",))
 
 def _cache_mb() -> int:
     value = os.environ.get("ARCHIVER_CACHE_MB", "512")
-    if not value.isdigit() or int(value) < 1:
+    if not value.isdecimal() or int(value) < 1:
         raise ArchiveError(f"ARCHIVER_CACHE_MB must be a whole number of megabytes, not {value!r}")
     return int(value)
 
