@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -364,20 +365,27 @@ def test_robots_disallow_and_crawl_delay(make_site: Callable[[], Site], tmp_path
     assert all(a.startswith("archiver/") and "archiving" in a for a in agents)
 
 
-def test_an_endless_crawl_delay_is_honoured_as_a_day(
+def test_a_crawl_delay_of_hours_leaves_the_host_for_a_later_run(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
-    """``Crawl-delay: inf`` stopped the whole crawl: its next request time was no date."""
+    """``Crawl-delay: inf`` stopped the whole crawl (its next request time was no date); a
+    day, or an hour, kept a cron run idle that long. The host's next time is kept instead."""
     site = make_site()
     site.routes["/robots.txt"] = robots(b"User-agent: *\nCrawl-delay: inf\n")
     site.routes["/art/1.html"] = article(1)
     site.routes["/news/index.html"] = listing([("/art/1.html", 1, "2024-03-01")])
     cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
     db = tmp_path / "a.db"
-    code, _, err = run(cfg, db, "--time-limit", "2")
-    assert code == 0, err
+    for _ in range(2):  # the second run keeps away too, and ends at once
+        started = time.monotonic()
+        code, _, err = run(cfg, db)
+        assert code == 0, err
+        assert time.monotonic() - started < 30
     assert site.hits("/news/index.html") == 1 and site.hits("/art/1.html") == 0
     assert rows(db, "select crawl_delay from hosts") == [(86400.0,)]
+    (next_allowed,) = rows(db, "select next_allowed_at from hosts")[0]
+    ahead = datetime.strptime(next_allowed, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert ahead - datetime.now(UTC) > timedelta(hours=23)
 
 
 def test_429_is_retried_after_retry_after(make_site: Callable[[], Site], tmp_path: Path) -> None:
@@ -737,7 +745,6 @@ def test_tracking_and_site_strip_parameters_do_not_make_new_articles(
 def test_crawl_stamps_read_as_datetime_writes_them() -> None:
     """Frontier times are compared as text: the fast stamp must equal datetime's own format,
     rounding of the microsecond and its carry into the next second included."""
-    from datetime import UTC, datetime
 
     from scraper.crawl.run import stamp
 

@@ -77,6 +77,10 @@ _BATCH = 1024  # results written in one transaction at most
 # second to a second was about 5% less CPU a page in bench/crawl.py (A/B runs alternated).
 _BATCH_SECONDS = 2.0
 _DUE_AHEAD = 16  # due URLs read from the frontier per host at a time
+# A host that may not be asked again for longer than this (a robots.txt Crawl-delay of an
+# hour, a day) is left for a later run: its next time is saved, and a cron run does not idle
+# for it while every other host is done.
+_LONGEST_WAIT = 600.0
 
 
 class CrawlState(Protocol):
@@ -320,8 +324,13 @@ class Crawl:
                 self._robots_status[host] = saved.robots_status
                 self._robots_at[host] = saved.robots_fetched_at
             if saved.next_allowed_at and saved.next_allowed_at > stamp():
-                wait = _seconds_until(saved.next_allowed_at)
-                h.next_at = time.monotonic() + min(wait, 3600.0)
+                # At most the host's own Crawl-delay, or an hour: a clock that was wrong when
+                # it was saved must not keep the host away for longer.
+                bound = max(saved.crawl_delay or 0.0, 3600.0)
+                wait = min(_seconds_until(saved.next_allowed_at), bound)
+                h.next_at = time.monotonic() + wait
+                h.allowed_at = time.time() + wait
+                h.aside = wait > _LONGEST_WAIT
         self._hosts[host] = h
         self._queue(h)
 
@@ -548,7 +557,10 @@ class Crawl:
         # The delay runs from the end of the response, not from when it is written here (the
         # writer may be a batch behind): the host is not kept idle for longer than asked.
         allowed = (out.answered or time.time()) + delay
-        h.next_at = time.monotonic() + max(0.0, allowed - time.time())
+        wait = max(0.0, allowed - time.time())
+        h.next_at = time.monotonic() + wait
+        if wait > _LONGEST_WAIT:
+            h.aside = True
         self._queue(h)
         with self.state.crawl_transaction():
             if task.kind == "robots":
