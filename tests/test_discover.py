@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.discover import (
     Robots,
@@ -11,6 +13,7 @@ from scraper.discover import (
     iso_date,
     looks_like_list,
     older_than,
+    page_family,
     page_number,
     parse_feed,
     parse_sitemap,
@@ -19,6 +22,7 @@ from scraper.discover import (
     script_next_page,
 )
 from scraper.errors import ParseError
+from scraper.urls import absolute
 
 AGENT = "archiver/0.1.0 (+https://example.org; archiving)"
 
@@ -169,3 +173,30 @@ def test_small_predicates() -> None:
     assert looks_like_list("https://x.gov.cn/xwdt/") and not looks_like_list("https://x/art_1.html")
     assert older_than("2024-01-01", "2024-02-01") and not older_than(None, "2024-02-01")
     assert iso_date("not a date") is None
+
+
+_PARTS = st.lists(
+    st.sampled_from(
+        ["http://", "https://", "//", "x.gov.cn", ":8080", ":8o", "[", "]", "::1", "/", "..",
+         "index_2.html", "index_99999999999999999999.html", "?page=3", "&pageNum=²", "#top",
+         "%zz", " ", "中文", "@", "list", "_", "-", "0"]
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@given(_PARTS, _PARTS)
+@settings(max_examples=300, deadline=None)
+def test_discovery_takes_any_link_a_page_can_give(href: str, other: str) -> None:
+    """Every URL that link extraction lets through (``absolute``) is one these can read."""
+    url = absolute("http://x.gov.cn/list/", href)
+    base = absolute("http://x.gov.cn/list/", other) or "http://x.gov.cn/list/"
+    if url is None:
+        return
+    page_family(url)
+    page_number(url)
+    is_pagination_of(url, base)
+    is_crawlable(url)
+    looks_like_list(url)
+    if is_crawlable(url):
+        robots_url(url)
