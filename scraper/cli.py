@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 
@@ -39,6 +38,7 @@ from scraper.errors import (
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
 from scraper.models import Article, Page, SaveResult
 from scraper.parse import parse_page
+from scraper.urls import is_web_url
 from scraper.warc import ImportStats, export_warc, import_warc
 
 EXIT_OK = 0
@@ -129,12 +129,8 @@ class _Batch:
 def _check_url_option(targets: list[str], url: str | None) -> None:
     if url is not None and (len(targets) != 1 or not is_local(targets[0])):
         raise InputError("--url applies to exactly one saved page (a path or file:// URL)")
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise InputError(
-                f"--url wants the page's web address (http:// or https://), not {url!r}"
-            )
+    if url is not None and not is_web_url(url):
+        raise InputError(f"--url wants the page's web address (http:// or https://), not {url!r}")
 
 
 def _pages(

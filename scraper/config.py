@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.errors import ConfigError
-from scraper.urls import absolute
+from scraper.urls import is_web_url
 
 CONFIG_ENV = "ARCHIVER_CONFIG"
 DEFAULT_CONFIG = "sites.toml"
@@ -24,6 +24,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _MAX_DURATION = 3650 * 86400.0  # ten years: longer is "never", and stays a date
+_AT_MOST = f"(at most {_MAX_DURATION / 86400:.0f}d)"
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
         if key in table:
             values[key] = _duration(
                 table[key],
-                fail(key, "must be seconds or a duration like '30m', '12h', '7d' (at most 3650d)"),
+                fail(key, f"must be seconds or a duration like '30m', '12h', '7d' {_AT_MOST}"),
             )
     if values.get("timeout", 1.0) <= 0:
         raise fail("timeout", "must be more than 0")
@@ -230,10 +231,7 @@ def _strings(value: Any, error: ConfigError) -> tuple[str, ...]:
 
 
 def _url(value: str, error: ConfigError) -> str:
-    if absolute(value, value) is None:  # a broken [IPv6] host or a port that is no number
-        raise error
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if not is_web_url(value):
         raise error
     return value
 

@@ -9,6 +9,7 @@ gb2312/gbk are always decoded as gb18030: the narrower codecs fail on real names
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 from charset_normalizer import from_bytes
@@ -43,8 +44,10 @@ _NOT_CHARSETS = frozenset(
 _META_WINDOW = 4096
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_charset(name: str | None) -> str | None:
-    """A Python codec name for a declared charset, widened where a narrow codec breaks."""
+    """A Python codec name for a declared charset, widened where a narrow codec breaks.
+    Remembered: every page declares one or two, from the few that sites use."""
     if not name:
         return None
     label = name.strip().strip("\"'").lower()

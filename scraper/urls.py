@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Parameters that only say how a reader arrived (ad campaigns, share buttons, app stores).
@@ -77,16 +77,34 @@ def _canonical(url: str, strip_params: frozenset[str]) -> str:
     return urlunsplit((scheme, netloc, path, query, "")).rstrip()
 
 
+def well_formed(url: str) -> SplitResult | None:
+    """``url`` split, or None when it cannot be read: a broken ``[IPv6]`` host or a port that
+    is no number, as unfilled CMS templates leave them (urlsplit raises on some, ``.port`` on
+    the others)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
+
+
+def is_web_url(url: str) -> bool:
+    """A well-formed http(s) URL with a host."""
+    parts = well_formed(url)
+    return parts is not None and parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+
+
 def absolute(base: str, href: str) -> str | None:
-    """``href`` resolved against ``base``; None when that is not a well-formed URL (a broken
-    ``[IPv6]`` host, a port that is no number, as unfilled CMS templates leave them, or a web
-    URL with no host): one bad
-    link must not fail the page it is on, nor anything that later splits it."""
+    """``href`` resolved against ``base``; None when that is not a well-formed URL, or is a web
+    URL with no host: one bad link must not fail the page it is on, nor anything that later
+    splits it."""
     try:
         url = urljoin(base, href.strip())
-        parts = urlsplit(url)
-        _ = parts.port  # checks the host's brackets and the port
     except ValueError:
+        return None
+    parts = well_formed(url)
+    if parts is None:
         return None
     if parts.scheme.lower() in _DEFAULT_PORTS and not parts.hostname:
         return None  # "https:////x": no host, and rebuilt, its path would become one

@@ -65,17 +65,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # ====================================================================== export
 
 
-class _Records(ArchiveIterator):  # type: ignore[misc]
-    """warcio's record iterator, minus its multi-line warnings on stderr: ``_Importer``
-    reports what they say as one error line of its own (``reported``: how many it has)."""
-
-    INC_RECORD = ""
-
-    def __init__(self, fileobj: IO[bytes] | gziplib.GzipFile) -> None:
-        super().__init__(fileobj)
-        self.reported = 0
-
-
 @dataclass
 class ExportStats:
     """What an export wrote."""
@@ -606,6 +595,17 @@ def _record_starts_at(fh: IO[bytes], pos: int, compressed: bool) -> bool:
 # exception, zlib.error, EOFError, ValueError... from deep inside; any of them means this
 # record is unreadable, and the reader resynchronises at the next one.
 _READ_ERRORS = (Exception,)
+
+
+class _Records(ArchiveIterator):  # type: ignore[misc]
+    """warcio's record iterator, minus its multi-line warnings on stderr: ``_Importer``
+    reports what they say as one error line of its own (``reported``: how many it has)."""
+
+    INC_RECORD = ""
+
+    def __init__(self, fileobj: IO[bytes] | gziplib.GzipFile) -> None:
+        super().__init__(fileobj)
+        self.reported = 0
 
 
 class _Importer:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.models import Article
 from scraper.parse import _cjk_and_letters, parse_page
 from scraper.parse import boilerplate as bp
 from scraper.parse.dates import find_dates
@@ -28,6 +29,11 @@ def page(head: str = "", before: str = "", content: str = "", after: str = "") -
         "<p><a href='/about'>关于我们</a> | <a href='/contact'>联系我们</a></p></div>"
         "</body></html>"
     )
+
+
+def headed(content: str) -> Article:
+    """A page titled 标题 with ``content`` in its content block, parsed."""
+    return parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
 
 
 def test_title_is_headline_not_title_tag_with_site_suffix() -> None:
@@ -79,7 +85,7 @@ def test_source_author_run_together_on_one_line() -> None:
 
 def test_chief_editor_preferred_over_plain_editor() -> None:
     content = f"<p>{PARA}</p><p>编辑：李四</p><p>责任编辑：张三</p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.editor == "张三"
     assert "编辑" not in art.body
 
@@ -101,13 +107,13 @@ def test_byline_run_into_where_it_was_filed_gives_the_name() -> None:
 
 def test_author_label_with_a_vertical_bar_form() -> None:
     content = f"<p>{PARA}</p><p><strong>作者︱钱七</strong></p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.author == "钱七"
 
 
 def test_closing_credit_above_a_read_counter_gives_author() -> None:
     content = f"<p>{PARA}</p><p>活动取得了良好效果。(文/图 孙八 周九)</p><p>阅读 128</p><p>A+</p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.author == "孙八 周九"
 
 
@@ -133,14 +139,14 @@ def test_an_information_disclosure_record_table_is_not_the_body() -> None:
 
 def test_an_unlabelled_closing_editor_credit_gives_the_editor() -> None:
     content = f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。</p><p>（示例网编辑 吴十）</p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.editor == "吴十"
     assert "吴十" not in art.body
 
 
 def test_an_editorial_office_credit_is_not_an_editor() -> None:
     content = f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。（编辑部供稿）</p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.editor is None
 
 
@@ -149,7 +155,7 @@ def test_closing_social_tags_and_follow_us_lines_are_not_body() -> None:
         f"<p>{PARA}</p><p>第二段同样是正文，并且以句号结束。</p>"
         "<p>#健康生活# @示例健康</p><p>（更多内容请继续关注 示例网 www.example.test）</p>"
     )
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.body.endswith("并且以句号结束。")
 
 
@@ -170,7 +176,7 @@ def test_a_run_of_at_signs_is_not_a_social_tag_line() -> None:
 
 def test_unlabelled_name_is_not_an_author() -> None:
     content = f"<p>{PARA}</p><p>王五</p>"
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.author is None
 
 
@@ -212,7 +218,7 @@ def test_original_title_and_related_list_dropped_from_body() -> None:
         "<p>原标题：另一个标题</p>"
         f"<p>{PARA}</p><h3>相关新闻</h3><ul><li><a href='/1'>别的新闻一</a></li></ul>"
     )
-    art = parse_page(page("<title>标题</title>", "<h1>标题</h1>", content), "http://e.test/")
+    art = headed(content)
     assert art.body == PARA
 
 

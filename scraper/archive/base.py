@@ -14,6 +14,8 @@ from scraper.errors import ArchiveError
 from scraper.models import FetchAttempt, Page
 from scraper.prepare import RAW_COMPRESSION
 
+SQLITE_INT_MAX = 2**63 - 1  # SQLite integers are signed 64-bit
+
 
 def site_since(site: str | None, since: str | None, alias: str = "") -> tuple[list[str], list[Any]]:
     """WHERE terms (and their arguments) for "of one site (host or name), published since"."""

@@ -26,7 +26,7 @@ from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
-from .base import site_since
+from .base import SQLITE_INT_MAX, site_since
 from .captures import CaptureStore
 from .crawlstate import CrawlStateStore
 from .schema import MIGRATIONS, SCHEMA_VERSION
@@ -43,9 +43,6 @@ def _cache_mb() -> int:
     if not value.isdecimal() or int(value) < 1:
         raise ArchiveError(f"ARCHIVER_CACHE_MB must be a whole number of megabytes, not {value!r}")
     return int(value)
-
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def article_id(canonical_url: str) -> int:
@@ -298,7 +295,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         """An article row by id or by URL (as fetched or canonical)."""
         args: list[Any]
         if isinstance(key, int):
-            if not _INT64_MIN <= key <= _INT64_MAX:  # no row has it, and SQLite cannot take it
+            if not -SQLITE_INT_MAX - 1 <= key <= SQLITE_INT_MAX:  # no row has it, nor SQLite
                 return None
             where, args = "id = ?", [key]
         else:

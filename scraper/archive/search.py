@@ -13,7 +13,7 @@ from scraper import textindex
 from scraper.errors import InputError
 from scraper.models import SearchHit
 
-from .base import ArchiveBase, site_since
+from .base import SQLITE_INT_MAX, ArchiveBase, site_since
 
 
 class SearchStore(ArchiveBase):
@@ -72,7 +72,7 @@ class SearchStore(ArchiveBase):
             "bm25(articles_fts, 5.0, 1.0) AS rank "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
-            [*args, min(limit, 2**63 - 1)],
+            [*args, min(limit, SQLITE_INT_MAX)],
         ).fetchall()
         return [
             SearchHit(

@@ -328,9 +328,8 @@ class Crawl:
                 # it was saved must not keep the host away for longer.
                 bound = max(saved.crawl_delay or 0.0, 3600.0)
                 wait = min(_seconds_until(saved.next_allowed_at), bound)
-                h.next_at = time.monotonic() + wait
                 h.allowed_at = time.time() + wait
-                h.aside = wait > _LONGEST_WAIT
+                _hold(h, wait)
         self._hosts[host] = h
         self._queue(h)
 
@@ -557,10 +556,7 @@ class Crawl:
         # The delay runs from the end of the response, not from when it is written here (the
         # writer may be a batch behind): the host is not kept idle for longer than asked.
         allowed = (out.answered or time.time()) + delay
-        wait = max(0.0, allowed - time.time())
-        h.next_at = time.monotonic() + wait
-        if wait > _LONGEST_WAIT:
-            h.aside = True
+        _hold(h, max(0.0, allowed - time.time()))
         self._queue(h)
         with self.state.crawl_transaction():
             if task.kind == "robots":
@@ -745,6 +741,13 @@ class Crawl:
             self._counts.found += len(added)
         for host in {host_key(u.url) for u in urls}:
             self._activate(host)
+
+
+def _hold(h: _Host, wait: float) -> None:
+    """Keep ``h`` idle for ``wait`` seconds, or, past ``_LONGEST_WAIT``, for a later run."""
+    h.next_at = time.monotonic() + wait
+    if wait > _LONGEST_WAIT:
+        h.aside = True
 
 
 def _seconds_until(iso: str) -> float:
