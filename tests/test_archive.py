@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zlib
 from dataclasses import replace
@@ -352,6 +353,67 @@ def test_opening_a_version_2_archive_migrates_and_backfills(tmp_path: Path) -> N
         assert a.schema_version == SCHEMA_VERSION
         assert a.count("works") == 1
         assert [h.id for h in a.search("党建")] == [1]
+
+
+def test_index_writes_of_a_batch_go_in_at_its_commit_in_rowid_order(tmp_path: Path) -> None:
+    """Article ids are URL hashes: written as saved, FTS5 would cut a new segment at every
+    lower id. Held to the commit and sorted, they arrive in order, an edit's delete before its
+    insert, and the search sees the batch then, as it was last saved."""
+    urls = [f"https://www.origin.gov.cn/{n}.html" for n in range(12)]
+    with Archive.open(tmp_path / "a.db") as a:
+        statements: list[str] = []
+        with a.batch():
+            for url in urls:
+                a.save(*copy(url, BODY))
+            a.save(*copy(urls[0], BODY.replace("六月二十四日", "6月24日")))  # edited within it
+            assert not a.search("党建")  # nothing indexed before the commit
+            a.db.conn.set_trace_callback(statements.append)
+        a.db.conn.set_trace_callback(None)
+        written = [s for s in statements if s.startswith("INSERT INTO articles_fts")]
+        ids = [int(re.search(r"VALUES \((?:'delete', )?(\d+)", s)[1]) for s in written]  # type: ignore[index]
+        assert ids == sorted(ids) and len(written) == len(urls) + 2
+        edited = [s for s, i in zip(written, ids, strict=True) if i == article_id(urls[0])]
+        assert ["'delete'" in s for s in edited] == [False, True, False]
+        assert {h.url for h in a.search("二十四日")} == set(urls[1:])
+        assert [h.url for h in a.search("24日")] == [urls[0]]
+
+
+def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/kept.html", BODY))
+        with pytest.raises(RuntimeError), a.batch():
+            a.save(*copy("https://www.origin.gov.cn/lost.html", OTHER, title="农村公路"))
+            raise RuntimeError("the batch fails")
+        a.save(*copy("https://www.origin.gov.cn/after.html", BODY))
+        indexed = a.db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH '公路'")
+        assert not indexed.fetchall()  # neither written then nor carried into the next commit
+        assert {h.url for h in a.search("党建")} == {
+            "https://www.origin.gov.cn/kept.html",
+            "https://www.origin.gov.cn/after.html",
+        }
+
+
+def test_rebuilding_the_index_holds_back_a_bounded_number_of_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper.archive import search
+
+    monkeypatch.setattr(search, "_HOLD_AT_MOST", 3)
+    urls = [f"https://www.origin.gov.cn/{n}.html" for n in range(10)]
+    with Archive.open(tmp_path / "a.db") as a:
+        for url in urls:
+            a.save(*copy(url, BODY))
+        seen: list[int] = []
+        write = a._write_index
+
+        def counted(writes: list[tuple[int, str, list[object]]]) -> None:
+            seen.append(len(writes))
+            write(writes)
+
+        monkeypatch.setattr(a, "_write_index", counted)
+        assert a.rebuild_search_index() == len(urls)
+        assert max(seen) <= 4 and sum(seen) == len(urls)
+        assert {h.url for h in a.search("党建")} == set(urls)
 
 
 def test_search_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:

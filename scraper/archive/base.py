@@ -38,7 +38,13 @@ class ArchiveBase:
         self.path = path
 
     def _transaction(self) -> _Tx:
-        return _Tx(self.db.conn)
+        return _Tx(self.db.conn, store=self)
+
+    def _before_commit(self) -> None:
+        """Write what was held back until the end of the transaction (none here)."""
+
+    def _after_rollback(self) -> None:
+        """Forget what was held back for a transaction that was rolled back (none here)."""
 
     def _store_raw(self, content: bytes, packed: tuple[str, bytes] | None = None) -> str | None:
         """Keep page bytes once, by sha256; bytes already stored are not compressed again.
@@ -106,11 +112,15 @@ class _Tx:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit).
 
     Given ``path``, a sqlite error inside comes out as an ArchiveError naming the archive.
+    ``store``'s held-back writes go in just before the COMMIT, and are dropped on a rollback.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: str | None = None) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: str | None = None, store: ArchiveBase | None = None
+    ) -> None:
         self.conn = conn
         self.path = path
+        self.store = store
 
     def __enter__(self) -> None:
         if not self.conn.in_transaction:
@@ -123,8 +133,22 @@ class _Tx:
         if not self._owner:
             return
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+            try:
+                if self.store is not None:
+                    self.store._before_commit()
+                self.conn.execute("COMMIT")
+                return
+            except BaseException as error:
+                self._roll_back()
+                if self.path is not None and isinstance(error, sqlite3.DatabaseError):
+                    raise ArchiveError(f"cannot write to archive {self.path}: {error}") from error
+                raise
+        self._roll_back()
         if self.path is not None and isinstance(exc[0], sqlite3.DatabaseError):
             raise ArchiveError(f"cannot write to archive {self.path}: {exc[0]}") from exc[0]
+
+    def _roll_back(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        if self.store is not None:
+            self.store._after_rollback()
