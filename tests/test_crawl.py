@@ -697,8 +697,10 @@ def test_two_runs_started_together_one_exits_locked(
 def test_sigterm_stops_the_run_cleanly_with_130(
     make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
+    from scraper.crawl.run import _BATCH_SECONDS
+
     site = make_site()
-    news_site(site, 10, 10)
+    news_site(site, int(3 * _BATCH_SECONDS / 0.3), 10)  # three batches long: stopped amid it
     cfg = write_config(
         tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")], "delay": 0.3}}
     )
@@ -712,6 +714,29 @@ def test_sigterm_stops_the_run_cleanly_with_130(
     assert "interrupted" in proc.communicate()[1]
     assert rows(db, "select outcome, exit_code, finished is not null from runs") == [
         ("interrupted", 130, 1)
+    ]
+
+
+def test_an_interrupt_while_the_workers_stop_still_closes_the_run_row(
+    make_site: Callable[[], Site], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM that lands after the last page, while the worker processes are stopped."""
+    from scraper.crawl import procs
+
+    site = make_site()
+    news_site(site, 2, 10)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    stop = procs.WorkerProcesses.stop
+
+    def interrupted(self: procs.WorkerProcesses, wait: float = 5.0) -> None:
+        stop(self, wait)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(procs.WorkerProcesses, "stop", interrupted)
+    assert run(cfg, db)[0] == 130
+    assert rows(db, "select outcome, exit_code, finished is not null, new from runs") == [
+        ("interrupted", 130, 1, 2)
     ]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +46,22 @@ def test_stopping_the_workers_gives_the_crawl_its_cpus_back() -> None:
     finally:
         workers.stop()
     assert os.sched_getaffinity(0) == before
+
+
+def test_worker_processes_start_without_running_the_commands_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``archiver`` script imports the whole CLI; a spawned worker ran it again."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "archiver"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    main.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    workers = procs.WorkerProcesses(1, 1, parse=False)
+    workers.start()
+    workers.stop()  # each child reads its stop, so it had started (and run the script, if)
+    assert [p.exitcode for p in workers._procs] == [0]
+    assert not marker.exists()
+    assert main.__file__ == str(script)  # the parent's own module is as it was

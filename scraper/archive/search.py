@@ -28,7 +28,7 @@ _DELETE = "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('
 _INSERT = "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)"
 # Held-back index writes beyond this many are written early (still sorted): the memory a
 # transaction holds stays bounded, whatever its size (a rebuild of the whole index).
-_HOLD_AT_MOST = 2048
+_HOLD_AT_MOST = 4096
 
 
 class SearchStore(ArchiveBase):

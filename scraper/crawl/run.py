@@ -68,14 +68,17 @@ from .worker import Fetchers, Outcome, Task, WorkerPool
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 _MAX_SLOWDOWN = 8.0  # a host's delay grows up to this factor after 429/503
-_BATCH = 1024  # results written in one transaction at most
+_BATCH = 2048  # results written in one transaction at most
 # And for at most this long: a kill -9 loses no more than this to redo. Each commit writes
 # every page it dirtied, and the band keys and hashed ids land all over their indexes, so the
 # fewer the commits the less is written: saving 10,000 bench articles (Archive.save) wrote
 # 106 KB a page in batches of 350 (about a second of a crawl), 87 KB in batches of 700 and
 # 67 KB in batches of 1,400, at about 0.1 ms less CPU a page for each doubling. Half a
-# second to a second was about 5% less CPU a page in bench/crawl.py (A/B runs alternated).
-_BATCH_SECONDS = 2.0
+# second to a second was about 5% less CPU a page in bench/crawl.py (A/B runs alternated);
+# once the writer kept up with 400 pages a second, two seconds made batches of 800, and four
+# (2,048 at most) spared another 0.05-0.1 ms a page (the commit's share: 0.30 ms a page in
+# batches of 560, 0.24 in 1,024, 0.19 in 2,048).
+_BATCH_SECONDS = 4.0
 _DUE_AHEAD = 16  # due URLs read from the frontier per host at a time
 # A host that may not be asked again for longer than this (a robots.txt Crawl-delay of an
 # hour, a day) is left for a later run: its next time is saved, and a cron run does not idle
@@ -262,15 +265,20 @@ class Crawl:
             outcome = self._loop()
             return self._stats(outcome)
         finally:
-            if self._procs is not None:
-                self._procs.stop()
-            for _ in range(workers if pool is not None else 0):
-                self._tasks.put(None)
-            stats = self._stats(outcome)
-            self.state.run_update(
-                self._run_id, {**figures(stats), "finished": stamp(), "outcome": outcome}
-            )
-            self._fetchers.close()
+            try:
+                if self._procs is not None:
+                    self._procs.stop()
+                for _ in range(workers if pool is not None else 0):
+                    self._tasks.put(None)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the workers were stopping
+                outcome = "interrupted"
+                raise
+            finally:  # the run row is closed whatever came in while stopping
+                stats = self._stats(outcome)
+                self.state.run_update(
+                    self._run_id, {**figures(stats), "finished": stamp(), "outcome": outcome}
+                )
+                self._fetchers.close()
 
     def _stats(self, outcome: str) -> CrawlStats:
         c = self._counts
