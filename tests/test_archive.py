@@ -416,13 +416,14 @@ def test_rebuilding_the_index_holds_back_a_bounded_number_of_writes(
         assert {h.url for h in a.search("党建")} == set(urls)
 
 
-def test_search_index_merges_sixteen_segments_at_a_time(tmp_path: Path) -> None:
+def test_search_index_merges_16_segments_at_a_time_and_writes_32_mb_ones(tmp_path: Path) -> None:
     """FTS5 merge settings live in the archive, for new and migrated archives alike: fewer
     rewrites of each article's index entries as the archive grows."""
     with Archive.open(tmp_path / "a.db") as a:
         a.save(*copy("https://www.origin.gov.cn/a.html", BODY))
         config = dict(a.db.execute("SELECT k, v FROM articles_fts_config").fetchall())
         assert (config["automerge"], config["crisismerge"]) == (16, 64)
+        assert config["hashsize"] == 32 * 1024 * 1024
         assert [h.id for h in a.search("党建")] == [article_id("https://www.origin.gov.cn/a.html")]
 
 
