@@ -22,8 +22,8 @@ of archiver's library would); the two archiver columns then differ only in the c
 (archiver also keeps its crawl state and list pages in the archive; the spider does not).
 
 Each crawler first crawls the sites once untimed (``--warmup 1``): the first crawl of an
-invocation ran the slowest for both crawlers, and with archiver always first in round 1, that
-slowness fell on archiver's ratio alone.
+invocation was often the slowest, and with archiver always first in round 1, that slowness
+fell on archiver's ratio.
 
 Politeness is checked at the server. archiver waits the delay after a response before the next
 request to that host. Scrapy waits it between dispatching two requests to a host, so when its
@@ -781,7 +781,7 @@ def main() -> None:
         type=int,
         default=1,
         help="untimed crawls by each crawler before the measured rounds (default 1): the first "
-        "crawl of an invocation ran the slowest, for both crawlers, and it was always archiver's",
+        "crawl of an invocation was often the slowest, and it was always archiver's",
     )
     parser.add_argument("--json", type=Path, help="also write every number here")
     parser.add_argument("--keep", type=Path, help="keep the configs, archive and feed here")
