@@ -7,8 +7,8 @@ the old text again, which the caller has (the previous ``articles`` row).
 Inside a transaction, index writes are held back and go in just before the COMMIT, sorted by
 rowid. FTS5 writes what it has gathered to a new segment whenever a rowid comes that is lower
 than the one before; article ids are hashes of their URLs, so written as they came, a crawl's
-batch made a segment every other article, and then merged them all (bench/crawl.py: the
-index's share of a page's CPU about halved when sorted).
+batch made a segment every other article, and then merged them all (10,000 bench articles
+saved in crawl-sized batches: 0.67 ms a page to index, 0.27 when sorted).
 """
 
 from __future__ import annotations
