@@ -38,7 +38,7 @@ class ArchiveBase:
         self.path = path
 
     def _transaction(self) -> _Tx:
-        return _Tx(self.db.conn, store=self)
+        return _Tx(self)
 
     def _before_commit(self) -> None:
         """Write what was held back until the end of the transaction (none here)."""
@@ -109,18 +109,17 @@ class ArchiveBase:
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit).
+    """BEGIN IMMEDIATE ... COMMIT on ``store``'s connection, rolled back on any error (the
+    connection is autocommit). ``store``'s held-back writes go in just before the COMMIT, and
+    are dropped on a rollback.
 
     Given ``path``, a sqlite error inside comes out as an ArchiveError naming the archive.
-    ``store``'s held-back writes go in just before the COMMIT, and are dropped on a rollback.
     """
 
-    def __init__(
-        self, conn: sqlite3.Connection, path: str | None = None, store: ArchiveBase | None = None
-    ) -> None:
-        self.conn = conn
-        self.path = path
+    def __init__(self, store: ArchiveBase, path: str | None = None) -> None:
         self.store = store
+        self.conn: sqlite3.Connection = store.db.conn
+        self.path = path
 
     def __enter__(self) -> None:
         if not self.conn.in_transaction:
@@ -134,21 +133,21 @@ class _Tx:
             return
         if exc_type is None:
             try:
-                if self.store is not None:
-                    self.store._before_commit()
+                self.store._before_commit()
                 self.conn.execute("COMMIT")
                 return
             except BaseException as error:
                 self._roll_back()
-                if self.path is not None and isinstance(error, sqlite3.DatabaseError):
-                    raise ArchiveError(f"cannot write to archive {self.path}: {error}") from error
+                self._name_the_archive(error)
                 raise
         self._roll_back()
-        if self.path is not None and isinstance(exc[0], sqlite3.DatabaseError):
-            raise ArchiveError(f"cannot write to archive {self.path}: {exc[0]}") from exc[0]
+        self._name_the_archive(exc[0])
+
+    def _name_the_archive(self, error: object) -> None:
+        if self.path is not None and isinstance(error, sqlite3.DatabaseError):
+            raise ArchiveError(f"cannot write to archive {self.path}: {error}") from error
 
     def _roll_back(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-        if self.store is not None:
-            self.store._after_rollback()
+        self.store._after_rollback()

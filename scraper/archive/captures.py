@@ -120,4 +120,4 @@ class CaptureStore(ArchiveBase):
     def batch(self) -> _Tx:
         """One transaction around many saves (each save's own transaction joins it): an
         import of thousands of pages commits, and syncs, once per batch, not once per page."""
-        return _Tx(self.db.conn, self.path, self)
+        return _Tx(self, self.path)

@@ -216,7 +216,7 @@ class CrawlStateStore(ArchiveBase):
 
     def _write(self) -> _Tx:
         """A transaction whose sqlite errors surface as ArchiveError."""
-        return _Tx(self.db.conn, self.path, self)
+        return _Tx(self, self.path)
 
 
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+(?=[/?#]|\Z)")

@@ -10,6 +10,7 @@ import functools
 import re
 
 from .dates import DATE
+from .dom import squash
 
 # The classifiers the parser asks most often are remembered by text: one line is asked about
 # several times (scoring, cutting, stopping), and a site's navigation and footer lines come
@@ -22,7 +23,6 @@ _PUNCT = tuple(PUNCT)
 # every line of every page, and a generator over a paragraph's characters was their cost).
 _CLAUSE = re.compile("[，。；！？]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_WS = re.compile(r"\s+")
 
 # Field labels of meta lines and credit lines.
 LABEL = (
@@ -103,7 +103,7 @@ _RECORD_VALUE = re.compile(
 def record_label(text: str) -> str | None:
     """For a 信息公开 record-table line (``索 引 号：11220...``), what follows its label (maybe
     empty: the value is on the next line); None for any other line."""
-    squashed = _WS.sub("", text)
+    squashed = squash(text)
     m = _RECORD_LABEL.match(squashed) if len(squashed) <= 80 else None
     return squashed[m.end() :] if m else None
 

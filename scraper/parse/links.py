@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -46,9 +45,8 @@ def _absolute(base: str, href: str) -> str | None:
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
     url = absolute(base, href)
-    if url is None:
-        return None
-    if urlsplit(url).scheme not in ("http", "https"):
+    # absolute() lowercases the scheme and gives a web URL only with its //host
+    if url is None or not url.startswith(("http://", "https://")):
         return None
     return url.split("#", 1)[0]
 
