@@ -225,9 +225,9 @@ def _fetch_all(
             archive.record_page(got)
             batch.fail(exc, target)
             continue
-        if not article.is_article:
+        if article.rejected:
             archive.record_page(got)
-            batch.fail(ParseError("not an article page (a list or index page)"), target)
+            batch.fail(ParseError(f"not an article: {article.rejected}"), target)
             continue
         result = archive.save(got, article)
         _report_saved(archive, result, as_json)
@@ -700,8 +700,13 @@ def reparse(
     keys: Annotated[list[str] | None, typer.Argument(help="Ids or URLs (default: all).")] = None,
     db: DbOption = Path("archive.db"),
 ) -> None:
-    """Re-extract stored raw pages with the current parser; changed records keep versions."""
+    """Re-extract stored raw pages with the current parser; changed records keep versions.
+
+    Without ids, pages earlier judged not to be articles (kept as raw bytes) are parsed again
+    too, and stored where the parser now keeps them.
+    """
     counts = {"updated": 0, "unchanged": 0, "failed": 0}
+    recovered = 0
     batch = _Batch()
     with _reported(), _open_existing(db) as archive:
         rows = [_find(archive, k, db) for k in keys] if keys else list(archive.articles())
@@ -713,9 +718,21 @@ def reparse(
                 batch.fail(exc, str(row["url"]))
                 continue
             counts[result.status.value if result.status.value in counts else "updated"] += 1
+        rejected = [] if keys else archive.rejected_pages()
+        for fetch_id in rejected:
+            try:
+                saved = archive.reconsider(fetch_id, _reparse_one)
+            except ScraperError as exc:
+                counts["failed"] += 1
+                batch.fail(exc, f"fetch {fetch_id}")
+                continue
+            if saved is not None:
+                recovered += 1
+                _report_saved(archive, saved, as_json=False)
     typer.echo(
         f"reparsed {len(rows)}: updated {counts['updated']}, unchanged {counts['unchanged']}, "
-        f"failed {counts['failed']}",
+        f"failed {counts['failed']}; pages not taken as articles {len(rejected)}, "
+        f"now stored {recovered}",
         err=True,
     )
     raise typer.Exit(batch.code)

@@ -516,7 +516,7 @@ class _Plan:
         etag, modified = page.header("etag"), page.header("last-modified")
         status_name, found = "ok", 0
         next_url = out.next_url if c.kind == "list" else None
-        if c.kind == "article" and out.article is not None and not out.article.is_article:
+        if c.kind == "article" and out.article is not None and not out.article.kept:
             status_name = "not_article"
         if not tx.finish_url(
             status_name, revisit, etag=etag, last_modified=modified, next_url=next_url
@@ -524,7 +524,7 @@ class _Plan:
             return False
         if c.kind == "article":
             assert out.article is not None
-            if out.article.is_article:
+            if out.article.kept:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
                 digest = out.prepared.digest if out.prepared is not None else None

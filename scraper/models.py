@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -75,13 +75,25 @@ class Article:
     footer: str | None = None
     is_article: bool = True
     language: str | None = None
+    # Why the parser is unsure this is an article (the page is kept, to be checked); None when
+    # it is sure. A user finds the doubtful ones with ``WHERE doubt IS NOT NULL``.
+    doubt: str | None = None
+    # Why the page is not kept as an article at all (blank, binary, a list of links); not a
+    # column: such a page is kept as a raw page and a fetch, and ``reparse`` reconsiders it.
+    rejected: str | None = field(default=None, metadata={"column": False})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def kept(self) -> bool:
+        """Stored as an article: surely one, or doubtful but with a headline and text."""
+        return self.rejected is None
+
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        """The archive's column names (every field but those marked ``column: False``)."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get("column", True))
 
 
 class SaveStatus(StrEnum):

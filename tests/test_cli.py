@@ -330,3 +330,87 @@ def test_stats_reports_the_archive_figures(tmp_path: Path) -> None:
     figures = json.loads(out)
     assert code == 0
     assert (figures["articles"], figures["works"], figures["fetches"]) == (4, 3, 4)
+
+
+# ----------------------------------------------------------- never lose an article (issue 16)
+
+SHORT = ("holiday", "appoint", "photo", "water")
+
+
+def _expected(rel: str) -> dict[str, object]:
+    return dict(json.loads((SAMPLES / "expected" / f"{rel}.json").read_text(encoding="utf-8")))
+
+
+def test_short_real_articles_are_stored_by_fetch(server: SampleServer, tmp_path: Path) -> None:
+    """A two-line 任免 notice, a one-caption picture, a three-line 停水 notice and a short 放假
+    notice, in templates whose navigation outweighs their text, are articles and are kept."""
+    db = tmp_path / "a.db"
+    urls = [server.url(f"short/{name}.html") for name in SHORT]
+    code, out, err = run("fetch", *urls, "--db", str(db))
+    assert (code, err) == (0, "")
+    assert len(out.splitlines()) == 4
+    got = {
+        url: (title, published, source, body, is_article, doubt)
+        for url, title, published, source, body, is_article, doubt in rows(
+            db, "select url, title, published, source, body, is_article, doubt from articles"
+        )
+    }
+    for name, url in zip(SHORT, urls, strict=True):
+        want = _expected(f"short/{name}")
+        title, published, source, body, is_article, doubt = got[url]
+        assert (title, published, source) == (want["title"], want["published"], want["source"])
+        assert body == want["body"] and is_article == 1 and doubt == want["doubt"]
+    # the doubtful ones are the short ones, and a user finds them with one query
+    assert rows(db, "select count(*) from articles where doubt like 'short text%'") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("home", "a list or index page"), ("search", "linked entries among the text")],
+)
+def test_home_and_search_pages_are_not_stored_as_articles(
+    server: SampleServer, tmp_path: Path, name: str, reason: str
+) -> None:
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", server.url(f"negative/{name}.html"), "--db", str(db))
+    assert code == EXIT_FAILED and out == ""
+    assert len(err.splitlines()) == 1 and reason in err
+    assert rows(db, "select count(*) from articles") == [(0,)]
+    assert rows(db, "select count(*) from raw_pages") == [(1,)]  # kept, for reparse
+
+
+def test_a_rejection_names_its_true_reason(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    blank = tmp_path / "blank.html"
+    blank.write_text("<html><head><title></title></head><body>\n</body></html>", "utf-8")
+    junk = tmp_path / "junk.html"
+    junk.write_bytes(b"<html><body>" + bytes(range(256)) * 40)  # served as HTML, yet binary
+    code, out, err = run("fetch", str(blank), str(junk), "--db", str(db))
+    assert code == EXIT_FAILED and out == ""
+    first, second = err.splitlines()
+    assert "blank page" in first and "list" not in first
+    assert "binary" in second and "list" not in second
+
+
+def test_reparse_stores_pages_an_older_parser_rejected(tmp_path: Path) -> None:
+    """Pages once kept only as raw bytes are reconsidered by reparse, and stored once."""
+    from scraper.archive import Archive
+    from scraper.models import FetchAttempt, Page
+
+    db = tmp_path / "a.db"
+    url = "http://samples.test/short/appoint.html"
+    data = (SAMPLES / "short" / "appoint.html").read_bytes()
+    with Archive.open(db) as archive:  # what the parser before this one did with the page
+        attempt = FetchAttempt(url=url, time="2026-12-01T00:00:00Z", status=200, final_url=url)
+        page = Page(url, url, 200, data, data.decode(), "utf-8", attempts=(attempt,))
+        archive.record_page(page)
+    assert rows(db, "select count(*) from articles") == [(0,)]
+    code, out, err = run("reparse", "--db", str(db))
+    assert code == 0 and "pages not taken as articles 1, now stored 1" in err
+    assert out.split("\t")[1] == "new"
+    assert rows(db, "select url, title, doubt from articles") == [
+        (url, _expected("short/appoint")["title"], "short text (41 characters)")
+    ]
+    assert rows(db, "select count(*) from fetches where article_id is null") == [(0,)]
+    code, out, err = run("reparse", "--db", str(db))
+    assert code == 0 and out == "" and "pages not taken as articles 0" in err

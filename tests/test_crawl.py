@@ -775,3 +775,31 @@ def test_crawl_stamps_read_as_datetime_writes_them() -> None:
 
     for t in (0.0, 1.5, 1_700_000_000.9999996, 1_700_000_000.0000004, 648936646.2112635):
         assert stamp(t) == datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_crawl_keeps_short_real_articles_and_leaves_the_home_page_out(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """Short notices linked from a list page are stored (once rejected as 'list pages', they
+    were skipped for good); a home page linked as if it were an article is not stored."""
+    site = make_site()
+    samples = ROOT / "samples"
+    names = ["holiday", "appoint", "photo", "water"]
+    for name in names:
+        site.routes[f"/art/{name}.html"] = (samples / "short" / f"{name}.html").read_bytes()
+    site.routes["/art/home.html"] = (samples / "negative" / "home.html").read_bytes()
+    items = [(f"/art/{name}.html", n, "2026-12-01") for n, name in enumerate([*names, "home"])]
+    site.routes["/news/index.html"] = listing(items)
+    cfg = write_config(
+        tmp_path / "sites.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}}
+    )
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    stored = dict(rows(db, "select url, title from articles"))
+    for name in names:
+        want = json.loads((samples / "expected" / "short" / f"{name}.json").read_text("utf-8"))
+        assert stored[site.url(f"/art/{name}.html")] == want["title"]
+    assert len(stored) == 4
+    ((status, error),) = rows(db, "select status, error from frontier where url like '%home%'")
+    assert status == "not_article" and "list or index page" in error

@@ -238,22 +238,81 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         row = self.get(ident)
         if row is None:
             raise ArchiveError(f"no article {ident} in {self.path}")
-        data = self.raw_page(row["raw_sha256"]) if row["raw_sha256"] else None
-        if data is None:
-            raise ArchiveError(f"article {ident} has no stored raw page", url=row["url"])
-        hint = f"text/html; charset={row['encoding']}" if row["encoding"] else None
-        text, encoding = decode(data, hint)
-        page = Page(
-            url=row["url"],
-            final_url=row["url"],
-            status=200,
-            content=data,
-            text=text,
-            encoding=encoding,
-            fetched_at=row["last_seen"],
+        page = self._stored_page(
+            row["url"], row["url"], row["raw_sha256"], row["encoding"], row["last_seen"]
         )
         article = replace(parse(page), canonical_url=row["canonical_url"])
         return self.save(page, article)
+
+    def _stored_page(
+        self, url: str, final_url: str, sha: str | None, encoding: str | None, when: str
+    ) -> Page:
+        """A page rebuilt from its stored raw bytes, decoded as it was when fetched."""
+        data = self.raw_page(sha) if sha else None
+        if data is None:
+            raise ArchiveError("no stored raw page", url=url)
+        hint = f"text/html; charset={encoding}" if encoding else None
+        text, decoded_as = decode(data, hint)
+        return Page(
+            url=url,
+            final_url=final_url,
+            status=200,
+            content=data,
+            text=text,
+            encoding=decoded_as,
+            fetched_at=when,
+        )
+
+    def rejected_pages(self) -> list[int]:
+        """Fetches of pages that were kept only as raw bytes, not as articles, and may be
+        articles: the last good fetch of each URL that no article came from, other than the
+        crawl's list pages, sitemaps and feeds. ``reconsider`` parses one again."""
+        sql = """
+        SELECT f.id FROM fetches f
+        WHERE f.raw_sha256 IS NOT NULL AND f.article_id IS NULL AND f.error IS NULL
+          AND f.status BETWEEN 200 AND 299
+          AND f.id = (SELECT max(g.id) FROM fetches g
+                      WHERE g.url = f.url AND g.raw_sha256 IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM fetches g WHERE g.url = f.url
+                          AND g.article_id IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM frontier r WHERE r.url = f.url
+                          AND r.kind != 'article')
+          AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = f.url)
+        ORDER BY f.id
+        """
+        return [int(r[0]) for r in self.db.execute(sql).fetchall()]
+
+    def reconsider(self, fetch_id: int, parse: Callable[[Page], Article]) -> SaveResult | None:
+        """Parse a page kept only as raw bytes again; save it if it is now kept as an article.
+
+        The fetch (and the crawl's frontier row, if any) then points to the article, so the
+        page is not reconsidered twice. Returns None when the parser still rejects it.
+        """
+        row = self.db.execute(
+            "SELECT url, final_url, raw_sha256, encoding, time FROM fetches WHERE id = ?",
+            [fetch_id],
+        ).fetchone()
+        if row is None:
+            raise ArchiveError(f"no fetch {fetch_id} in {self.path}")
+        url, final_url, sha, encoding, when = row
+        page = self._stored_page(url, final_url or url, sha, encoding, when)
+        article = parse(page)
+        if not article.kept:
+            return None
+        result = self.save(page, article)
+        try:
+            with self._transaction():
+                self.db.execute(
+                    "UPDATE fetches SET article_id = ? WHERE id = ?", [result.id, fetch_id]
+                )
+                self.db.execute(
+                    "UPDATE frontier SET article_id = ?, status = 'ok', error = NULL "
+                    "WHERE url = ? AND status = 'not_article'",
+                    [result.id, url],
+                )
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
+        return result
 
     def record_page(self, page: Page) -> None:
         """Keep a fetched page that is not stored as an article (a list page): raw + fetches."""

@@ -197,6 +197,11 @@ INSERT INTO articles_fts (articles_fts, rank) VALUES ('crisismerge', 64)
 SCHEMA_V7 = """
 INSERT INTO articles_fts (articles_fts, rank) VALUES ('hashsize', 33554432)
 """
+# Pages the parser doubts are kept as articles with the reason (issue 16): a short notice, a
+# page with no headline. ``WHERE doubt IS NOT NULL`` finds them.
+SCHEMA_V8 = """
+ALTER TABLE articles ADD COLUMN doubt TEXT
+"""
 MIGRATIONS = {
     1: SCHEMA_V1,
     2: SCHEMA_V2,
@@ -205,5 +210,6 @@ MIGRATIONS = {
     5: SCHEMA_V5,
     6: SCHEMA_V6,
     7: SCHEMA_V7,
+    8: SCHEMA_V8,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -67,7 +67,7 @@ def _use(task: Task, page: Page) -> Outcome:
             sitemap = parse_sitemap(text, page.final_url)
             return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
         article = parse_page(page.text, page.final_url)
-        prepared = prepare(page, article) if article.is_article else None
+        prepared = prepare(page, article) if article.kept else None
         return Outcome(task, page, article=article, prepared=prepared)
     except ParseError as exc:
         return Outcome(task, page, error=exc)

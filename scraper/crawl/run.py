@@ -659,7 +659,7 @@ class Crawl:
         visit = Visit("ok", now, revisit, etag=etag, last_modified=modified)
         if task.kind == "article":
             assert out.article is not None
-            if out.article.is_article:
+            if out.article.kept:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
                 result = self.state.save(page, article, out.prepared)
@@ -674,7 +674,14 @@ class Crawl:
                 )
             else:
                 self.state.record_page(page)
-                visit = Visit("not_article", now, revisit, etag=etag, last_modified=modified)
+                visit = Visit(
+                    "not_article",
+                    now,
+                    revisit,
+                    etag=etag,
+                    last_modified=modified,
+                    error=out.article.rejected,
+                )
         elif task.kind == "list":
             self.state.record_page(page)
             assert out.listing is not None

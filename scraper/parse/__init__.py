@@ -17,8 +17,8 @@ from . import boilerplate as bp
 from . import meta
 from .content import Content, extract
 from .dates import find_dates
-from .dom import Doc, Line, build, clean
-from .listing import is_article
+from .dom import Doc, Line, build, clean, squash
+from .listing import judge
 from .notices import find_disclaimer, find_footer
 from .profiles import profile_for
 
@@ -142,6 +142,12 @@ def parse_page(html: str, url: str) -> Article:
     doc = build(html)
     lines = doc.lines
     title, title_line = meta.find_title(doc)
+    # A line that matches the page's <title> is the article's headline, unless all it names is
+    # the site (a home page's logo).
+    headline = title_line
+    names = {squash(n) for n in (meta.site_name(doc), doc.meta.get("sitename")) if n}
+    if title is not None and squash(title) in names:
+        headline = None
     content = extract(doc, title_line)
     if title_line is None:
         title, title_line = meta.title_above(
@@ -218,6 +224,7 @@ def parse_page(html: str, url: str) -> Article:
         if declared and declared.startswith("http") and _same_site(declared, url):
             canonical = declared
     sample = " ".join(ln.text for ln in lines[:400])
+    verdict = judge(doc, body, url, headline, html)
     return Article(
         url=url,
         canonical_url=canonical,
@@ -231,6 +238,8 @@ def parse_page(html: str, url: str) -> Article:
         body=str(fields["body"]),
         disclaimer=disclaimer,
         footer=footer,
-        is_article=is_article(doc, body, url, title_line is not None),
+        is_article=verdict.is_article,
+        doubt=verdict.doubt,
+        rejected=verdict.rejected,
         language=_language(doc, sample),
     )

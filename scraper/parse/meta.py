@@ -82,7 +82,7 @@ def find_title(doc: Doc) -> tuple[str | None, int | None]:
     the real headline and a channel suffix in <title> never reaches the result.
     """
     refs = []
-    for raw in (doc.meta.get("og:title", ""), doc.title):
+    for raw in (doc.meta.get("og:title", ""), doc.meta.get("articletitle", ""), doc.title):
         if raw:
             refs.append((squash(raw), len(squash(_head(raw)))))
     best: tuple[float, str, int] | None = None
