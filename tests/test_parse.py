@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.models import Article
-from scraper.parse import _cjk_and_letters, parse_page
+from scraper.parse import _cjk_and_letters, meta, parse_page
 from scraper.parse import boilerplate as bp
 from scraper.parse.dates import find_dates
 
@@ -270,3 +270,42 @@ def test_language_counts_cjk_and_ascii_letters_as_a_regex_does(text: str) -> Non
     cjk = len(re.findall("[\u4e00-\u9fff]", text))
     letters = len(re.findall("[A-Za-z\u4e00-\u9fff]", text))
     assert _cjk_and_letters(text) == (cjk, letters)
+
+
+# ------------------------------------------------ credit values that run on (issue 16)
+
+
+@pytest.mark.parametrize(
+    ("line", "source"),
+    [
+        ("来源：中国（上海）自由贸易试验区管理委员会", "中国（上海）自由贸易试验区管理委员会"),
+        ("来源：《求是》杂志", "《求是》杂志"),
+        ("来源：《人民日报》（2024年01月02日 04 版）", "《人民日报》"),
+        ("来源：【新华社】", "新华社"),
+        ("来源：新华社 编译", "新华社"),
+        ("来源：新华网 分享到：", "新华网"),
+        ("来源：人民网-人民日报 点击：32", "人民网-人民日报"),
+        ("来源： 作者：张三", None),
+    ],
+)
+def test_a_source_value_keeps_its_brackets_and_stops_at_the_next_word(
+    line: str, source: str | None
+) -> None:
+    assert meta.find_source([line]) == source
+
+
+@pytest.mark.parametrize(
+    ("line", "author"),
+    [
+        ("作者：县委书记 李四", "李四"),
+        ("作者：中共澜城市纪委副书记 赵六", "赵六"),
+        ("作者：李明（澜江大学教授）", "李明"),
+        ("作者：张三 编译", "张三"),
+        ("作者：陈晨 分享", "陈晨"),
+        ("作者： 来源：新华社", None),
+    ],
+)
+def test_an_author_is_the_name_without_job_title_affiliation_or_interface_word(
+    line: str, author: str | None
+) -> None:
+    assert meta.find_author([line]) == author

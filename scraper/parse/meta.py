@@ -17,7 +17,10 @@ _NEXT = (
     r"信息来源|稿件来源|来自|转自|发布时间|发布日期|发布于|发布|时间|日期|更新时间|浏览|点击|阅读|字号|"
     r"打印|分享|收藏|评论|举报|关闭|返回|查看)(?:次数|量|数)?"
 )
-_STOP = re.compile(r"\s*" + _NEXT + r"\s*[:：︰丨|｜︱/]|\s{2,}|[】\]）)>]|$")
+_STOP = re.compile(
+    r"\s*" + _NEXT + r"\s*[:：︰丨|｜︱/]|\s{2,}|[】\]）)>》]|$"
+    r"|\s+(?:分享|互动|收藏|评论|打印|举报|关注|点赞|编译|整理|综合)"
+)
 _SOURCE = re.compile(
     r"(?:信息|稿件|文章|本文|新闻|内容)?(?:来\s*源(?:于)?|转自|来自)\s*[:：︰丨|｜︱]\s*"
     r"|(?:信息|稿件|文章|本文|内容)来源于\s*"
@@ -37,7 +40,11 @@ _NAME_CUT = re.compile(
     r"(?:发自|\s*\S*报道|/|／|\d|电|讯|来源|编辑|责任|通讯员|实习生|综合|整理|供图|图片|$)"
 )
 _PHOTO = re.compile(r"^[^（()）]{2,30}?摄(?:影)?\s*$|^[^（()）]{2,30}?摄[）)]")
-_ROLE = re.compile(r"(?:评论员|研究员|记者|通讯员|主任|教授|部长|院长|员)(?=\s|$)")
+_ROLE = re.compile(
+    r"(?:评论员|研究员|记者|通讯员|主任|教授|讲师|博士|书记|委员|主席|干部|编辑|总编|社长|"
+    r"[部院局处科厅县市省区镇乡村]长|员)(?=\s|$)"
+)
+_AFFILIATION = re.compile(r"\s*[（(][^（()）]{2,30}[）)]\s*$")
 
 
 def _lcp(a: str, b: str) -> int:
@@ -146,11 +153,46 @@ def title_above(doc: Doc, body_start: int) -> tuple[str | None, int | None]:
     return None, None
 
 
+_PAIRS = {"）": "（", ")": "(", "】": "【", "]": "[", "》": "《", "」": "「", ">": "<"}
+_OPENERS = {v: k for k, v in _PAIRS.items()}
+
+
+def _balanced(value: str) -> str:
+    """``value`` with the brackets at its ends dropped where they pair with nothing in it or
+    only wrap it: ``《求是》杂志`` and ``中国（上海）自贸区`` stay whole, ``【新华社】`` loses
+    its marks; ``《人民日报》`` keeps them (as printed)."""
+    value = value.strip(" :：·|丨")
+    while value:
+        first, last = value[0], value[-1]
+        if (
+            first in _OPENERS
+            and first != "《"
+            and (  # a title in 《》 is printed with its marks
+                _OPENERS[first] not in value[1:] or last == _OPENERS[first]
+            )
+        ):
+            value = value[1:-1] if last == _OPENERS[first] else value[1:]
+        elif (last in _PAIRS and _PAIRS[last] not in value[:-1]) or last in _OPENERS:
+            value = value[:-1]
+        else:
+            break
+        value = value.strip(" :：·|丨")
+    return value
+
+
 def _value(text: str, pos: int) -> str:
-    """The value that starts at ``pos`` and runs to the next label or gap."""
-    m = _STOP.search(text, pos)
-    end = m.start() if m else len(text)
-    return text[pos:end].strip(" :：·|丨" + _BRACKETS)
+    """The value that starts at ``pos`` and runs to the next label, gap or unmatched closing
+    bracket (one that closes a bracket opened inside the value does not end it)."""
+    end = len(text)
+    for m in _STOP.finditer(text, pos):
+        mark = text[m.start() : m.start() + 1]
+        if mark in _PAIRS and text.count(_PAIRS[mark], pos, m.start()) > text.count(
+            mark, pos, m.start()
+        ):
+            continue
+        end = m.start()
+        break
+    return _balanced(text[pos:end])
 
 
 def find_source(texts: list[str]) -> str | None:
@@ -163,7 +205,7 @@ def find_source(texts: list[str]) -> str | None:
             value = _value(raw, 0)
             d = DATE.search(value)
             if d:
-                value = value[: d.start()].strip()
+                value = _balanced(value[: d.start()])
             value = value.split(" ")[0] if value else value
             if value and len(value) <= 30 and not re.match(_NEXT, value):
                 return value
@@ -229,6 +271,7 @@ def find_editor(texts: list[str]) -> str | None:
 def _names(value: str) -> str | None:
     if _PHOTO.match(value):
         return None  # a photo credit (记者 X 摄) names a photographer, not the author
+    value = _AFFILIATION.sub("", value)  # 李明（澜江大学教授）: the name, not the affiliation
     cut = _NAME_CUT.search(value)
     value = value[: cut.start()] if cut else value
     roles = list(_ROLE.finditer(value))
