@@ -145,7 +145,8 @@ def parse_page(html: str, url: str) -> Article:
     # A line that matches the page's <title> is the article's headline, unless all it names is
     # the site (a home page's logo).
     headline = title_line
-    names = {squash(n) for n in (meta.site_name(doc), doc.meta.get("sitename")) if n}
+    site_name = meta.site_name(doc)
+    names = {squash(n) for n in (site_name, doc.meta.get("sitename")) if n}
     if title is not None and squash(title) in names:
         headline = None
     content = extract(doc, title_line)
@@ -228,7 +229,7 @@ def parse_page(html: str, url: str) -> Article:
     return Article(
         url=url,
         canonical_url=canonical,
-        site_name=meta.site_name(doc),
+        site_name=site_name,
         title=fields["title"] if isinstance(fields["title"], str) else None,
         published=fields["published"] if isinstance(fields["published"], str) else None,
         source=fields["source"] if isinstance(fields["source"], str) else None,

@@ -66,7 +66,7 @@ def judge(doc: Doc, body: list[int], url: str, headline: int | None, html: str =
     body_chars = sum(lines[i].chars for i in body)
     prose = [i for i in body if bp.is_prose(lines[i].text)]
     prose_chars = sum(lines[i].chars for i in prose)
-    links = sum(1 for ln in lines if ln.chars >= _ENTRY_CHARS and ln.links * 2 > ln.chars)
+    links = _entries(doc, 0, len(lines))
     parts = urlsplit(url)
     listy_url = bool(_LIST_PATH.search(parts.path + "?" + parts.query))
     first = body[0] if body else len(lines)
