@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import email.utils
 import re
+import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -18,9 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+import httpcore
 import httpx
+from httpcore._backends.sync import SyncStream
 
 from scraper import __version__, netguard
 from scraper.decode import decode
@@ -41,6 +45,9 @@ DEFAULT_USER_AGENT = (
 )
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A crawl talks to many hosts at once: keep a connection per host alive between requests
+# (httpx keeps 20 by default, so 50 hosts reconnected on almost every page).
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128, keepalive_expiry=60.0)
 
 
 @dataclass(frozen=True)
@@ -222,14 +229,13 @@ class Fetcher:
             ),
             follow_redirects=True,
             max_redirects=s.max_redirects,
-            # A crawl talks to many hosts at once: keep a connection per host alive between
-            # requests (httpx keeps 20 by default, so 50 hosts reconnected on almost every page).
-            limits=httpx.Limits(
-                max_connections=256, max_keepalive_connections=128, keepalive_expiry=60.0
-            ),
-            transport=transport,
+            limits=_LIMITS,
+            transport=transport or _transport(s, tls),
             event_hooks={} if s.allow_private else {"request": [_refuse_private]},
             verify=tls if tls is not None else True,
+            # Only what the site settings say: an environment proxy would dial for us, past
+            # the address check and the deadline.
+            trust_env=False,
         )
 
     def __enter__(self) -> Fetcher:
@@ -249,12 +255,34 @@ class Fetcher:
         """
         return self._fetch(url, headers or {}, html_only=True)
 
-    def fetch_text(self, url: str, *, headers: dict[str, str] | None = None) -> Page:
+    def fetch_text(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+        truncate: bool = False,
+    ) -> Page:
         """Fetch a non-HTML text resource (robots.txt, a sitemap, a feed) with the same client,
-        timeouts, size cap and retries as ``fetch``; any Content-Type is accepted."""
-        return self._fetch(url, headers or {}, html_only=False)
+        timeouts, size cap and retries as ``fetch``; any Content-Type is accepted.
 
-    def _fetch(self, url: str, headers: dict[str, str], *, html_only: bool) -> Page:
+        ``max_bytes`` replaces the settings' cap; with ``truncate`` a longer body is cut at the
+        cap and returned rather than refused (robots.txt: RFC 9309 says to parse at least the
+        first 500 KiB, so a huge file still keeps its ``Disallow: /`` at the top).
+        """
+        return self._fetch(
+            url, headers or {}, html_only=False, max_bytes=max_bytes, truncate=truncate
+        )
+
+    def _fetch(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        html_only: bool,
+        max_bytes: int | None = None,
+        truncate: bool = False,
+    ) -> Page:
         try:
             parts = urlsplit(url)
             _ = parts.port  # checks the host's brackets and the port
@@ -270,7 +298,9 @@ class Fetcher:
         for attempt_no in range(s.retries + 1):
             last = attempt_no == s.retries
             try:
-                page = self._attempt(url, headers, html_only=html_only)
+                page = self._attempt(
+                    url, headers, html_only=html_only, max_bytes=max_bytes, truncate=truncate
+                )
             except _Retryable as exc:
                 attempts.append(exc.attempt)
                 if last:
@@ -295,12 +325,46 @@ class Fetcher:
             return page
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, url: str, headers: dict[str, str], *, html_only: bool = True) -> Page:
-        """One request: stream the body under the cap and the deadline, then decode it."""
+    def _attempt(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        html_only: bool = True,
+        max_bytes: int | None = None,
+        truncate: bool = False,
+    ) -> Page:
+        """One request: stream the body under the cap and the deadline, then decode it.
+
+        The deadline covers the whole exchange, from connecting to the last byte: every socket
+        operation waits at most until it (``_DEADLINE``), so headers dripped a byte a second or
+        an endless run of ``102 Processing`` end at ``total_timeout`` like a slow body does.
+        """
         s = self.settings
+        cap = s.max_bytes if max_bytes is None else max_bytes
         stamp = now_iso()
         started = time.monotonic()
         deadline = started + s.total_timeout
+        _DEADLINE.at = deadline
+        _DEADLINE.cut = False
+        try:
+            return self._exchange(url, headers, html_only, cap, truncate, stamp, started)
+        finally:
+            _DEADLINE.at = None
+
+    def _exchange(
+        self,
+        url: str,
+        headers: dict[str, str],
+        html_only: bool,
+        cap: int,
+        truncate: bool,
+        stamp: str,
+        started: float,
+    ) -> Page:
+        s = self.settings
+        deadline = started + s.total_timeout
+        shown = without_credentials(url)
 
         def record(
             status: int | None = None,
@@ -311,10 +375,10 @@ class Fetcher:
             encoding: str | None = None,
         ) -> FetchAttempt:
             return FetchAttempt(
-                url=url,
+                url=shown,
                 time=stamp,
                 status=status,
-                final_url=final,
+                final_url=without_credentials(final) if final else final,
                 bytes=size,
                 encoding=encoding,
                 elapsed=round(time.monotonic() - started, 4),
@@ -327,7 +391,7 @@ class Fetcher:
 
         try:
             with self._client.stream("GET", url, headers=headers) as response:
-                final = str(response.url)
+                final = without_credentials(str(response.url))
                 status = response.status_code
                 if status in _RETRY_STATUSES:
                     wait = _retry_after(response.headers.get("retry-after"), s.max_retry_wait)
@@ -358,8 +422,8 @@ class Fetcher:
                         attempts=(record(status, final, error=reason, response=response),),
                     )
                 declared = response.headers.get("content-length")
-                if declared and declared.isdecimal() and int(declared) > s.max_bytes:
-                    reason = f"body of {declared} bytes is over the {s.max_bytes}-byte cap"
+                if declared and declared.isdecimal() and int(declared) > cap and not truncate:
+                    reason = f"body of {declared} bytes is over the {cap}-byte cap"
                     raise TooLargeError(
                         reason,
                         url=url,
@@ -372,8 +436,12 @@ class Fetcher:
                 for raw in response.iter_raw():
                     chunk = decompress(raw)
                     size += len(chunk)
-                    if size > s.max_bytes:
-                        reason = f"body is over the {s.max_bytes}-byte cap; stopped reading"
+                    if size > cap and truncate:
+                        chunks.append(chunk[: len(chunk) - (size - cap)])
+                        size = cap
+                        break
+                    if size > cap:
+                        reason = f"body is over the {cap}-byte cap; stopped reading"
                         raise TooLargeError(
                             reason,
                             url=url,
@@ -384,7 +452,8 @@ class Fetcher:
                         reason = f"page took over {s.total_timeout:g}s to download"
                         raise _Retryable(reason, record(status, final, size, reason, response))
                     chunks.append(chunk)
-                chunks.append(decompress.finish())
+                else:
+                    chunks.append(decompress.finish())
                 data = b"".join(chunks)
                 if not data.strip():
                     reason = "empty response body"
@@ -405,7 +474,7 @@ class Fetcher:
                 text, encoding = decode(data, ctype)
                 attempt = record(status, final, size, response=response, encoding=encoding)
                 return Page(
-                    url=url,
+                    url=shown,
                     final_url=final,
                     status=status,
                     content=data,
@@ -415,8 +484,8 @@ class Fetcher:
                     headers=_raw_headers(response.headers),
                     fetched_at=stamp,
                     elapsed=attempt.elapsed or 0.0,
-                    redirects=tuple(str(r.url) for r in response.history),
-                    request_headers=_raw_headers(response.request.headers),
+                    redirects=tuple(without_credentials(str(r.url)) for r in response.history),
+                    request_headers=_raw_headers(response.request.headers, redact=True),
                     http_version=response.http_version,
                     reason=response.reason_phrase,
                     attempts=(attempt,),
@@ -426,6 +495,9 @@ class Fetcher:
             raise DisallowedError(
                 reason, url=url, attempts=(record(final=exc.url, error=reason),)
             ) from None
+        except netguard.RefusedAddress as exc:
+            reason = f"refused: {exc}; set allow_private = true for this site to crawl it"
+            raise DisallowedError(reason, url=url, attempts=(record(error=reason),)) from None
         except httpx.TooManyRedirects:
             reason = f"more than {s.max_redirects} redirects"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
@@ -436,7 +508,10 @@ class Fetcher:
             reason = f"corrupt response body ({exc})"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
         except httpx.TimeoutException as exc:
-            reason = f"timed out ({type(exc).__name__})"
+            if _DEADLINE.cut:
+                reason = f"page took over {s.total_timeout:g}s to download"
+            else:
+                reason = f"timed out ({type(exc).__name__})"
             raise _Retryable(reason, record(error=reason)) from None
         except httpx.TransportError as exc:
             reason = f"connection failed ({type(exc).__name__}: {exc})"
@@ -458,9 +533,34 @@ class Fetcher:
         )
 
 
-def _raw_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
-    """Headers with their names as sent on the wire (httpx lowercases its own view)."""
-    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw)
+_SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
+
+
+def _raw_headers(headers: httpx.Headers, *, redact: bool = False) -> tuple[tuple[str, str], ...]:
+    """Headers with their names as sent on the wire (httpx lowercases its own view).
+
+    ``redact`` hides credentials a request carried: the archive is shared, the password not.
+    """
+    return tuple(
+        (
+            k.decode("latin-1"),
+            "[redacted]" if redact and k.lower() in _SECRET_HEADERS else v.decode("latin-1"),
+        )
+        for k, v in headers.raw
+    )
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, as it is recorded and shown."""
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 class _Refused(Exception):
@@ -534,3 +634,111 @@ class _Retryable(Exception):
         self.reason = reason
         self.attempt = attempt
         self.wait = wait
+
+
+class _Deadline(threading.local):
+    """The monotonic time the current thread's request must end by (None: no request)."""
+
+    at: float | None = None
+    # Whether the last wait was shortened by the deadline (then a timeout is the deadline's).
+    cut: bool = False
+
+
+_DEADLINE = _Deadline()
+
+
+def _within_deadline(timeout: float | None) -> float | None:
+    """``timeout`` shortened to what is left of the request's deadline."""
+    at = _DEADLINE.at
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    _DEADLINE.cut = timeout is None or left < timeout - 0.05
+    if left <= 0:
+        raise httpcore.ReadTimeout("the page's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most until the request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout))
+        return _Stream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    """Dials through ``netguard.connect`` (one lookup, the checked address dialled) and bounds
+    every socket operation by the request's deadline."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            sock = netguard.connect(
+                host, port, _within_deadline(timeout), allow_private=self._allow_private
+            )
+        except netguard.RefusedAddress:
+            raise
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _Stream(SyncStream(sock))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _transport(s: FetchSettings, tls: ssl.SSLContext | None) -> httpx.HTTPTransport:
+    """httpx's transport, dialling through ``_Backend``.
+
+    httpx takes no network backend of its own, so its pool is rebuilt with one: the same
+    settings the client would give it.
+    """
+    context = tls if tls is not None else tls_context()
+    transport = httpx.HTTPTransport(verify=context, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=context,
+        max_connections=_LIMITS.max_connections,
+        max_keepalive_connections=_LIMITS.max_keepalive_connections,
+        keepalive_expiry=_LIMITS.keepalive_expiry,
+        network_backend=_Backend(s.allow_private),
+    )
+    return transport

@@ -12,6 +12,8 @@ for every request or only the first N, so a page archived by one crawl can fail 
     reset           headers and half the promised body, then a TCP reset
     silent          accepts the connection and never answers (closed after 30 s)
     drip            the page sent one byte every ``drip_interval`` seconds (default 0.2)
+    drip-headers    the same for the status line and headers, before any body
+    processing      ``102 Processing`` answers, one every ``drip_interval`` seconds, for ever
     gzip            a whole, valid gzip body
     gzip-truncated  a gzip body cut off in the middle
     to-file         a redirect to a file: URL (to-javascript, to-data: the same schemes)
@@ -81,6 +83,7 @@ class FaultServer:
         self.host = host
         self.port = self.sock.getsockname()[1]
         self.pages: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}  # path -> where a 302 sends it
         self.generate: Callable[[str], bytes | None] | None = None
         self.hits: Counter[str] = Counter()
         self.drip_interval = 0.2
@@ -145,6 +148,9 @@ class FaultServer:
     def _pick(self, path: str) -> Handler:
         with self._lock:
             self.hits[path] += 1
+            if path in self.redirects:
+                target = self.redirects[path]
+                return lambda c, p: self._redirect(c, target)
             named = self._faults.get(path)
             if named is not None:
                 name, times = named
@@ -165,6 +171,8 @@ class FaultServer:
             "reset": self._reset,
             "silent": self._silent,
             "drip": self._drip,
+            "drip-headers": self._drip_headers,
+            "processing": self._processing,
             "gzip-truncated": self._gzip_truncated,
             "gzip": self._gzip_whole,
             "to-file": lambda c, p: self._redirect(c, "file:///etc/passwd"),
@@ -252,6 +260,20 @@ class FaultServer:
                 return
             conn.sendall(body[i : i + 1])
             time.sleep(self.drip_interval)
+
+    def _drip_headers(self, conn: socket.socket, path: str) -> None:
+        body = self._good(path) or PAGE
+        head = _head("200 OK", {"Content-Type": "text/html", "X-Pad": "x" * 200})
+        for i in range(len(head)):
+            if self._stop.is_set():
+                return
+            conn.sendall(head[i : i + 1])
+            time.sleep(self.drip_interval)
+        conn.sendall(body)
+
+    def _processing(self, conn: socket.socket, path: str) -> None:
+        while not self._stop.wait(self.drip_interval):
+            conn.sendall(b"HTTP/1.1 102 Processing\r\n\r\n")
 
     def _gzip_truncated(self, conn: socket.socket, path: str) -> None:
         body = gzip.compress((self._good(path) or PAGE) * 200)

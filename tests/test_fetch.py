@@ -5,12 +5,16 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
 
+from scraper import netguard
 from scraper.errors import (
     BlockedError,
+    DisallowedError,
     FetchError,
     HTTPStatusError,
     InputError,
@@ -251,6 +255,134 @@ def test_slow_drip_hits_the_whole_page_deadline(faults: FaultServer) -> None:
     with f, pytest.raises(FetchError, match="took over 1s"):
         f.fetch(faults.url("drip"))
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("fault", ["drip-headers", "processing"])
+def test_headers_that_never_end_hit_the_whole_page_deadline(
+    faults: FaultServer, fault: str
+) -> None:
+    """Each byte (or each ``102 Processing``) comes well inside the read timeout: only a
+    deadline that starts with the request, not with the body, ends it."""
+    faults.drip_interval = 0.1
+    f, _ = fetcher(retries=0, read_timeout=5, total_timeout=1.0)
+    started = time.monotonic()
+    with f, pytest.raises(FetchError, match="took over 1s"):
+        f.fetch(faults.url(fault))
+    assert time.monotonic() - started < 4
+
+
+def test_robots_sized_fetch_may_keep_the_start_of_a_long_body(faults: FaultServer) -> None:
+    faults.pages["/robots.txt"] = b"User-agent: *\nDisallow: /\n" + b"# padding\n" * 100_000
+    f, _ = fetcher(max_bytes=4096)
+    with f:
+        with pytest.raises(TooLargeError):
+            f.fetch_text(faults.url("/robots.txt"))
+        page = f.fetch_text(faults.url("/robots.txt"), max_bytes=500 * 1024, truncate=True)
+    assert len(page.content) == 500 * 1024
+    assert page.content.startswith(b"User-agent: *\nDisallow: /\n")
+
+
+def test_credentials_in_the_url_and_header_are_not_recorded(faults: FaultServer) -> None:
+    url = faults.url("ok").replace("http://", "http://alice:s3cret@")
+    f, _ = fetcher()
+    with f:
+        page = f.fetch(url, headers={"Authorization": "Bearer t0ken"})
+    recorded = repr((page.url, page.final_url, page.attempts, page.request_headers))
+    assert "s3cret" not in recorded and "t0ken" not in recorded and "alice" not in recorded
+    assert ("Authorization", "[redacted]") in page.request_headers
+    assert page.url == faults.url("ok")
+
+
+# ------------------------------------------------------------- addresses: checked = dialled
+
+
+class Resolver:
+    """A name service the test sets up: ``socket.getaddrinfo`` answers ``names`` from it.
+
+    A name's answers are used in turn by successive lookups (the last repeats), so a name can
+    answer public first and loopback next, as DNS rebinding does. A Unicode spelling is not
+    resolved, as by a resolver that knows only the IDNA (``xn--``) form.
+    """
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.asked: Counter[str] = Counter()
+        self.real = socket.getaddrinfo
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kw: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in self.names:
+            if not name.isascii():
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return self.real(host, port, *args, **kw)
+        self.asked[name] += 1
+        answers = self.names[name]
+        address = answers[min(self.asked[name], len(answers)) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 0)))]
+
+
+def public(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
+    """Let ``addresses`` play public hosts (this machine cannot reach real ones)."""
+    real = netguard.why_not_public
+    monkeypatch.setattr(
+        netguard, "why_not_public", lambda ip: None if str(ip) in addresses else real(ip)
+    )
+
+
+@pytest.mark.parametrize("spelling", ["中国.example", "xn--fiqs8s.example"])
+def test_internationalized_host_name_cannot_reach_loopback(
+    faults: FaultServer, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """Checked under the Unicode spelling, dialled under the ``xn--`` one: they must agree."""
+    monkeypatch.setattr(socket, "getaddrinfo", Resolver({"xn--fiqs8s.example": ["127.0.0.1"]}))
+    f, _ = fetcher(retries=0, allow_private=False)
+    path = f"/{key()}"
+    with f, pytest.raises(DisallowedError, match=r"127\.0\.0\.1 \(loopback\)"):
+        f.fetch(f"http://{spelling}:{faults.port}{path}")
+    assert faults.hits[path] == 0
+
+
+def test_redirect_to_an_internationalized_name_is_refused(
+    faults: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        outer = FaultServer("127.0.0.2")  # plays a public site
+    except OSError:
+        pytest.skip("127.0.0.2 is not available")
+    public(monkeypatch, "127.0.0.2")
+    monkeypatch.setattr(socket, "getaddrinfo", Resolver({"xn--fiqs8s.example": ["127.0.0.1"]}))
+    path = f"/{key()}"
+    outer.redirects["/go"] = f"http://中国.example:{faults.port}{path}"
+    try:
+        f, _ = fetcher(retries=0, allow_private=False)
+        with f, pytest.raises(DisallowedError, match="loopback"):
+            f.fetch(outer.url("/go"))
+        assert outer.hits["/go"] == 1 and faults.hits[path] == 0
+    finally:
+        outer.close()
+
+
+def test_name_that_rebinds_to_loopback_is_dialled_as_checked(
+    faults: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name answering public, then 127.0.0.1: each connection looks it up once and
+    dials the public address it checked (unreachable here), never the later loopback one."""
+    resolver = Resolver({"rebind.example": ["192.0.2.1", "127.0.0.1"]})
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    public(monkeypatch, "192.0.2.1")
+    f, _ = fetcher(retries=3, allow_private=False, connect_timeout=0.2)
+    path = f"/{key()}"
+    with f, pytest.raises(FetchError) as info:
+        f.fetch(f"http://rebind.example:{faults.port}{path}")
+    assert faults.hits[path] == 0
+    assert resolver.asked["rebind.example"] >= 2  # it did answer loopback, and was refused
+    assert "loopback" in str(info.value)
+
+
+def test_allowed_private_address_is_still_fetched(faults: FaultServer) -> None:
+    f, _ = fetcher(allow_private=True)
+    with f:
+        assert f.fetch(faults.url("ok")).status == 200
 
 
 def test_gzip_body_is_decompressed(faults: FaultServer) -> None:

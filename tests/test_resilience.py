@@ -91,6 +91,8 @@ FAULTS: dict[str, tuple[str, bool]] = {
     "reset": ("connection failed", True),
     "silent": ("timed out (ReadTimeout)", True),
     "drip": ("took over 2s to download", True),
+    "drip-headers": ("took over 2s to download", True),
+    "processing": ("took over 2s to download", True),
     "500": ("HTTP 500", True),
     "502": ("HTTP 502", True),
     "503": ("HTTP 503", True),
@@ -114,7 +116,7 @@ FAULTS: dict[str, tuple[str, bool]] = {
 def test_fault_is_recorded_and_nothing_archived_changes(
     srv: FaultServer, tmp_path: Path, fault: str
 ) -> None:
-    slow = fault in ("silent", "drip")
+    slow = fault in ("silent", "drip", "drip-headers", "processing")
     cfg, db = archived(srv, tmp_path, timeout=2 if slow else 5)
     before = snapshot(db)
     # an archived article now fails; a new one fails; another new one is fine
@@ -284,7 +286,7 @@ def test_fetch_batch_goes_on_past_each_fault(srv: FaultServer, tmp_path: Path) -
     result = CliRunner().invoke(app, ["fetch", "--db", str(db), srv.url("/good.html")])
     assert result.exit_code == 0
     before = snapshot(db)
-    fast = [f for f in FAULTS if f not in ("silent", "drip", "429")]
+    fast = [f for f in FAULTS if f not in ("silent", "drip", "drip-headers", "processing", "429")]
     targets = [srv.url(f"/{f}") for f in fast]
     for f in fast:
         srv.fault(f"/{f}", f)

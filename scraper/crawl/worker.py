@@ -95,12 +95,17 @@ class Fetchers:
             self._clients.clear()
 
 
+# What a crawl reads of a robots.txt (discover.ROBOTS_MAX_BYTES: not imported, so fetching
+# processes stay free of the parsing modules).
+ROBOTS_MAX_BYTES = 500 * 1024
+
+
 def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
     """Only the fetch: the page, or the error, with when the answer came."""
     headers = dict(task.headers)
     try:
-        if task.kind == "robots":
-            page = fetcher.fetch_text(task.url)
+        if task.kind == "robots":  # its first 500 KiB, however long it is (RFC 9309 2.5)
+            page = fetcher.fetch_text(task.url, max_bytes=ROBOTS_MAX_BYTES, truncate=True)
         elif task.kind in ("sitemap", "feed"):
             page = fetcher.fetch_text(task.url, headers=headers)
         else:
