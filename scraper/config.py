@@ -42,6 +42,11 @@ class SiteConfig:
     revisit_after: float = 7 * 86400.0
     max_list_pages: int = 50
     stop_after_unchanged: int = 2  # list pages in a row with nothing new end the pagination
+    # A sitemap index may list more indexes: followed this many levels below a configured
+    # sitemap, and at most this many sitemaps fetched (and new ones queued) per site per run,
+    # so an index that keeps linking new indexes cannot grow the frontier without end.
+    max_sitemap_depth: int = 3
+    max_sitemaps: int = 1000
     user_agent: str | None = None  # None: the fetcher's descriptive default
     timeout: float = 30.0
     retries: int = 2
@@ -71,7 +76,14 @@ _URL_LISTS = ("start_urls", "sitemaps", "feeds")
 _PATTERN_LISTS = ("article_patterns", "pagination_patterns")
 _BOOLS = ("obey_robots", "allow_private")
 _DURATIONS = ("delay", "revisit_after", "timeout")
-_COUNTS = {"max_list_pages": 1, "stop_after_unchanged": 1, "retries": 0, "max_host_failures": 1}
+_COUNTS = {
+    "max_list_pages": 1,
+    "stop_after_unchanged": 1,
+    "retries": 0,
+    "max_host_failures": 1,
+    "max_sitemap_depth": 0,
+    "max_sitemaps": 1,
+}
 
 
 def config_path(given: str | os.PathLike[str] | None) -> Path:

@@ -24,6 +24,9 @@ from scraper.urls import absolute
 
 
 MAX_CRAWL_DELAY = 86400.0  # seconds: a longer Crawl-delay is a day (times must stay dates)
+# RFC 9309 2.5: a crawler parses at least the first 500 KiB of a robots.txt. Only that much is
+# fetched (the rest is never read), so a huge file keeps the rules at its top.
+ROBOTS_MAX_BYTES = 500 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,27 @@ def robots_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
 
 
+def robots_head(text: str, size: int | None = None) -> str:
+    """The part of a robots.txt that is read: its first ``ROBOTS_MAX_BYTES``.
+
+    A file cut there (``size``, its bytes as fetched, reached the cap; or the text is longer
+    than the cap) loses its last line, which the cut may have broken: ``Allow: /news/`` cut
+    to ``Allow: /`` would allow everything. Only the part of that line before a ``#`` comment
+    is whole, and is kept.
+    """
+    if len(text) <= ROBOTS_MAX_BYTES and (size is None or size < ROBOTS_MAX_BYTES):
+        return text
+    text = text[:ROBOTS_MAX_BYTES]
+    end = max(text.rfind("\n"), text.rfind("\r")) + 1
+    last = text[end:]
+    return text[:end] + (last.split("#", 1)[0] if "#" in last else "")
+
+
 def robots_for_status(status: int | None, text: str | None) -> Robots:
-    """The rules a robots.txt answer means: 2xx its text; 401/403 keep out; other 4xx none."""
+    """The rules a robots.txt answer means: 2xx its text (the first ``ROBOTS_MAX_BYTES``);
+    401/403 keep out; other 4xx none."""
     if status is not None and 200 <= status < 300:
-        return Robots(text or "")
+        return Robots(robots_head(text or ""))
     if status in (401, 403):
         return Robots(deny_all=True)
     return Robots()

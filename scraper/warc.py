@@ -39,7 +39,9 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import BUFF_SIZE
 from warcio.warcwriter import WARCWriter
 
 from scraper import __version__
@@ -59,7 +61,11 @@ __all__ = [
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Headers that describe the bytes on the wire, not the decoded body the archive keeps.
 _WIRE_ENCODING = ("content-encoding", "transfer-encoding")
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # a body's cap, as fetching has (FetchSettings.max_bytes)
+# A record's WARC header block and HTTP header block together: far above any crawler's (a
+# fetch refuses response headers past 64 KiB), and a header line of gigabytes is refused
+# before it is in memory.
+MAX_HEADER_BYTES = 1024 * 1024
 
 
 # ====================================================================== export
@@ -506,9 +512,12 @@ def _dechunk(raw: bytes) -> bytes:
         pos = start + size + 2
 
 
-def _decompress(data: bytes, encoding: str) -> bytes:
+def _decompress(data: bytes, encoding: str, cap: int = DEFAULT_MAX_BYTES) -> bytes:
     """Undo Content-Encoding, noticing a stream that stops early. A body that is not
-    compressed at all (crawlers that stored it decoded, header kept) is returned as is."""
+    compressed at all (crawlers that stored it decoded, header kept) is returned as is.
+
+    Never more than ``cap`` bytes come out: a few kilobytes of deflate can expand to
+    gigabytes, so inflating stops at ``cap + 1`` and the body is refused as too large."""
     name = encoding.strip().lower()
     if name in ("", "identity"):
         return data
@@ -521,9 +530,13 @@ def _decompress(data: bytes, encoding: str) -> bytes:
     for wbits in tries:
         z = zlib.decompressobj(wbits)
         try:
-            out = z.decompress(data) + z.flush()
+            out = z.decompress(data, cap + 1)
+            if len(out) <= cap and not z.unconsumed_tail:  # all input in: flush adds nothing big
+                out += z.flush()
         except zlib.error:
             continue
+        if len(out) > cap or z.unconsumed_tail:
+            raise _PayloadError(f"{name} body is over the {cap}-byte cap once decompressed")
         if not z.eof:
             raise _PayloadError(f"{name} body ends before its stream does (truncated)")
         return out
@@ -597,15 +610,68 @@ def _record_starts_at(fh: IO[bytes], pos: int, compressed: bool) -> bool:
 _READ_ERRORS = (Exception,)
 
 
+class _HeadersTooLarge(Exception):
+    """A record's header lines went past ``MAX_HEADER_BYTES``; reading stopped there."""
+
+
+class _BoundedReader(DecompressingBufferedReader):  # type: ignore[misc]
+    """warcio's reader, with the header lines of a record bounded.
+
+    warcio reads a record's WARC and HTTP headers (and the blank lines between records) line
+    by line, and a line is read whole, however long: a gzip member of a few megabytes holding
+    a header line of gigabytes would take gigabytes of memory. Here a record's lines stop at
+    ``MAX_HEADER_BYTES`` in all (``_HeadersTooLarge``); the count starts again at each record
+    and at each read of its body. (Bodies are read in blocks; a block's inflated size is
+    bounded by zlib's ratio, about 16 MiB for warcio's 16 KiB blocks.)
+    """
+
+    def __init__(self, stream: Any, block_size: int) -> None:
+        super().__init__(stream, block_size=block_size)
+        self.header_bytes = 0
+
+    def readline(self, length: int | None = None) -> bytes:
+        if length == 0:
+            return b""
+        room = MAX_HEADER_BYTES - self.header_bytes + 1
+        limit = room if length is None or length < 0 else min(length, room)
+        parts: list[bytes] = []
+        got = 0
+        while got < limit:
+            self._fillbuff()
+            if self.empty():
+                break
+            piece = self.buff.readline(limit - got)
+            parts.append(piece)
+            got += len(piece)
+            if piece.endswith(b"\n"):
+                break
+        self.header_bytes += got
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise _HeadersTooLarge(
+                f"record headers are over the {MAX_HEADER_BYTES}-byte cap; stopped reading"
+            )
+        return b"".join(parts)
+
+    def read(self, length: int | None = None) -> bytes:
+        self.header_bytes = 0
+        return bytes(super().read(length))
+
+
 class _Records(ArchiveIterator):  # type: ignore[misc]
     """warcio's record iterator, minus its multi-line warnings on stderr: ``_Importer``
-    reports what they say as one error line of its own (``reported``: how many it has)."""
+    reports what they say as one error line of its own (``reported``: how many it has);
+    its reader bounds the header lines (``_BoundedReader``)."""
 
     INC_RECORD = ""
 
     def __init__(self, fileobj: IO[bytes] | gziplib.GzipFile) -> None:
-        super().__init__(fileobj)
+        super().__init__(fileobj, block_size=BUFF_SIZE)
+        self.reader = _BoundedReader(self.fh, BUFF_SIZE)
         self.reported = 0
+
+    def _next_record(self, next_line: bytes | None) -> Any:
+        self.reader.header_bytes = len(next_line or b"")
+        return super()._next_record(next_line)
 
 
 class _Importer:
@@ -627,6 +693,9 @@ class _Importer:
         self.pending: _Pending | None = None
         self.requests: dict[str, tuple[tuple[str, str], ...]] = {}
         self.path = ""
+        # The record just read was refused for its size before its end: in a .warc.gz the
+        # reader goes on to the next gzip member, rather than inflate the rest to skip it.
+        self.oversized = False
 
     def error(self, message: str, offset: int | None, *, bad: bool = True) -> None:
         err = WarcError(message, path=self.path, offset=offset)
@@ -654,18 +723,23 @@ class _Importer:
                     self._misplaced(it, offset)
                     if progress is not None:
                         progress(offset)
+                    self.oversized = False
                     yield offset, record
-                return
+                    if self.oversized and compressed:
+                        break  # not inflating the rest of its member: on to the next one
+                else:
+                    return
+                after = offset
             except _READ_ERRORS as exc:
                 if "non-chunked gzip" in str(exc):
                     yield from self._whole_gzip(fh)
                     return
-                at = max(it.offset, offset)
-                self.error(f"unreadable record ({_why(exc)})", at)
-                nxt = _next_record_start(fh, at + 1, compressed)
-                if nxt is None:
-                    return
-                start = nxt
+                after = max(it.offset, offset)
+                self.error(_unreadable(exc), after)
+            nxt = _next_record_start(fh, after + 1, compressed)
+            if nxt is None:
+                return
+            start = nxt
 
     def _misplaced(self, it: _Records, offset: int) -> None:
         """Report, as one error of ours, warcio's finding that a record did not end where its
@@ -689,7 +763,7 @@ class _Importer:
                         continue  # the first record was read before the problem showed
                     yield it.offset, record
             except _READ_ERRORS as exc:
-                self.error(f"unreadable record ({_why(exc)})", it.offset)
+                self.error(_unreadable(exc), it.offset)
 
     def run(self, path: Path, progress: Callable[[int], None] | None, batch_size: int) -> None:
         self.path = str(path)
@@ -886,6 +960,7 @@ class _Importer:
         expected = record.payload_length if hh is not None else record.length
         raw = bytes(record.raw_stream.read(self.max_bytes * 4 + 1))
         if len(raw) > self.max_bytes * 4:
+            self.oversized = True
             raise _PayloadError(f"body is over the {self.max_bytes}-byte cap")
         if expected is not None and expected >= 0 and len(raw) < expected:
             raise _PayloadError(f"record is truncated ({len(raw)} of {expected} bytes)")
@@ -894,7 +969,7 @@ class _Importer:
         else:
             if (hh.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
                 raw = _dechunk(raw)
-            body = _decompress(raw, hh.get_header("Content-Encoding") or "")
+            body = _decompress(raw, hh.get_header("Content-Encoding") or "", self.max_bytes)
         if len(body) > self.max_bytes:
             raise _PayloadError(f"body is over the {self.max_bytes}-byte cap")
         return body
@@ -935,6 +1010,13 @@ class _Importer:
         if p.revisit:
             self.stats.revisits += 1
         return 1
+
+
+def _unreadable(exc: BaseException) -> str:
+    """The error line of a record that could not be read."""
+    if isinstance(exc, _HeadersTooLarge):
+        return str(exc)
+    return f"unreadable record ({_why(exc)})"
 
 
 def _why(exc: BaseException) -> str:

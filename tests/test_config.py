@@ -31,6 +31,28 @@ def test_least_a_site_needs_is_start_urls_and_the_rest_defaults(tmp_path: Path) 
         allowed_hosts=("www.example.gov.cn",),
     )
     assert site.delay == 1.0 and site.revisit_after == 7 * 86400 and site.obey_robots
+    assert (site.max_sitemap_depth, site.max_sitemaps) == (3, 1000)
+
+
+def test_sitemap_bounds_are_set_per_site_or_in_defaults(tmp_path: Path) -> None:
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
+[defaults]
+max_sitemaps = 50
+[sites.a]
+start_urls = ["https://a.example.gov.cn/"]
+max_sitemap_depth = 0
+[sites.b]
+start_urls = ["https://b.example.gov.cn/"]
+max_sitemaps = 7
+""",
+        )
+    )
+    a, b = cfg.sites
+    assert (a.max_sitemap_depth, a.max_sitemaps) == (0, 50)
+    assert (b.max_sitemap_depth, b.max_sitemaps) == (3, 7)
 
 
 def test_defaults_table_applies_to_every_site_and_sites_override_it(tmp_path: Path) -> None:
@@ -63,6 +85,17 @@ delay = "500ms"
         ('[sites.a]\nstart_urls = ["ftp://x/"]\n', "a", "start_urls"),
         ('[sites.a]\nstart_urls = ["https://x/"]\ndelay = "soon"\n', "a", "delay"),
         ('[sites.a]\nstart_urls = ["https://x/"]\nmax_list_pages = 0\n', "a", "max_list_pages"),
+        ('[sites.a]\nstart_urls = ["https://x/"]\nmax_sitemaps = 0\n', "a", "max_sitemaps"),
+        (
+            '[sites.a]\nstart_urls = ["https://x/"]\nmax_sitemap_depth = -1\n',
+            "a",
+            "max_sitemap_depth",
+        ),
+        (
+            '[sites.a]\nstart_urls = ["https://x/"]\nmax_sitemap_depth = 2.5\n',
+            "a",
+            "max_sitemap_depth",
+        ),
         (
             '[sites.a]\nstart_urls = ["https://x/"]\narticle_patterns = ["("]\n',
             "a",

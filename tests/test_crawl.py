@@ -42,6 +42,7 @@ class Site(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.routes: dict[str, bytes | Route] = {}
+        self.fallback: Route | None = None  # answers any path not in routes (else 404)
         self.log: list[tuple[float, str, dict[str, str]]] = []
         self.lock = threading.Lock()
 
@@ -74,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         with srv.lock:
             srv.log.append((time.monotonic(), self.path, dict(self.headers)))
             count = srv.hits(self.path)
-        route = srv.routes.get(self.path)
+        route = srv.routes.get(self.path, srv.fallback)
         headers: dict[str, str] = {}
         if route is None:
             status, body = 404, b"<html><body>not found</body></html>"
@@ -336,7 +337,167 @@ def test_sitemap_index_and_feed_and_lastmod(make_site: Callable[[], Site], tmp_p
     assert figures(err)["not modified"] == 3  # the article, the list page and the feed: 304
 
 
+def endless_sitemaps(site: Site, fan: int) -> None:
+    """Every ``/sm/<id>.xml`` is a sitemap index of ``fan`` new indexes, never seen before
+    (``/sm/<id>-0.xml``...), so the indexes never end; the others are 404. An index changes
+    at each request (never a 304), as a generated one would."""
+    served = itertools.count()
+
+    def index(h: Handler, count: int) -> tuple[int, bytes, dict[str, str]]:
+        path = h.path.split("?")[0]
+        if not (path.startswith("/sm/") and path.endswith(".xml")):
+            return 404, b"not found", {}
+        stem = path[: -len(".xml")]
+        children = "".join(
+            f"<sitemap><loc>{site.url(f'{stem}-{k}.xml')}</loc></sitemap>" for k in range(fan)
+        )
+        body = (
+            '<?xml version="1.0"?><sitemapindex '
+            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
+            f"<!-- request {next(served)} -->"
+        )
+        return 200, body.encode(), {"Content-Type": "application/xml"}
+
+    site.fallback = index
+
+
+def sitemap_fetches(site: Site) -> list[str]:
+    return [p for p in site.paths() if p.startswith("/sm/")]
+
+
+def test_endless_sitemap_indexes_stop_at_max_sitemap_depth(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    endless_sitemaps(site, fan=3)
+    site.routes["/news/index.html"] = listing([])
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            "gov": {
+                "start_urls": [site.url("/news/index.html")],
+                "sitemaps": [site.url("/sm/0.xml")],
+                "max_sitemap_depth": 2,
+            }
+        },
+    )
+    db = tmp_path / "a.db"
+    # --time-limit only so that a crawl that never ends fails here instead of hanging
+    code, _, err = run(cfg, db, "--time-limit", "60")
+    assert code == 0 and "stopped" not in err, err
+    # the configured index, its 3 indexes and their 9: nothing two levels further down
+    fetched = sitemap_fetches(site)
+    assert len(fetched) == len(set(fetched)) == 1 + 3 + 9, fetched
+    assert max(p.count("-") for p in fetched) == 2
+    assert rows(db, "select depth, count(*) from frontier where kind = 'sitemap' group by 1") == [
+        (0, 1),
+        (1, 3),
+        (2, 9),
+    ]
+    assert "max_sitemap_depth = 2" in err and "site gov" in err
+    assert figures(err)["failed"] == 0  # the summary is still the last line
+    noted = rows(db, "select count(*) from frontier where error like '%max_sitemap_depth%'")
+    assert noted == [(9,)]  # the deepest indexes record why their sitemaps were not queued
+
+
+def test_endless_sitemap_indexes_stop_at_max_sitemaps_per_run(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    endless_sitemaps(site, fan=50)  # 50, 2,500, 125,000 indexes at depths 1, 2, 3
+    site.routes["/news/index.html"] = listing([])
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            "gov": {
+                "start_urls": [site.url("/news/index.html")],
+                "sitemaps": [site.url("/sm/0.xml")],
+                "max_sitemaps": 30,
+            }
+        },
+    )
+    db = tmp_path / "a.db"
+    started = time.monotonic()
+    code, _, err = run(cfg, db, "--time-limit", "60")
+    assert code == 0 and "stopped" not in err, err
+    assert time.monotonic() - started < 20
+    fetched = sitemap_fetches(site)
+    assert len(fetched) == len(set(fetched)) == 30
+    assert rows(db, "select count(*) from frontier where kind = 'sitemap'") == [(30,)]
+    assert "max_sitemaps = 30 reached" in err
+    assert rows(db, "select count(*) from runs where outcome = 'ok'") == [(1,)]
+    # the next run, with everything known not yet due again: 30 more at most, still bounded
+    site.log.clear()
+    code, _, err = run(cfg, db, "--time-limit", "60")
+    assert code == 0 and "stopped" not in err, err
+    assert len(sitemap_fetches(site)) <= 30
+    ((second,),) = rows(db, "select count(*) from frontier where kind = 'sitemap'")
+    assert 30 < second <= 60  # new indexes found, and at most 30 more
+    # every known sitemap due again at once: 30 are fetched, the others wait for a later run
+    with sqlite3.connect(db) as conn:
+        conn.execute("update frontier set next_fetch_at = '2000-01-01' where kind = 'sitemap'")
+    site.log.clear()
+    code, _, err = run(cfg, db, "--time-limit", "60")
+    assert code == 0 and "stopped" not in err and "max_sitemaps = 30 reached" in err, err
+    assert len(sitemap_fetches(site)) == 30
+    ((known,),) = rows(db, "select count(*) from frontier where kind = 'sitemap'")
+    waiting = rows(
+        db,
+        "select count(*) from frontier where kind = 'sitemap' and status = 'pending' "
+        "and error like '%max_sitemaps%'",
+    )
+    assert second <= known <= second + 30 and waiting == [(known - 30,)]  # due next run
+
+
 # ------------------------------------------------------------------------ politeness
+
+
+def huge_robots(head: bytes, size: int = 12 * 1024 * 1024) -> bytes:
+    """``head``, then comment and junk lines up to ``size`` bytes: past every size cap."""
+    junk = b"# " + b"x" * 60 + b"\nnot a rule, just junk text in a robots file\n"
+    return head + junk * (size // len(junk))
+
+
+def test_a_robots_txt_past_the_size_cap_keeps_its_disallow_at_the_top(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    site.routes["/robots.txt"] = robots(huge_robots(b"User-agent: *\nDisallow: /\n"))
+    site.routes["/news/index.html"] = listing([("/art/1.html", 1, "2024-03-01")])
+    site.routes["/art/1.html"] = article(1)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    assert site.paths() == ["/robots.txt"]  # no page of the site, not even the list
+    assert rows(db, "select count(*) from articles") == [(0,)]
+    (stored,) = rows(db, "select robots_txt from hosts")
+    assert stored[0] is None or len(stored[0]) <= 500 * 1024
+
+
+def test_the_first_500_kib_of_a_huge_robots_txt_are_read(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    site.routes["/robots.txt"] = robots(
+        huge_robots(b"User-agent: *\nDisallow: /art/secret\n")
+        # past the first 500 KiB: never read, so it disallows nothing
+        + b"User-agent: *\nDisallow: /art/1.html\n"
+    )
+    site.routes["/news/index.html"] = listing(
+        [("/art/1.html", 1, "2024-03-01"), ("/art/secret.html", 2, "2024-03-01")]
+    )
+    site.routes["/art/1.html"] = article(1)
+    site.routes["/art/secret.html"] = article(2)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0 and figures(err)["new"] == 1, err
+    assert site.hits("/art/1.html") == 1 and site.hits("/art/secret.html") == 0
+    assert rows(db, "select status from frontier where url like '%secret%'") == [("disallowed",)]
+    ((stored,),) = rows(db, "select robots_txt from hosts")
+    assert stored.startswith("User-agent: *\nDisallow: /art/secret\n")
+    assert 400 * 1024 < len(stored) <= 500 * 1024 and stored.endswith("\n")
 
 
 def test_robots_disallow_and_crawl_delay(make_site: Callable[[], Site], tmp_path: Path) -> None:

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.config import SiteConfig
+from scraper.crawl.rules import entry_urls
 from scraper.discover import (
+    ROBOTS_MAX_BYTES,
+    Entry,
     Robots,
     is_crawlable,
     is_pagination_of,
@@ -18,6 +22,7 @@ from scraper.discover import (
     parse_feed,
     parse_sitemap,
     robots_for_status,
+    robots_head,
     robots_url,
     script_next_page,
 )
@@ -72,6 +77,42 @@ def test_robots_status_meanings() -> None:
     assert not robots_for_status(403, None).allows("https://x/a", AGENT)
     assert robots_for_status(200, "").allows("https://x/a", AGENT)
     assert robots_url("https://x.gov.cn:8443/a/b.html?q=1") == "https://x.gov.cn:8443/robots.txt"
+
+
+def test_only_the_first_500_kib_of_robots_txt_are_read() -> None:
+    top = "User-agent: *\nDisallow: /private/\n"
+    junk = "# " + "x" * 98 + "\n"
+    text = top + junk * (ROBOTS_MAX_BYTES // len(junk) + 100) + "User-agent: *\nDisallow: /\n"
+    head = robots_head(text)
+    assert head.startswith(top) and head.endswith("\n") and len(head) <= ROBOTS_MAX_BYTES
+    robots = robots_for_status(200, text)  # a long text is cut the same way
+    assert robots.text == head
+    assert not robots.allows("https://x.gov.cn/private/1.html", AGENT)
+    assert robots.allows("https://x.gov.cn/art/1.html", AGENT)  # the Disallow: / is past it
+    # a body cut at the cap (as fetched) loses its broken last line: "Allow: /" of
+    # "Allow: /news/" would allow everything
+    cut = "User-agent: *\nDisallow: /\nAllow: /"
+    assert robots_head(cut, ROBOTS_MAX_BYTES) == "User-agent: *\nDisallow: /\n"
+    assert robots_head(cut, ROBOTS_MAX_BYTES - 1) == cut  # a whole file keeps it
+    # ...but what comes before a comment on that line is whole
+    cut = "User-agent: *\nDisallow: /  # everything"
+    assert robots_head(cut, ROBOTS_MAX_BYTES) == "User-agent: *\nDisallow: /  "
+    assert not Robots(robots_head(cut, ROBOTS_MAX_BYTES)).allows("https://x.gov.cn/a", AGENT)
+
+
+def test_nested_sitemaps_are_bounded_in_depth_and_number() -> None:
+    site = SiteConfig(
+        "gov", ("https://x.gov.cn/",), allowed_hosts=("x.gov.cn",), max_sitemap_depth=2,
+        max_sitemaps=3,
+    )  # fmt: skip
+    children = [Entry(f"https://x.gov.cn/sm/{k}.xml") for k in range(5)]
+    urls = entry_urls(site, children, is_index=True, depth=1)
+    assert [(u.url, u.kind, u.depth) for u in urls] == [
+        (f"https://x.gov.cn/sm/{k}.xml", "sitemap", 2) for k in range(3)
+    ]
+    assert entry_urls(site, children, is_index=True, depth=2) == []  # as deep as they go
+    articles = entry_urls(site, children, is_index=False, depth=2)  # a urlset's pages: all
+    assert [(u.kind, u.depth) for u in articles] == [("article", 0)] * 5
 
 
 def test_sitemap_index_and_urlset_with_lastmod() -> None:

@@ -8,9 +8,12 @@ import io
 import json
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
+import uuid
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -482,3 +485,174 @@ def test_import_wget_warcs_with_dedup_revisits(server: SampleServer, tmp_path: P
         sent = archive.fetches_for(int(row["id"]))[0]["request_headers"]
         assert "Wget" in sent
     assert "1 from revisits" in err and "not HTML" in err and "not 2xx" in err
+
+
+# ---------------------------------------------------------------- decompression bombs
+
+MIB = 1 << 20
+HTML = ("Content-Type", "text/html")
+CTYPE = ("Content-Type", "text/html; charset=GBK")
+CAP_ERROR = "over the 10485760-byte cap"
+
+
+def deflated(head: bytes, filler: bytes, size: int, tail: bytes = b"") -> tuple[bytes, int]:
+    """Raw deflate of ``head``, ``size`` bytes of ``filler`` (1 MiB, repeated) and ``tail``,
+    and the CRC-32 of it all. Each MiB is flushed on its own, so its compressed form is the
+    same each time: gigabytes are built in a moment (about 1 KB a MiB), not deflated."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = z.compress(head) + z.flush(zlib.Z_FULL_FLUSH)
+    block = z.compress(filler) + z.flush(zlib.Z_FULL_FLUSH)
+    assert z.compress(filler) + z.flush(zlib.Z_FULL_FLUSH) == block
+    blocks = size // len(filler)
+    crc = zlib.crc32(head)
+    for _ in range(blocks):
+        crc = zlib.crc32(filler, crc)
+    return first + block * blocks + z.compress(tail) + z.flush(), zlib.crc32(tail, crc)
+
+
+def gzip_bomb(size: int, head: bytes = b"", filler: bytes = bytes(MIB), tail: bytes = b"") -> bytes:
+    """A valid gzip stream (one member) of ``head``, ``size`` bytes of ``filler``, ``tail``."""
+    body, crc = deflated(head, filler, size, tail)
+    trailer = struct.pack("<II", crc, (len(head) + size + len(tail)) & 0xFFFFFFFF)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + trailer
+
+
+def deflate_bomb(size: int) -> bytes:
+    """A valid zlib stream (HTTP's ``deflate``) of ``size`` zero bytes."""
+    body, _ = deflated(b"", bytes(MIB), size)
+    return b"\x78\xda" + body + struct.pack(">I", (size % 65521) << 16 | 1)
+
+
+def import_measured(db: Path, warc: Path) -> tuple[int, str, float, int]:
+    """``archiver import`` in a process of its own: exit code, stderr, seconds and peak
+    memory (MiB). Its address space is capped at 3 GiB, so a bomb that does go off ends in
+    MemoryError rather than in the machine's memory."""
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "from scraper.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:], prog_name='archiver')\n"
+        "finally:\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print(f'maxrss {peak}', file=sys.stderr)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", code, "import", "--db", str(db), str(warc)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    seconds = time.monotonic() - started
+    err, _, peak = done.stderr.rpartition("maxrss ")
+    return done.returncode, err, seconds, int(peak or 0) // 1024
+
+
+def test_a_compressed_body_that_is_a_bomb_is_a_bad_record_not_a_memory_error(
+    tmp_path: Path,
+) -> None:
+    """A page body of 1 GiB of zeros, gzip and deflate encoded (1 MB each), in a .warc.gz
+    whose members deflate that again: the file is a few KB."""
+    warc = tmp_path / "bomb.warc.gz"
+    with warc.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        http_record(w, "https://b.example.gov.cn/gzip.html", gzip_bomb(1024 * MIB),
+                    [("Content-Type", "text/html"), ("Content-Encoding", "gzip")])  # fmt: skip
+        http_record(w, "https://b.example.gov.cn/deflate.html", deflate_bomb(1024 * MIB),
+                    [("Content-Type", "text/html"), ("Content-Encoding", "deflate")])  # fmt: skip
+        http_record(w, "https://a.example.gov.cn/ok.html", SEED, [("Content-Type", "text/html")])
+    assert warc.stat().st_size < 20_000
+    with warc.open("rb") as fh:
+        it = ArchiveIterator(fh)
+        offsets = [it.offset for _ in it]
+    db = tmp_path / "a.db"
+    code, err, seconds, peak = import_measured(db, warc)
+    assert code == EXIT_FAILED, err
+    lines = err.splitlines()
+    assert lines[0].startswith("error: ") and f"offset {offsets[0]}" in lines[0], err
+    assert lines[1].startswith("error: ") and f"offset {offsets[1]}" in lines[1], err
+    assert all(CAP_ERROR in line for line in lines[:2]), err
+    assert "new 1" in lines[-1] and "bad records 2" in lines[-1], err
+    assert seconds < 30 and peak < 300, (seconds, peak)
+    with Archive.open(db) as archive:
+        assert [r["url"] for r in archive.articles()] == ["https://a.example.gov.cn/ok.html"]
+
+
+def warc_head(uri: str, length: int | str, extra: bytes = b"") -> bytes:
+    return (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2023-05-01T10:00:00Z\r\n"
+        b"WARC-Record-ID: <urn:uuid:" + str(uuid.uuid4()).encode() + b">\r\n"
+        b"WARC-Target-URI: " + uri.encode() + b"\r\n"
+        b"Content-Type: application/http; msgtype=response\r\n"
+        b"Content-Length: " + str(length).encode() + b"\r\n" + extra
+    )
+
+
+def test_gzip_members_that_are_bombs_are_bad_records_not_a_memory_error(
+    tmp_path: Path,
+) -> None:
+    """A .warc.gz whose members are bombs themselves: a WARC header line of 1 GiB, then a
+    record whose 1 GiB block is zeros; the page after them is still imported."""
+    warc = tmp_path / "members.warc.gz"
+    long_line = gzip_bomb(
+        1024 * MIB,
+        head=warc_head("https://b.example.gov.cn/long.html", 0, b"X-Padding: "),
+        filler=b"a" * MIB,
+        tail=b"\r\n\r\n\r\n\r\n",
+    )
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+    zeros = gzip_bomb(
+        1024 * MIB,
+        head=warc_head("https://b.example.gov.cn/zeros.html", len(http) + 1024 * MIB)
+        + b"\r\n"
+        + http,
+        tail=b"\r\n\r\n",
+    )
+    warc.write_bytes(long_line + zeros)
+    with warc.open("ab") as fh:
+        w = WARCWriter(fh, gzip=True)
+        http_record(w, "https://a.example.gov.cn/ok.html", SEED, [("Content-Type", "text/html")])
+    assert warc.stat().st_size < 3 * MIB
+    db = tmp_path / "a.db"
+    code, err, seconds, peak = import_measured(db, warc)
+    assert code == EXIT_FAILED, err
+    lines = err.splitlines()
+    assert "offset 0" in lines[0] and "headers are over the 1048576-byte cap" in lines[0], err
+    assert f"offset {len(long_line)}" in lines[1] and CAP_ERROR in lines[1], err
+    assert "new 1" in lines[-1] and "bad records 2" in lines[-1], err
+    assert seconds < 30 and peak < 300, (seconds, peak)
+    with Archive.open(db) as archive:
+        assert [r["url"] for r in archive.articles()] == ["https://a.example.gov.cn/ok.html"]
+
+
+def test_header_lines_are_bounded_and_long_ones_within_the_bound_are_read(
+    tmp_path: Path,
+) -> None:
+    """An HTTP header of 200 KB (over many of the reader's blocks) is read whole; a WARC
+    header line of 3 MiB is a bad record, and the record after it is imported."""
+    warc = tmp_path / "long.warc"
+    with warc.open("wb") as fh:
+        w = WARCWriter(fh, gzip=False)
+        cookie = ("Set-Cookie", "k=" + "v" * 200_000)
+        http_record(w, "https://a.example.gov.cn/cookie.html", SEED, [HTML, cookie])
+    at = warc.stat().st_size
+    with warc.open("ab") as fh:
+        fh.write(warc_head("https://b.example.gov.cn/long.html", 0, b"X-Padding: "))
+        fh.write(b"a" * (3 * MIB) + b"\r\n\r\n\r\n\r\n")
+        w = WARCWriter(fh, gzip=False)
+        http_record(w, "https://c.example.gov.cn/after.html", GBK, [CTYPE])
+    errors: list[str] = []
+    with Archive.open(tmp_path / "a.db") as archive:
+        stats = import_warc(archive, [warc], on_error=lambda e: errors.append(str(e)))
+        rows = {r["url"]: r for r in archive.articles()}
+        (cookie,) = archive.db.execute(
+            "select headers from fetches where url like '%cookie%'"
+        ).fetchone()
+    assert set(rows) == {
+        "https://a.example.gov.cn/cookie.html",
+        "https://c.example.gov.cn/after.html",
+    }
+    assert "v" * 200_000 in cookie
+    assert stats.bad == 1 and len(errors) == 1, errors
+    assert f"offset {at}" in errors[0] and "headers are over the 1048576-byte cap" in errors[0]

@@ -49,12 +49,26 @@ def article_urls(site: SiteConfig, links: Iterable[Link], list_url: str) -> list
     ]
 
 
-def entry_urls(site: SiteConfig, entries: Iterable[Entry], is_index: bool) -> list[NewUrl]:
+def entry_urls(
+    site: SiteConfig, entries: Iterable[Entry], is_index: bool, depth: int = 0
+) -> list[NewUrl]:
     """The URLs of a sitemap or feed worth queueing: nested sitemaps of a sitemap index, else
-    articles (those matching the site's article patterns, when it has any)."""
+    articles (those matching the site's article patterns, when it has any).
+
+    ``depth`` is the index's own (0 for a configured sitemap): its sitemaps are one level
+    deeper, none past the site's ``max_sitemap_depth``, and at most ``max_sitemaps`` of them.
+    """
+    if is_index and depth >= site.max_sitemap_depth:
+        return []
     kind = "sitemap" if is_index else "article"
-    return [
-        NewUrl(canonicalize(e.url, site.strip_params), site.name, kind, lastmod=e.date)
+    urls = [
+        NewUrl(
+            canonicalize(e.url, site.strip_params),
+            site.name,
+            kind,
+            depth + 1 if is_index else 0,
+            lastmod=e.date,
+        )
         for e in entries
         if is_crawlable(e.url)
         and site.allows_host(host_of(e.url))
@@ -64,6 +78,19 @@ def entry_urls(site: SiteConfig, entries: Iterable[Entry], is_index: bool) -> li
             or matches_any(e.url, site.article_patterns)
         )
     ]
+    return urls[: site.max_sitemaps] if is_index else urls
+
+
+def sitemap_depth_note(site: SiteConfig) -> str:
+    """Why the sitemaps an index lists were not queued: it is as deep as they may go."""
+    return (
+        f"sitemaps nested deeper than max_sitemap_depth = {site.max_sitemap_depth} are not followed"
+    )
+
+
+def sitemap_count_note(site: SiteConfig) -> str:
+    """Why sitemaps were left out: the site's ``max_sitemaps`` was reached."""
+    return f"max_sitemaps = {site.max_sitemaps} reached: further sitemaps are not followed"
 
 
 def host_failure(error: ScraperError | None) -> bool:

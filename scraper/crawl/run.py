@@ -31,11 +31,13 @@ from scraper.discover import (
     is_crawlable,
     older_than,
     robots_for_status,
+    robots_head,
     robots_url,
 )
 from scraper.errors import (
     DisallowedError,
     FetchError,
+    TooLargeError,
 )
 from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.models import (
@@ -62,6 +64,8 @@ from .rules import (
     fetch_settings,
     figures,
     host_failure,
+    sitemap_count_note,
+    sitemap_depth_note,
     summary_line,
 )
 from .worker import Fetchers, Outcome, Task, WorkerPool
@@ -143,9 +147,11 @@ class CrawlStats:
     pages: int
     seconds: float
     outcome: str
+    notes: tuple[str, ...] = ()  # why the run left something out (sitemaps past a bound)
 
     def summary(self) -> str:
-        return summary_line(self)
+        """The summary line, after a line per note."""
+        return "\n".join([*self.notes, summary_line(self)])
 
 
 def stamp(epoch: float | None = None) -> str:
@@ -239,6 +245,9 @@ class Crawl:
         self._robots_status: dict[str, int | None] = {}
         self._robots_at: dict[str, str] = {}
         self._unsaved: set[str] = set()  # hosts whose state is not yet written (_save_hosts)
+        # Per site, the sitemaps this run fetched or queued: at most its max_sitemaps.
+        self._sitemaps: dict[str, set[str]] = {}
+        self._notes: dict[str, None] = {}  # why sitemaps were left out, each said once
 
     # ------------------------------------------------------------ driving
 
@@ -293,6 +302,7 @@ class Crawl:
             pages=c.pages,
             seconds=time.monotonic() - self._started,
             outcome=outcome,
+            notes=tuple(self._notes),
         )
 
     def _seed(self) -> None:
@@ -523,7 +533,28 @@ class Crawl:
                         Visit("disallowed", now, stamp(time.time() + site.revisit_after)),
                     )
                 continue
+            if item.kind == "sitemap" and not self._sitemap_allowed(site, item.url):
+                # Past the site's max_sitemaps: due again at the next run, not in this one.
+                with self.state.crawl_transaction():
+                    self.state.frontier_done(
+                        item.url, Visit("pending", now, now, error=sitemap_count_note(site))
+                    )
+                continue
             return item
+
+    def _sitemap_allowed(self, site: SiteConfig, url: str) -> bool:
+        """Whether this run may fetch one more sitemap of ``site`` (counted once per URL)."""
+        seen = self._sitemaps.setdefault(site.name, set())
+        if url in seen:
+            return True
+        if len(seen) < site.max_sitemaps:
+            seen.add(url)
+            return True
+        self._note(site, sitemap_count_note(site))
+        return False
+
+    def _note(self, site: SiteConfig, note: str) -> None:
+        self._notes[f"note: site {site.name}: {note}"] = None
 
     def _refused(self, h: _Host, url: str) -> str | None:
         """Why the host may not be crawled (a private address), resolved once per run."""
@@ -602,8 +633,9 @@ class Crawl:
             status = getattr(out.error, "status", None)
             if isinstance(out.error, FetchError):
                 self.state.record_failure(out.error.attempts)
-            if status is None or status >= 500 or status == 429:
-                # robots.txt unreachable: crawl nothing there this run (what Google does).
+            if status is None or status >= 500 or status == 429 or too_large(out.error):
+                # robots.txt unreachable (or unreadable: too large to have its rules read):
+                # crawl nothing there this run (what Google does).
                 h.aside = True
                 self._counts.failed += 1
                 return
@@ -611,7 +643,7 @@ class Crawl:
         else:
             assert out.page is not None
             status = out.page.status
-            h.robots = robots_for_status(status, out.page.text)
+            h.robots = robots_for_status(status, robots_head(out.page.text, len(out.page.content)))
             self.state.record_failure(out.page.attempts)
         agent = out.task.site.user_agent or DEFAULT_USER_AGENT
         h.crawl_delay = h.robots.crawl_delay(agent) or 0.0
@@ -689,7 +721,9 @@ class Crawl:
             visit = replace(visit, next_url=out.next_url)
         else:
             self.state.record_page(page)
-            self._follow_entries(site, out, now)
+            note = self._follow_entries(site, out, now)
+            if note is not None:
+                visit = replace(visit, error=note)
         self.state.frontier_done(task.url, visit)
 
     def _follow_list(
@@ -749,13 +783,45 @@ class Crawl:
             self._counts.chain[next_url] = unchanged
             self._activate(host_key(next_url))
 
-    def _follow_entries(self, site: SiteConfig, out: Outcome, now: str) -> None:
-        urls = entry_urls(site, out.entries, out.is_index)
-        added = self.state.frontier_add(urls, now)
+    def _follow_entries(self, site: SiteConfig, out: Outcome, now: str) -> str | None:
+        """Queue a sitemap's or feed's URLs; for an index, within the site's sitemap bounds
+        (what was left out, and why, is returned, and said at the end of the run)."""
+        depth = out.task.item.depth if out.task.item is not None else 0
+        urls = entry_urls(site, out.entries, out.is_index, depth)
+        note = None
         if not out.is_index:
-            self._counts.found += len(added)
+            self._counts.found += len(self.state.frontier_add(urls, now))
+        elif out.entries and depth >= site.max_sitemap_depth:
+            note = sitemap_depth_note(site)
+        else:
+            urls, note = self._add_sitemaps(site, urls, len(out.entries), now)
+        if note is not None:
+            self._note(site, note)
         for host in {host_key(u.url) for u in urls}:
             self._activate(host)
+        return note
+
+    def _add_sitemaps(
+        self, site: SiteConfig, urls: list[NewUrl], listed: int, now: str
+    ) -> tuple[list[NewUrl], str | None]:
+        """Queue an index's sitemaps while the site's ``max_sitemaps`` for the run allows:
+        new ones count against it as they are queued, known ones when they are fetched."""
+        seen = self._sitemaps.setdefault(site.name, set())
+        left = [u for u in urls if u.url not in seen]
+        offered: list[NewUrl] = []
+        while left and len(seen) < site.max_sitemaps:
+            room = site.max_sitemaps - len(seen)
+            chunk, left = left[:room], left[room:]
+            seen.update(self.state.frontier_add(chunk, now))
+            offered += chunk
+        full = bool(left) or listed > len(urls) >= site.max_sitemaps  # cut by entry_urls
+        return offered, sitemap_count_note(site) if full else None
+
+
+def too_large(error: BaseException) -> bool:
+    """A robots.txt refused for its size: never "no rules". The first ``ROBOTS_MAX_BYTES`` are
+    fetched and read, so this only comes from a fetcher that refused the whole file."""
+    return isinstance(error, TooLargeError)
 
 
 def _hold(h: _Host, wait: float) -> None:
