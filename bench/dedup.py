@@ -437,7 +437,7 @@ def run_group(archive: Archive, rows: Iterable[Row], now: str) -> int:
             )  # fmt: skip
             t3 = clock()
             if not created:
-                archive._refresh_work(work, now)
+                archive._refresh_work(work, now, ident)
             t4 = clock()
             spent["group"] += (t2 - t1) + (t4 - t3)
             spent["insert"] += t3 - t2

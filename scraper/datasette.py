@@ -74,6 +74,7 @@ def metadata_for(database: str) -> dict[str, Any]:
                     "hosts": {"title": "Hosts (robots.txt, politeness)"},
                     "raw_pages": {"hidden": True},
                     "article_bands": {"hidden": True},
+                    "work_facts": {"hidden": True},
                     "republications": {
                         "title": "Republications",
                         "description": "Every copy of every work; is_original marks the original.",

@@ -462,3 +462,144 @@ def test_host_key_is_the_canonical_urls_host_part(url: str) -> None:
             host_key(url)
         return
     assert host_key(url) == expected
+
+
+# ---------------------------------------------------------------- large works (issue 14)
+
+
+def _full_recompute(a: Archive) -> dict[int, tuple[int, int]]:
+    """Every work's (original, copies) named from all its copies, as before schema 9."""
+    from scraper.archive.works import _COPY_COLUMNS, pick_original
+
+    by_work: dict[int, list[dict[str, object]]] = {}
+    for row in a.db.execute(
+        f"SELECT work_id, {', '.join(_COPY_COLUMNS)} FROM articles ORDER BY id"
+    ).fetchall():
+        by_work.setdefault(int(row[0]), []).append(dict(zip(_COPY_COLUMNS, row[1:], strict=True)))
+    return {w: (int(pick_original(cs)["id"]), len(cs)) for w, cs in by_work.items()}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_joining_a_work_names_the_original_a_full_recompute_names(
+    tmp_path: Path, seed: int
+) -> None:
+    """Random copies join one work (exact and near duplicates, 来源 naming other copies' sites,
+    原文链接 to archived copies in other spellings, ties in publish and first-seen times),
+    some change or leave it and come back: after every save the original kept incrementally
+    is the one ``pick_original`` names over all copies."""
+    import random
+
+    rng = random.Random(seed)
+    hosts = [f"www.site{i}.gov.cn" for i in range(12)]
+    names = [f"第{i}网" for i in range(8)]
+    noisy = "\n".join([*PARAS[:3], "来源：某某网  责任编辑：王某"])
+
+    def url_of(i: int) -> str:
+        return f"https://{hosts[i % len(hosts)]}/art/{i}.html"
+
+    def spelled(url: str) -> str:  # the same canonical URL, written another way
+        return rng.choice([url, url.replace("https://www.", "HTTPS://WWW."), url + "#top"])
+
+    with Archive.open(tmp_path / "a.db") as a:
+        saved: list[int] = []
+        for step in range(90):
+            if saved and rng.random() < 0.15:
+                i = rng.choice(saved)  # a re-fetch: fields changed, or the body (leaves, returns)
+            else:
+                i = step
+                saved.append(i)
+            target = url_of(rng.choice([*saved, 200, 201]))
+            body = rng.choice([BODY, BODY, noisy, OTHER if rng.random() < 0.1 else BODY])
+            a.save(
+                *copy(
+                    url_of(i),
+                    body,
+                    when=f"2026-01-0{rng.randint(1, 3)}T00:00:00Z",
+                    published=rng.choice([None, "2022-06-24", "2022-06-25", "2022-06-24T10:30"]),
+                    site_name=rng.choice([None, *names]),
+                    source=rng.choice([None, None, *names, hosts[rng.randrange(len(hosts))]]),
+                    original_url=spelled(target) if rng.random() < 0.3 else None,
+                )
+            )
+            stored = {
+                int(w): (int(o), int(n))
+                for w, o, n in a.db.execute("SELECT id, original_id, copies FROM works")
+            }
+            assert stored == _full_recompute(a), f"step {step}"
+        assert max(n for _, n in stored.values()) >= 30  # one large work was exercised
+
+
+def test_joining_a_work_costs_the_same_however_many_copies_it_has(tmp_path: Path) -> None:
+    """SQLite's work (virtual machine steps) for one more copy of a notice in a work of 400
+    copies is about that in a work of 20: nothing reads every copy again."""
+
+    def steps_of_one_join(a: Archive, i: int) -> int:
+        count = 0
+
+        def tick() -> int:
+            nonlocal count
+            count += 1
+            return 0
+
+        a.db.conn.set_progress_handler(tick, 10)
+        try:
+            a.save(*copy(f"https://portal{i}.example.com/a.html", BODY, source="某某网"))
+        finally:
+            a.db.conn.set_progress_handler(None, 10)
+        return count
+
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy("https://www.origin.gov.cn/a.html", BODY, site_name="某某网"))
+        for i in range(20):
+            a.save(*copy(f"https://portal{i}.example.com/a.html", BODY, source="某某网"))
+        small = min(steps_of_one_join(a, 1000 + k) for k in range(3))
+        for i in range(20, 400):
+            a.save(*copy(f"https://portal{i}.example.com/a.html", BODY, source="某某网"))
+        large = min(steps_of_one_join(a, 2000 + k) for k in range(3))
+        assert a.db.execute("SELECT count(*), max(copies) FROM works").fetchone() == (1, 407)
+    assert large < small * 1.5, (small, large)
+
+
+# ------------------------------------------------- several processes create one archive (issue 7)
+
+_OPENER = """
+import os, sys, time
+start, path = sys.argv[1], sys.argv[2]
+from scraper.archive import Archive
+while not os.path.exists(start):
+    time.sleep(0.0005)
+with Archive.open(path) as a:
+    print(a.schema_version)
+"""
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_processes_creating_one_archive_at_once_all_succeed(tmp_path: Path, round_: int) -> None:
+    """Eight processes open one new archive at the same moment (as ``xargs -P`` fetches do):
+    exactly one creates the schema, every one succeeds, and the archive is whole."""
+    import subprocess
+    import sys
+    import time
+
+    start, path = tmp_path / "go", tmp_path / "archive.db"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPENER, str(start), str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    time.sleep(1.5)  # every process imported and waiting
+    start.touch()
+    results = [(p.wait(60), *p.communicate()) for p in procs]
+    assert [(code, out.strip()) for code, out, _ in results] == [(0, str(SCHEMA_VERSION))] * 8, [
+        err for _, _, err in results if err
+    ]
+    with Archive.open(path) as a:
+        assert a.schema_version == SCHEMA_VERSION
+        assert a.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert a.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        a.save(page(), article())
+        assert a.count("articles") == 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import sqlite3
 import zlib
 from typing import Any
@@ -15,6 +17,64 @@ from scraper.models import FetchAttempt, Page
 from scraper.prepare import RAW_COMPRESSION
 
 SQLITE_INT_MAX = 2**63 - 1  # SQLite integers are signed 64-bit
+BUSY_TIMEOUT_ENV = "ARCHIVER_BUSY_TIMEOUT"
+
+# SQLite's primary result codes that say the file or its medium failed us, not our SQL: busy
+# or locked past the busy timeout, read-only, I/O error, corrupt, full, cannot open, not a
+# database, no permission, out of memory. Anything else (a constraint, a missing column) is a
+# bug and is left to be reported as one.
+_ENVIRONMENT_CODES = frozenset(
+    {
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+# errno values of a file system that refuses us: read-only, full, over quota, no permission,
+# an I/O error.
+ENVIRONMENT_ERRNOS = frozenset(
+    {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
+)
+
+
+def busy_timeout() -> float:
+    """Seconds a write waits for another writer's lock: ``ARCHIVER_BUSY_TIMEOUT``, default 60."""
+    value = os.environ.get(BUSY_TIMEOUT_ENV, "60")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise ArchiveError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
+    return seconds
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself: only the message says
+        return "locked" in str(error) or "busy" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def environment_fault(error: BaseException) -> bool:
+    """Whether ``error`` is the disk, the file or another process failing us (exit 7), not a
+    bug: a SQLite error of the kinds above, or an OSError of the errnos above."""
+    if isinstance(error, sqlite3.DatabaseError):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is None:
+            return isinstance(error, sqlite3.OperationalError) and is_busy(error)
+        return code & 0xFF in _ENVIRONMENT_CODES
+    if isinstance(error, OSError):
+        return error.errno in ENVIRONMENT_ERRNOS
+    return False
 
 
 def site_since(site: str | None, since: str | None, alias: str = "") -> tuple[list[str], list[Any]]:
@@ -36,6 +96,8 @@ class ArchiveBase:
     def __init__(self, db: sqlite_utils.Database, path: str) -> None:
         self.db = db
         self.path = path
+        # Whether the works' bookkeeping (schema 9) exists: not while older migrations run.
+        self._work_facts = True
 
     def _transaction(self) -> _Tx:
         return _Tx(self)
@@ -144,7 +206,11 @@ class _Tx:
         self._name_the_archive(exc[0])
 
     def _name_the_archive(self, error: object) -> None:
-        if self.path is not None and isinstance(error, sqlite3.DatabaseError):
+        if (
+            self.path is not None
+            and isinstance(error, sqlite3.DatabaseError)
+            and environment_fault(error)
+        ):
             raise ArchiveError(f"cannot write to archive {self.path}: {error}") from error
 
     def _roll_back(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -26,11 +27,12 @@ from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
-from .base import SQLITE_INT_MAX, site_since
+from .base import SQLITE_INT_MAX, busy_timeout, is_busy, site_since
 from .captures import CaptureStore
 from .crawlstate import CrawlStateStore
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .search import SearchStore
+from .works import FACTS_VERSION as _FACTS_VERSION
 from .works import HistoryStore, WorksStore
 
 ARTICLE_FIELDS = Article.field_names()
@@ -43,6 +45,52 @@ def _cache_mb() -> int:
     if not value.isdecimal() or int(value) < 1:
         raise ArchiveError(f"ARCHIVER_CACHE_MB must be a whole number of megabytes, not {value!r}")
     return int(value)
+
+
+def _connect_readonly(path: str, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write to the archive at ``path`` (which must exist).
+
+    ``mode=ro`` still needs the WAL index (``-shm``) beside the file; where the directory is
+    read-only (read-only media) and there is none, SQLite cannot make it, and the file is
+    opened ``immutable=1``: read as it is, without locks (nothing can be writing to it there).
+    """
+    if not Path(path).is_file():
+        raise ArchiveError(f"no archive at {path}")
+    uri = Path(path).resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", timeout=timeout, isolation_level=None, uri=True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", timeout=timeout, isolation_level=None, uri=True)
+
+
+def _not_an_archive(path: str) -> ArchiveError:
+    return ArchiveError(f"{path} is not an archive (a SQLite file of something else); left as is")
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch a new archive to WAL mode; several processes may be opening it at once.
+
+    Changing the journal mode needs the file to itself, and SQLite does not always wait for
+    it through the busy handler: a busy or locked answer is retried until the busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 def article_id(canonical_url: str) -> int:
@@ -60,32 +108,54 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
     """An open archive.db. Create with ``Archive.open(path)``; use as a context manager."""
 
     @classmethod
-    def open(cls, path: str | Path) -> Archive:
-        """Open (creating and migrating on first use) the archive at ``path``."""
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Archive:
+        """Open (creating and migrating on first use) the archive at ``path``.
+
+        Several processes may open one new archive at once: the schema is read and written
+        under the write lock, so exactly one of them creates it. A SQLite file that holds
+        other tables and no archive is refused, never given the archive's schema.
+
+        ``readonly`` (the read commands): the file is opened read-only (``mode=ro``; on a
+        read-only directory, where SQLite cannot make the WAL index, ``immutable=1``), never
+        migrated and never changed; an archive of an older schema is refused with a message
+        saying a write command upgrades it.
+        """
         path = str(path)
         cache_mb = _cache_mb()
+        timeout = busy_timeout()
         try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+            if readonly:
+                conn = _connect_readonly(path, timeout)
+            else:
+                if path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
             db = sqlite_utils.Database(conn)
-            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             db.execute("PRAGMA foreign_keys = ON")
             # Band keys and hash ids land in random places of their indexes: a cache that holds
             # them spares rewriting the same pages on every save (SQLite's default is 2 MB).
             # At most 512 MB, used as needed; ARCHIVER_CACHE_MB for archives of millions.
             db.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
-            if path != ":memory:":
-                db.enable_wal()
-                # In WAL mode NORMAL still survives kill -9 at any moment; only a power cut can
-                # lose the last commits. It spares an fsync per saved page.
-                db.execute("PRAGMA synchronous = NORMAL")
             archive = cls(db, path)
-            archive._migrate()
+            try:
+                archive._check_is_archive(readonly)
+                if readonly:
+                    archive._check_readable_schema()
+                    return archive
+                if path != ":memory:":
+                    _enable_wal(conn, timeout)
+                    # In WAL mode NORMAL still survives kill -9 at any moment; only a power cut
+                    # can lose the last commits. It spares an fsync per saved page.
+                    db.execute("PRAGMA synchronous = NORMAL")
+                archive._migrate()
+            except BaseException:
+                conn.close()
+                raise
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
         except OSError as exc:
-            raise ArchiveError(f"cannot open archive {path}: {exc.strerror}") from exc
+            raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from exc
         return archive
 
     def __enter__(self) -> Archive:
@@ -101,20 +171,64 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
+    def _check_is_archive(self, readonly: bool) -> None:
+        """Refuse a SQLite file that is not an archive (before anything is written to it).
+
+        An archive has ``user_version`` 1 or more and an ``articles`` table; a new archive is an
+        empty file (no tables at all). Anything else is someone else's database.
+        """
+        version = self.schema_version
+        tables = {
+            str(r[0])
+            for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version >= 1 and "articles" in tables:
+            return
+        if version == 0 and not tables and not readonly:
+            return  # a new archive: _migrate creates it
+        raise _not_an_archive(self.path)
+
+    def _check_readable_schema(self) -> None:
         current = self.schema_version
         if current > SCHEMA_VERSION:
             raise ArchiveError(
                 f"{self.path} has schema version {current}; this archiver knows up to "
                 f"{SCHEMA_VERSION}: upgrade archiver"
             )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self._transaction():
+        if current < SCHEMA_VERSION:
+            raise ArchiveError(
+                f"archive {self.path} has schema {current}; run a write command (archiver "
+                f"fetch, crawl or reparse) to upgrade it to {SCHEMA_VERSION}"
+            )
+
+    def _migrate(self) -> None:
+        """Bring the schema up to date in one transaction taken with the write lock.
+
+        The version is read after the lock is held, so of several processes opening one new
+        (or old) archive at once exactly one migrates and the others find it done.
+        """
+        if self.schema_version == SCHEMA_VERSION:  # the common case: nothing to lock for
+            return
+        with self._transaction():
+            current = self.schema_version  # again, now that no one else can write
+            if current > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path} has schema version {current}; this archiver knows up to "
+                    f"{SCHEMA_VERSION}: upgrade archiver"
+                )
+            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if current == 0 and tables:
+                raise _not_an_archive(self.path)
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                self._work_facts = version > _FACTS_VERSION
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.db.execute(statement)
                 if version == 3:
                     self._backfill_works_and_search()
+                if version == _FACTS_VERSION:
+                    self._work_facts = True
+                    self._backfill_work_state()
                 self.db.execute(f"PRAGMA user_version = {version}")
 
     def _backfill_works_and_search(self) -> None:
@@ -179,8 +293,8 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
                 if existing is None or any(existing[k] != row[k] for k in ("title", "body")):
                     index = (prepared.title_index, prepared.body_index)
                     self._fts_put(ident, row["title"], row["body"], existing, index)
-                for work in touched:
-                    self._refresh_work(work, now)
+                for work, joined in touched:
+                    self._refresh_work(work, now, joined)
                 self._insert_attempts(page.attempts, sha, ident, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
@@ -203,8 +317,9 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         old: dict[str, Any] | None,
         signature: dedup.Signature,
         now: str,
-    ) -> list[int]:
-        """Set ``row``'s work (and signature) before it is written; return the works to refresh.
+    ) -> list[tuple[int, int | None]]:
+        """Set ``row``'s work (and signature) before it is written; return the works to refresh,
+        each with the article when all that changed is that it joined the work.
 
         Grouping runs again only when the body's fingerprint changed (or it never ran).
         """
@@ -212,7 +327,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         if old is not None and old_work is not None and old["content_hash"] == row["content_hash"]:
             row["work_id"] = old_work
             fields = ("published", "source", "original_url", "title", "site_name")
-            return [int(old_work)] if any(old[k] != row[k] for k in fields) else []
+            return [(int(old_work), None)] if any(old[k] != row[k] for k in fields) else []
         old_signature = old["signature"] if old is not None else None
         work, created = self._assign_work(
             ident,
@@ -226,8 +341,11 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         )
         row["work_id"] = work
         row["signature"] = dedup.signature_to_bytes(signature)
-        touched = [int(old_work)] if old_work is not None and old_work != work else []
-        return touched if created else [*touched, work]
+        if old_work is not None and old_work != work:
+            return [(int(old_work), None)] if created else [(int(old_work), None), (work, ident)]
+        if created:
+            return []
+        return [(work, ident if old_work is None else None)]
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.

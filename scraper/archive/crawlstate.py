@@ -7,11 +7,14 @@ can sit beside this one. Every write is one transaction.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from scraper.errors import ArchiveError
 from scraper.models import FrontierItem, HostState, NewUrl, Page, Visit
 from scraper.urls import canonicalize
 
@@ -41,8 +44,9 @@ class CrawlStateStore(ArchiveBase):
         )
 
     def crawl_transaction(self) -> _Tx:
-        """One transaction around several writes (the nested ``save`` joins it)."""
-        return self._transaction()
+        """One transaction around several writes (the nested ``save`` joins it); a full disk,
+        an I/O error or a lock held past the busy timeout inside it is an ArchiveError."""
+        return self._write()
 
     def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
         """Insert URLs not yet known (due now); return those that were new.
@@ -188,7 +192,11 @@ class CrawlStateStore(ArchiveBase):
             )
 
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int:
+        """A new ``runs`` row. Rows an earlier run left open (its process gone: killed, or
+        stopped by a disk that no longer took even the closing update) are closed first, with
+        outcome ``abandoned`` and this run's start as their end."""
         with self._write():
+            self._close_stale_runs(started)
             cur = self.db.execute(
                 "INSERT INTO runs (started, sites, pid) VALUES (?, ?, ?)",
                 [started, " ".join(sites), pid],
@@ -210,6 +218,30 @@ class CrawlStateStore(ArchiveBase):
                 [*(figures[c] for c in cols), run_id],
             )
 
+    def close_run(self, run_id: int, finished: str, outcome: str, exit_code: int) -> bool:
+        """Close a run that ended on an error, if the archive still takes a write; whether
+        it did (else the next run closes it: ``run_start``)."""
+        try:
+            with self._write():
+                self.db.execute(
+                    "UPDATE runs SET finished = coalesce(finished, ?), outcome = ?, "
+                    "exit_code = ? WHERE id = ?",
+                    [finished, outcome, exit_code, run_id],
+                )
+        except (ArchiveError, sqlite3.Error):
+            return False
+        return True
+
+    def _close_stale_runs(self, now: str) -> None:
+        rows = self.db.execute("SELECT id, pid FROM runs WHERE finished IS NULL").fetchall()
+        stale = [int(ident) for ident, pid in rows if not _alive(pid)]
+        for ident in stale:
+            self.db.execute(
+                "UPDATE runs SET finished = ?, outcome = coalesce(outcome, 'abandoned') "
+                "WHERE id = ?",
+                [now, ident],
+            )
+
     def latest_run(self) -> int | None:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()
         return int(row[0]) if row and row[0] is not None else None
@@ -217,6 +249,19 @@ class CrawlStateStore(ArchiveBase):
     def _write(self) -> _Tx:
         """A transaction whose sqlite errors surface as ArchiveError."""
         return _Tx(self, self.path)
+
+
+def _alive(pid: object) -> bool:
+    """Whether a run's process is still running (another process of this machine)."""
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+(?=[/?#]|\Z)")

@@ -202,6 +202,25 @@ INSERT INTO articles_fts (articles_fts, rank) VALUES ('hashsize', 33554432)
 SCHEMA_V8 = """
 ALTER TABLE articles ADD COLUMN doubt TEXT
 """
+# Joining a work costs the same however many copies it has (a notice republished by hundreds
+# of portals is the normal case): a work of two or more copies keeps what naming its original
+# needs (works.link_id, named_id, earliest_id and the work_facts rows; see archive/works.py),
+# so a newcomer is compared with those, not with every copy again; and the earliest copy with
+# a fingerprint is the first entry of (content_hash, first_seen). Filled in by the migration.
+SCHEMA_V9 = """
+ALTER TABLE works ADD COLUMN link_id INTEGER;
+ALTER TABLE works ADD COLUMN named_id INTEGER;
+ALTER TABLE works ADD COLUMN earliest_id INTEGER;
+CREATE TABLE IF NOT EXISTS work_facts (
+    work_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,               -- link, host, source, site, name
+    value TEXT NOT NULL,              -- a canonical original_url, a host, a 来源, a site name
+    article_id INTEGER NOT NULL,      -- the copy that stands for it (works.py says which)
+    PRIMARY KEY (work_id, kind, value)
+) WITHOUT ROWID;
+DROP INDEX IF EXISTS articles_content_hash;
+CREATE INDEX IF NOT EXISTS articles_content_hash ON articles(content_hash, first_seen)
+"""
 MIGRATIONS = {
     1: SCHEMA_V1,
     2: SCHEMA_V2,
@@ -211,5 +230,6 @@ MIGRATIONS = {
     6: SCHEMA_V6,
     7: SCHEMA_V7,
     8: SCHEMA_V8,
+    9: SCHEMA_V9,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -105,7 +105,7 @@ class WorksStore(ArchiveBase):
         if old_work is not None and old_work != work:
             self._refresh_work(old_work, now)
         if not created:
-            self._refresh_work(work, now)
+            self._refresh_work(work, now, ident if old_work != work else None)
         return work
 
     def _assign_work(
@@ -165,15 +165,18 @@ class WorksStore(ArchiveBase):
             )
 
     def _copies(self, work: int, besides: int) -> int:
+        """Whether the work has copies besides ``besides`` (0 or 1: no count of them all)."""
         row = self.db.execute(
-            "SELECT count(*) FROM articles WHERE work_id = ? AND id != ?", [work, besides]
+            "SELECT 1 FROM articles WHERE work_id = ? AND id != ? LIMIT 1", [work, besides]
         ).fetchone()
-        return int(row[0])
+        return 1 if row else 0
 
     def _exact_work(self, ident: int, fingerprint: str) -> int | None:
+        # (content_hash, first_seen): the earliest copy is the index's first, however many
+        # copies share the fingerprint (schema 9).
         row = self.db.execute(
             "SELECT work_id FROM articles WHERE content_hash = ? AND id != ? "
-            "AND work_id IS NOT NULL ORDER BY first_seen LIMIT 1",
+            "AND work_id IS NOT NULL ORDER BY first_seen, id LIMIT 1",
             [fingerprint, ident],
         ).fetchone()
         return int(row[0]) if row else None
@@ -188,37 +191,209 @@ class WorksStore(ArchiveBase):
                 best = (score, int(work))
         return best[1] if best else None
 
-    def _refresh_work(self, work: int, now: str) -> None:
-        """Recount a work's copies and name its original; drop it once it has none."""
+    def _refresh_work(self, work: int, now: str, joined: int | None = None) -> None:
+        """Recount a work's copies and name its original; drop it once it has none.
+
+        ``joined``: the only change is that this article (already written) joined the work.
+        A work of two or more copies keeps what naming its original needs (``work_facts``
+        and the works row's ``link_id``, ``named_id``, ``earliest_id``), so the newcomer is
+        compared with those alone: the cost does not grow with the copies. Anything else (a
+        copy left, or changed what it says) reads every copy once.
+        """
+        if joined is not None and self._work_facts:
+            state = self.db.execute(
+                "SELECT copies, link_id, named_id, earliest_id FROM works WHERE id = ?", [work]
+            ).fetchone()
+            if state is not None and state[0] >= 2 and state[3] is not None:
+                self._join(work, joined, now, state[0], state[1], state[2], state[3])
+                return
         copies = [
-            dict(zip(("id", "canonical_url", "site", "site_name", "source", "original_url",
-                      "published", "first_seen", "title"), row, strict=True))
+            dict(zip(_COPY_COLUMNS, row, strict=True))
             for row in self.db.execute(
-                "SELECT id, canonical_url, site, site_name, source, original_url, published, "
-                "first_seen, title FROM articles WHERE work_id = ?",
+                f"SELECT {', '.join(_COPY_COLUMNS)} FROM articles WHERE work_id = ? ORDER BY id",
                 [work],
             ).fetchall()
-        ]  # fmt: skip
+        ]
         if not copies:
             self.db.execute("DELETE FROM works WHERE id = ?", [work])
+            if self._work_facts:
+                self.db.execute("DELETE FROM work_facts WHERE work_id = ?", [work])
             return
         original = pick_original(copies)
+        if not self._work_facts:
+            self.db.execute(
+                "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, "
+                "updated = ? WHERE id = ?",
+                [original["id"], original["title"], original["published"], len(copies), now,
+                 work],
+            )  # fmt: skip
+            return
+        link, named, earliest = _standing(copies)
+        self.db.execute("DELETE FROM work_facts WHERE work_id = ?", [work])
+        if len(copies) >= 2:  # a work of one copy keeps none: most works never get a second
+            facts = _facts(copies)
+            self.db.execute(
+                "INSERT INTO work_facts (work_id, kind, value, article_id) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(facts)),
+                [v for (kind, value), ident in facts.items() for v in (work, kind, value, ident)],
+            )
         self.db.execute(
-            "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, "
-            "updated = ? WHERE id = ?",
-            [original["id"], original["title"], original["published"], len(copies), now, work],
+            "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, updated = ?, "
+            "link_id = ?, named_id = ?, earliest_id = ? WHERE id = ?",
+            [original["id"], original["title"], original["published"], len(copies), now,
+             link, named, earliest, work],
+        )  # fmt: skip
+
+    def _join(
+        self,
+        work: int,
+        ident: int,
+        now: str,
+        copies: int,
+        link: int | None,
+        named: int | None,
+        earliest: int,
+    ) -> None:
+        """Article ``ident`` joined ``work`` (of two or more copies): name the original anew
+        from what the work keeps, as ``pick_original`` over every copy would.
+
+        ``link_id`` is the first copy (by id) whose ``original_url`` is a copy of the work: its
+        target is the original. Else ``named_id``, the earliest copy on a host an
+        ``original_url`` names or whose site name a 来源 names; else ``earliest_id``. The
+        facts: per original_url target the first copy naming it ('link'), the hosts named
+        ('host'), the 来源 named ('source'), and per site and per site name its earliest copy
+        ('site', 'name'). The newcomer can only add to each.
+        """
+        me = self._copy(ident)
+        keys: dict[int, tuple[bool, str, str, int]] = {ident: _key(me)}
+
+        def key(of: int) -> tuple[bool, str, str, int]:
+            if of not in keys:
+                keys[of] = _key(self._copy(of))
+            return keys[of]
+
+        def fact(kind: str, value: str) -> int | None:
+            row = self.db.execute(
+                "SELECT article_id FROM work_facts WHERE work_id = ? AND kind = ? AND value = ?",
+                [work, kind, value],
+            ).fetchone()
+            return int(row[0]) if row else None
+
+        def put(kind: str, value: str, better: bool) -> None:
+            if better:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO work_facts (work_id, kind, value, article_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    [work, kind, value, ident],
+                )
+
+        target = canonicalize(me["original_url"]) if me["original_url"] else None
+        named_host = host_of(me["original_url"]) if me["original_url"] else ""
+        if target is not None:
+            first = fact("link", target)
+            put("link", target, first is None or ident < first)
+        if named_host:
+            put("host", named_host, fact("host", named_host) is None)
+        if me["source"]:
+            put("source", me["source"], fact("source", me["source"]) is None)
+        for kind, value in (("site", me["site"]), ("name", me["site_name"])):
+            if value:
+                best = fact(kind, value)
+                put(kind, value, best is None or keys[ident] < key(best))
+
+        # The original link: the newcomer's own, if it points at a copy; copies pointing at it.
+        original: int | None = None
+        resolves = target is not None and (
+            target == me["canonical_url"] or self._in_work(target, work)
         )
+        if target is not None and resolves and (link is None or ident < link):
+            link = ident
+            original = self._id_at(target, me)
+        pointing = fact("link", me["canonical_url"])
+        if pointing is not None and (link is None or pointing < link):
+            link, original = pointing, ident
+        if original is None and link is not None:
+            original = self.db.execute(
+                "SELECT original_id FROM works WHERE id = ?", [work]
+            ).fetchone()[0]
+        # Copies named by a host or 来源: the newcomer itself, and the earliest copy on the host
+        # or of the site name it names.
+        candidates: list[int | None] = [named]
+        if (me["site"] and fact("host", me["site"]) is not None) or (
+            me["site_name"] and fact("source", me["site_name"]) is not None
+        ):
+            candidates.append(ident)
+        if named_host:
+            candidates.append(fact("site", named_host))
+        if me["source"]:
+            candidates.append(fact("name", me["source"]))
+        present = [c for c in candidates if c is not None]
+        named = min(present, key=key) if present else None
+        earliest = min(earliest, ident, key=key)
+        if original is None:
+            original = named if named is not None else earliest
+        title, published = (
+            (me["title"], me["published"])
+            if original == ident
+            else self.db.execute(
+                "SELECT title, published FROM articles WHERE id = ?", [original]
+            ).fetchone()
+        )
+        self.db.execute(
+            "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, updated = ?, "
+            "link_id = ?, named_id = ?, earliest_id = ? WHERE id = ?",
+            [original, title, published, copies + 1, now, link, named, earliest, work],
+        )
+
+    def _copy(self, ident: int) -> dict[str, Any]:
+        row = self.db.execute(
+            f"SELECT {', '.join(_COPY_COLUMNS)} FROM articles WHERE id = ?", [ident]
+        ).fetchone()
+        return dict(zip(_COPY_COLUMNS, row, strict=True))
+
+    def _in_work(self, canonical: str, work: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM articles WHERE canonical_url = ? AND work_id = ?", [canonical, work]
+        ).fetchone()
+        return row is not None
+
+    def _id_at(self, canonical: str, me: dict[str, Any]) -> int:
+        if canonical == me["canonical_url"]:
+            return int(me["id"])
+        row = self.db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical])
+        return int(row.fetchone()[0])
+
+    def _backfill_work_state(self) -> None:
+        """Schema 9: the bookkeeping of every work of two or more copies, read from its copies."""
+        works = self.db.execute("SELECT id, updated FROM works WHERE copies >= 2").fetchall()
+        for work, updated in works:
+            self._refresh_work(int(work), str(updated))
+
+
+# What naming the original reads of each copy, in this order.
+_COPY_COLUMNS = (
+    "id", "canonical_url", "site", "site_name", "source", "original_url", "published",
+    "first_seen", "title",
+)  # fmt: skip
+# The schema that keeps the works' bookkeeping (older migrations run without it).
+FACTS_VERSION = 9
+
+
+def _key(c: dict[str, Any]) -> tuple[bool, str, str, int]:
+    """The order "earliest published" means: published (undated last), first seen, id."""
+    return (c["published"] is None, c["published"] or "", c["first_seen"], c["id"])
 
 
 def _earliest(copies: list[dict[str, Any]]) -> dict[str, Any]:
-    return min(
-        copies,
-        key=lambda c: (c["published"] is None, c["published"] or "", c["first_seen"], c["id"]),
-    )
+    return min(copies, key=_key)
 
 
 def pick_original(copies: list[dict[str, Any]]) -> dict[str, Any]:
-    """The copy that is the original, by the rules in the module docstring."""
+    """The copy that is the original, by the rules in the module docstring.
+
+    ``copies`` in id order: of several copies whose ``original_url`` is archived, the first
+    one's target wins.
+    """
     by_url = {c["canonical_url"]: c for c in copies}
     for c in copies:
         if c["original_url"]:
@@ -233,6 +408,46 @@ def pick_original(copies: list[dict[str, Any]]) -> dict[str, Any]:
         if c["site"] in named_hosts or (c["site_name"] and c["site_name"] in sources)
     ]
     return _earliest(named or copies)
+
+
+def _standing(copies: list[dict[str, Any]]) -> tuple[int | None, int | None, int]:
+    """(link_id, named_id, earliest_id) of a work's copies (in id order): see ``_join``."""
+    by_url = {c["canonical_url"] for c in copies}
+    link = next(
+        (
+            int(c["id"])
+            for c in copies
+            if c["original_url"] and canonicalize(c["original_url"]) in by_url
+        ),
+        None,
+    )
+    named_hosts = {host_of(c["original_url"]) for c in copies if c["original_url"]}
+    sources = {c["source"] for c in copies if c["source"]}
+    named = [
+        c
+        for c in copies
+        if c["site"] in named_hosts or (c["site_name"] and c["site_name"] in sources)
+    ]
+    return link, int(_earliest(named)["id"]) if named else None, int(_earliest(copies)["id"])
+
+
+def _facts(copies: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """A work's facts (see ``_join``) from its copies in id order."""
+    facts: dict[tuple[str, str], int] = {}
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in copies:
+        if c["original_url"]:
+            facts.setdefault(("link", canonicalize(c["original_url"])), int(c["id"]))
+            host = host_of(c["original_url"])
+            if host:
+                facts.setdefault(("host", host), int(c["id"]))
+        if c["source"]:
+            facts.setdefault(("source", c["source"]), int(c["id"]))
+        for kind, value in (("site", c["site"]), ("name", c["site_name"])):
+            if value and ((kind, value) not in best or _key(c) < _key(best[(kind, value)])):
+                best[(kind, value)] = c
+    facts.update({k: int(c["id"]) for k, c in best.items()})
+    return facts
 
 
 class HistoryStore(ArchiveBase):
