@@ -10,6 +10,10 @@ Exactly once across crashes: a result is deleted from PostgreSQL only after arch
 committed it, and archive.db notes each result id (table ``frontier_results``) in the same
 transaction as the record, so a result seen again after a crash is skipped, not saved twice.
 A worker killed mid-fetch loses nothing: its lease runs out and another worker redoes the URL.
+
+Without PostgreSQL, workers and the ingest reconnect with backoff (``Backoff``), say so once
+when it goes away and once when it is back (``Link``), and give up after ``GIVE_UP_AFTER``
+seconds (exit 7). A waiting ingest says what it waits for (``_Watch``).
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import random
+import shutil
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, TextIO
 
 from scraper import dedup
 from scraper.archive import Archive, host_key
@@ -38,19 +45,22 @@ from scraper.crawl.rules import (
     fetch_settings,
     figures,
     host_failure,
+    sitemap_depth_note,
     summary_line,
 )
-from scraper.crawl.run import ROBOTS_MAX_AGE, stamp
+from scraper.crawl.run import ROBOTS_MAX_AGE, stamp, too_large
 from scraper.crawl.worker import Fetchers, Outcome, Task
 from scraper.discover import (
     Robots,
     is_crawlable,
     robots_for_status,
+    robots_head,
     robots_url,
 )
-from scraper.errors import FetchError, LockError, ScraperError
+from scraper.errors import FetchError, InputError, LockError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.frontier_pg import (
+    Backlog,
     Candidate,
     Claim,
     Completion,
@@ -58,6 +68,7 @@ from scraper.frontier_pg import (
     FrontierUnavailable,
     PgFrontier,
     Result,
+    describe,
 )
 from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, SaveStatus
 from scraper.netguard import refused_address
@@ -66,11 +77,176 @@ from scraper.urls import canonicalize, host_of
 
 _SITES_MAX_AGE = 30.0  # seconds a worker trusts its copy of the sites' configuration
 _HEARTBEAT = 5.0
+GIVE_UP_AFTER = 600.0  # seconds without PostgreSQL before a worker or the ingest gives up
+NO_WORKER_AFTER = 300.0  # seconds without a worker alive before a waiting ingest says so
+_LINE_EVERY = 60.0  # off a terminal, a waiting ingest's line comes at most this often
+_FIGURES_EVERY = 5.0  # seconds between a waiting ingest's counts of the work left
 Log = Callable[[str], None]
 
 
 def no_log(message: str) -> None:
     pass
+
+
+def _duration(seconds: float) -> str:
+    """``7s``, ``4m05s``, ``2h03m``."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _bound(give_up_after: float | None) -> float | None:
+    """``None``: the default bound; 0 (or less): never give up."""
+    seconds = GIVE_UP_AFTER if give_up_after is None else give_up_after
+    return seconds if seconds > 0 else None
+
+
+# ====================================================================== what the user sees
+
+
+class Console:
+    """Where the distributed commands say what they are doing (stderr unless quiet): whole
+    lines, and on a terminal one status line rewritten in place, erased before a whole line."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        try:
+            self.tty = stream is not None and stream.isatty()
+        except (AttributeError, ValueError):  # a closed or odd stream
+            self.tty = False
+        self._shown = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_log(cls, log: Log) -> Console:
+        """stderr, unless the caller is quiet (its log is ``no_log``)."""
+        return cls(None if log is no_log else sys.stderr)
+
+    def line(self, text: str) -> None:
+        if self.stream is None:
+            return
+        with self._lock:
+            self._erase()
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def status(self, text: str) -> None:
+        """The line rewritten in place; nothing off a terminal."""
+        if self.stream is None or not self.tty:
+            return
+        width = max(20, shutil.get_terminal_size((100, 20)).columns - 1)
+        with self._lock:
+            self.stream.write("\r" + text[:width] + "\x1b[K")
+            self.stream.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._erase()
+
+    def _erase(self) -> None:
+        if self._shown and self.stream is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+    def logging(self, log: Log) -> Log:
+        """``log``, erasing the status line first."""
+        if log is no_log:
+            return log
+
+        def say(message: str) -> None:
+            self.clear()
+            log(message)
+
+        return say
+
+
+@dataclass
+class Backoff:
+    """Waits between attempts to reach PostgreSQL: ``first`` doubling up to ``cap``, each drawn
+    from the upper half of its step (jitter: processes that lost it together spread out)."""
+
+    first: float = 1.0
+    cap: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+
+    def next(self) -> float:
+        step = min(self.cap, self.first * 2.0 ** min(self.failures, 30))
+        self.failures += 1
+        return step * self.rng.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Link:
+    """Whether PostgreSQL answers, shared by a process's threads: one line when it stops, one
+    when it is back (never a line per attempt), and the bound after which the process gives
+    up. Attempts are timed by ``clock`` (injectable); an attempt that began before another
+    one got through is stale and changes nothing."""
+
+    def __init__(
+        self,
+        url: str,
+        say: Log,
+        give_up_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.where = describe(url)
+        self.say = say
+        self.give_up_after = _bound(give_up_after)
+        self.clock = clock
+        self.down_since: float | None = None
+        self.reason = ""
+        self.failures = 0  # failed attempts since it went away
+        self.gave_up: str | None = None
+        self._last_up = -math.inf
+        self._lock = threading.Lock()
+
+    def up(self, started: float) -> None:
+        """An attempt begun at ``started`` got through."""
+        with self._lock:
+            self._last_up = max(self._last_up, started)
+            if self.down_since is None:
+                return
+            away = self.clock() - self.down_since
+            self.say(
+                f"PostgreSQL at {self.where} answers again after {_duration(away)} "
+                f"({self.failures} failed attempt{'s' if self.failures != 1 else ''})"
+            )
+            self.down_since, self.failures = None, 0
+
+    def down(self, started: float, reason: str) -> float | None:
+        """An attempt begun at ``started`` failed: the seconds left before giving up (None:
+        no bound); raises FrontierUnavailable (and sets ``gave_up``) once they are spent."""
+        with self._lock:
+            if self.gave_up is not None:
+                raise FrontierUnavailable(self.gave_up, reason=self.reason)
+            if self.down_since is None and started < self._last_up:
+                return self.give_up_after  # stale: another thread got through since
+            now = self.clock()
+            self.reason = reason
+            self.failures += 1
+            if self.down_since is None:
+                self.down_since = started
+                bound = self.give_up_after
+                until = f", giving up after {_duration(bound)}" if bound is not None else ""
+                self.say(f"cannot reach PostgreSQL at {self.where}: {reason}; retrying{until}")
+            if self.give_up_after is None:
+                return None
+            left = self.give_up_after - (now - self.down_since)
+            if left <= 0:
+                self.gave_up = (
+                    f"gave up after {_duration(now - self.down_since)} without PostgreSQL at "
+                    f"{self.where} ({self.failures} attempts): {reason}"
+                )
+                raise FrontierUnavailable(self.gave_up, reason=reason)
+            return left
 
 
 # ====================================================================== seeding
@@ -159,13 +335,15 @@ def decode_page(meta: dict[str, Any], content: bytes | None) -> Page:
 @dataclass(frozen=True)
 class WorkerOptions:
     """``lease`` must outlast the slowest fetch (timeout × retries); a killed worker's URLs
-    wait that long before another worker takes them."""
+    wait that long before another worker takes them. ``give_up_after``: seconds without
+    PostgreSQL before the worker exits (7); None: ``GIVE_UP_AFTER``; 0: never."""
 
     threads: int = 4
     lease: float = 300.0
     until_idle: bool = False  # exit when nothing is due or leased anywhere
     max_pages: int | None = None
     time_limit: float | None = None
+    give_up_after: float | None = None
 
 
 @dataclass
@@ -185,26 +363,61 @@ class WorkerStats:
 
 
 class _Connection:
-    """A thread's frontier connection, reopened with backoff whenever PostgreSQL goes away."""
+    """A thread's frontier connection, reopened with backoff whenever PostgreSQL goes away.
 
-    def __init__(self, url: str, stop: threading.Event, stats: WorkerStats, log: Log) -> None:
+    A lost connection is reopened at once; failed attempts then wait ``backoff`` (cut short
+    by ``stop``, ``deadline`` and the link's give-up bound). ``connect`` and ``sleep`` (which
+    returns True when stopped) are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        stop: threading.Event,
+        stats: WorkerStats,
+        link: Link,
+        *,
+        deadline: float | None = None,
+        backoff: Backoff | None = None,
+        connect: Callable[[str], PgFrontier] = PgFrontier.connect,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
         self.url = url
         self.stop = stop
         self.stats = stats
-        self.log = log
+        self.link = link
+        self.deadline = deadline
+        self.backoff = backoff or Backoff()
+        self.connect = connect
+        self.sleep = sleep or stop.wait
         self._frontier: PgFrontier | None = None
-        self._wait = 0.2
+
+    @property
+    def current(self) -> PgFrontier | None:
+        return self._frontier
 
     def get(self) -> PgFrontier:
+        """The connection; FrontierUnavailable when stopped, past the deadline or given up."""
         while self._frontier is None:
+            if self.stop.is_set():
+                raise FrontierUnavailable("stopped")
+            started = self.link.clock()
+            if self.deadline is not None and started >= self.deadline:
+                raise FrontierUnavailable("time limit")
             try:
-                self._frontier = PgFrontier.connect(self.url)
-                self._wait = 0.2
+                self._frontier = self.connect(self.url)
             except FrontierUnavailable as exc:
-                self.log(f"frontier unavailable, retrying in {self._wait:.1f}s: {exc}")
-                if self.stop.wait(self._wait):
-                    raise
-                self._wait = min(self._wait * 2, 5.0)
+                left = self.link.down(started, exc.reason)  # raises once it gives up
+                wait = self.backoff.next()
+                if left is not None:
+                    wait = min(wait, left)
+                if self.deadline is not None:
+                    wait = min(wait, self.deadline - self.link.clock())
+                if self.sleep(max(0.0, wait)):
+                    raise FrontierUnavailable("stopped") from exc
+                continue
+            self.link.up(started)
+            self.backoff.reset()
         return self._frontier
 
     def lost(self) -> None:
@@ -221,12 +434,26 @@ class _Connection:
 
 
 class Worker:
-    """Fetch and parse for a distributed crawl until stopped (or idle, or a limit)."""
+    """Fetch and parse for a distributed crawl until stopped (or idle, or a limit).
 
-    def __init__(self, frontier_url: str, options: WorkerOptions, *, log: Log = no_log) -> None:
+    ``run`` raises FrontierUnavailable once PostgreSQL has been away longer than
+    ``options.give_up_after``; ``console`` (default: stderr unless ``log`` is ``no_log``)
+    gets one line when it goes away and one when it is back.
+    """
+
+    def __init__(
+        self,
+        frontier_url: str,
+        options: WorkerOptions,
+        *,
+        log: Log = no_log,
+        console: Console | None = None,
+    ) -> None:
         self.url = frontier_url
         self.options = options
-        self.log = log
+        self.console = console or Console.for_log(log)
+        self.log = self.console.logging(log)
+        self.link = Link(frontier_url, self.console.line, options.give_up_after)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.stats = WorkerStats()
         self.stop = threading.Event()
@@ -238,6 +465,7 @@ class Worker:
         self._robots: dict[tuple[str, str | None, int | None], Robots] = {}
         self._claimed = 0
         self._warned: set[str] = set()
+        self._fatal: ScraperError | None = None
 
     def run(self) -> WorkerStats:
         started = time.monotonic()
@@ -259,8 +487,13 @@ class Worker:
             for thread in threads:
                 thread.join(30)
             self.stats.seconds = time.monotonic() - started
-            self._goodbye()
+            if self.link.down_since is None:  # else there is no one to say goodbye to
+                self._goodbye()
             self._fetchers.close()
+        if self.link.gave_up is not None:
+            raise FrontierUnavailable(self.link.gave_up, reason=self.link.reason)
+        if self._fatal is not None:
+            raise self._fatal
         return self.stats
 
     def _goodbye(self) -> None:
@@ -271,7 +504,7 @@ class Worker:
             pass
 
     def _thread(self) -> None:
-        conn = _Connection(self.url, self.stop, self.stats, self.log)
+        conn = _Connection(self.url, self.stop, self.stats, self.link)
         beat = 0.0
         try:
             while not self.stop.is_set():
@@ -303,9 +536,14 @@ class Worker:
                         self.stop.wait(max(0.005, pause) + random.uniform(0.0, 0.01))
                         continue
                     self._finish(conn, claim)
-                except FrontierUnavailable as exc:
-                    self.log(f"lost the frontier: {exc}")
+                except FrontierUnavailable:
+                    # reconnected at once; the link says so if PostgreSQL does not answer
                     conn.lost()
+                    if self.link.gave_up is not None:
+                        self.stop.set()
+                except InputError as exc:  # a connection string psycopg cannot read
+                    self._fatal = exc
+                    self.stop.set()
                 except Exception as exc:  # a bug: keep the thread alive, start afresh
                     self.log(f"unexpected {type(exc).__name__}: {exc}")
                     conn.lost()
@@ -409,8 +647,11 @@ class Worker:
                 break
             except FrontierUnavailable as exc:
                 conn.lost()
+                if self.link.gave_up is not None:
+                    self.stop.set()
                 if time.monotonic() > deadline or self.stop.is_set():
-                    self.log(f"gave up completing {claim.candidate.url}: {exc}")
+                    if self.link.gave_up is None:  # else the one line that ends the run says it
+                        self.log(f"gave up completing {claim.candidate.url}: {exc}")
                     return
                 self.stop.wait(0.2)
         with self._lock:
@@ -438,6 +679,7 @@ class _Plan:
     entries: list[NewUrl] = field(default_factory=list)
     failed: bool = False
     lost: bool = False
+    note: str | None = None  # why an index's sitemaps were not all queued
 
     def apply(self, tx: Completion) -> None:
         self.lost = False
@@ -468,9 +710,9 @@ class _Plan:
             status = getattr(out.error, "status", None)
             if isinstance(out.error, FetchError):
                 tx.push("attempts", out.task.url, *encode_result(None, attempts=out.error.attempts))
-            if status is None or status >= 500 or status == 429:
-                # robots.txt unreachable: leave the host alone for a while (a local crawl sets
-                # it aside for the run); robots.txt is asked again after the pause.
+            if status is None or status >= 500 or status == 429 or too_large(out.error):
+                # robots.txt unreachable (or refused for its size): leave the host alone for a
+                # while (a local crawl sets it aside for the run); asked again after the pause.
                 self.failed = True
                 self._release(tx, pause=True)
                 return
@@ -478,8 +720,9 @@ class _Plan:
         else:
             assert out.page is not None
             status = out.page.status
-            text = out.page.text if 200 <= status < 300 else None
-            rules = robots_for_status(status, out.page.text)
+            head = robots_head(out.page.text, len(out.page.content))  # the first 500 KiB
+            text = head if 200 <= status < 300 else None
+            rules = robots_for_status(status, head)
             tx.push("attempts", out.task.url, *encode_result(None, attempts=out.page.attempts))
         delay = rules.crawl_delay(agent)
         self._release(tx, robots=(text, status), crawl_delay=delay)
@@ -519,7 +762,12 @@ class _Plan:
         if c.kind == "article" and out.article is not None and not out.article.kept:
             status_name = "not_article"
         if not tx.finish_url(
-            status_name, revisit, etag=etag, last_modified=modified, next_url=next_url
+            status_name,
+            revisit,
+            etag=etag,
+            last_modified=modified,
+            next_url=next_url,
+            error=self.note,
         ):
             return False
         if c.kind == "article":
@@ -568,7 +816,12 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
         plan.articles = article_urls(site, out.listing.links, page.final_url)
         next_url = out.next_url
     else:
-        plan.entries = entry_urls(site, out.entries, out.is_index)
+        depth = claim.candidate.depth
+        plan.entries = entry_urls(site, out.entries, out.is_index, depth)
+        if out.is_index and out.entries and depth >= site.max_sitemap_depth:
+            plan.note = sitemap_depth_note(site)
+        elif out.is_index and len(plan.entries) >= site.max_sitemaps < len(out.entries):
+            plan.note = f"only the first {site.max_sitemaps} sitemaps followed (max_sitemaps)"
         next_url = None
     plan.hosts = {host_key(u.url) for u in (*plan.articles, *plan.entries)}
     if next_url and is_crawlable(next_url):
@@ -598,8 +851,72 @@ class IngestStats:
         return summary_line(self)
 
 
+class _Watch:
+    """What a waiting ingest shows: its first line says what it waits for; then, on a
+    terminal, one line rewritten in place, otherwise a line when the state changes (workers
+    come or go, none for ``NO_WORKER_AFTER``) or once a minute."""
+
+    def __init__(
+        self, where: str, console: Console, started: float, clock: Callable[[], float]
+    ) -> None:
+        self.where = where
+        self.console = console
+        self.started = started
+        self.clock = clock
+        self.backlog: Backlog | None = None
+        self._counted = -math.inf
+        self._state: tuple[str, int] | None = None
+        self._written = -math.inf
+
+    def poll(self, frontier: PgFrontier, stats: IngestStats) -> None:
+        """Count the work left every few seconds and show it."""
+        if self.console.stream is None:
+            return
+        now = self.clock()
+        if self.backlog is None or now - self._counted >= _FIGURES_EVERY:
+            self.backlog = frontier.backlog()
+            self._counted = now
+        self.show(self.backlog, stats, now)
+
+    def show(self, b: Backlog, stats: IngestStats, now: float) -> None:
+        state, text = self.describe(b, stats, now)
+        if self.console.tty:
+            self.console.status(f"{text} [{_duration(now - self.started)}]")
+        elif state != self._state or now - self._written >= _LINE_EVERY:
+            self.console.line(text)
+            self._written = now
+        self._state = state
+
+    def describe(self, b: Backlog, stats: IngestStats, now: float) -> tuple[tuple[str, int], str]:
+        """The state (what a change of deserves a line) and its line."""
+        work = f"{b.due} URLs due, {b.leased} leased, {b.results} results waiting"
+        hint = "start one with `archiver worker --frontier URL`"
+        if b.workers:
+            plural = "s" if b.workers > 1 else ""
+            return ("working", b.workers), (
+                f"{b.workers} worker{plural} on {self.where}: {work}; "
+                f"ingested {stats.results} (new {stats.new})"
+            )
+        waited = now - self.started
+        if b.last_seen is not None:
+            waited = min(waited, b.last_seen)
+        if waited >= NO_WORKER_AFTER:
+            last = "none ever" if b.last_seen is None else f"the last {_duration(b.last_seen)} ago"
+            return ("no worker", 0), (
+                f"no worker seen for {_duration(waited)} ({last}) on {self.where}: {work}; {hint}"
+            )
+        text = f"waiting for workers on {self.where}: {work}, 0 workers seen; {hint}"
+        return ("waiting", 0), text
+
+
 class Ingest:
-    """The one writer: results from the frontier into archive.db, in order, exactly once."""
+    """The one writer: results from the frontier into archive.db, in order, exactly once.
+
+    While it waits, ``console`` (default: stderr unless ``log`` is ``no_log``) says for what
+    (``_Watch``); at ``time_limit`` it ends with outcome "time limit", saying what is left.
+    ``run`` raises FrontierUnavailable once PostgreSQL has been away ``give_up_after``
+    seconds (None: ``GIVE_UP_AFTER``; 0: never).
+    """
 
     def __init__(
         self,
@@ -611,6 +928,8 @@ class Ingest:
         batch: int = 100,
         max_failures: int | None = None,
         log: Log = no_log,
+        console: Console | None = None,
+        give_up_after: float | None = None,
     ) -> None:
         self.url = frontier_url
         self.archive = archive
@@ -618,7 +937,9 @@ class Ingest:
         self.time_limit = time_limit
         self.max_failures = max_failures
         self.batch = batch
-        self.log = log
+        self.console = console or Console.for_log(log)
+        self.log = self.console.logging(log)
+        self.link = Link(frontier_url, self.console.line, give_up_after)
         self.stats = IngestStats()
         self.stop = threading.Event()
 
@@ -626,11 +947,13 @@ class Ingest:
         started = time.monotonic()
         self.stats.run_id = self.archive.run_start(stamp(), ["frontier"], os.getpid())
         self.stats.outcome = "interrupted"
-        conn = _Connection(self.url, self.stop, WorkerStats(), self.log)
+        deadline = None if self.time_limit is None else started + self.time_limit
+        conn = _Connection(self.url, self.stop, WorkerStats(), self.link, deadline=deadline)
+        watch = _Watch(self.link.where, self.console, started, time.monotonic)
         locked = False
         try:
             while not self.stop.is_set():
-                if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
+                if deadline is not None and time.monotonic() >= deadline:
                     self.stats.outcome = "time limit"
                     break
                 try:
@@ -648,22 +971,53 @@ class Ingest:
                             # as a local crawl does; what is not ingested waits for the next run
                             self.stats.outcome = "too many failures"
                             break
+                        watch.poll(frontier, self.stats)
                         continue
                     if self.until_idle and frontier.idle() and frontier.pending_results() == 0:
                         self.stats.outcome = "ok"
                         break
+                    watch.poll(frontier, self.stats)
                     self.stop.wait(0.2)
-                except FrontierUnavailable as exc:
-                    self.log(f"lost the frontier: {exc}")
-                    conn.lost()
+                except FrontierUnavailable:
+                    conn.lost()  # reconnected at once; the link says so if that fails
                     locked = False
+                    if self.link.gave_up is not None:
+                        self.stats.outcome = "frontier unreachable"
+                        break
             else:
                 self.stats.outcome = "interrupted"
+            if self.stats.outcome == "time limit":
+                self._left(conn, started)
         finally:
+            self.console.clear()
             conn.close()
             self.stats.seconds = time.monotonic() - started
             self._save_figures(started, final=True)
+        if self.link.gave_up is not None:
+            raise FrontierUnavailable(self.link.gave_up, reason=self.link.reason)
         return self.stats
+
+    def _left(self, conn: _Connection, started: float) -> None:
+        """At the time limit: one line on what the frontier still holds for the next run."""
+        if self.console.stream is None:
+            return
+        spent = f"time limit reached after {_duration(time.monotonic() - started)}"
+        frontier = conn.current
+        try:
+            if frontier is None:
+                raise FrontierUnavailable("not connected")
+            b = frontier.backlog()
+        except FrontierUnavailable:
+            self.console.line(
+                f"{spent} without PostgreSQL at {self.link.where}: what it holds is left "
+                "for the next `archiver crawl --frontier` or `archiver ingest`"
+            )
+            return
+        self.console.line(
+            f"{spent}: {b.due} URLs due, {b.leased} leased and {b.results} results not yet "
+            f"ingested are left in the frontier ({b.workers} workers alive) for the next "
+            "`archiver crawl --frontier` or `archiver ingest`"
+        )
 
     def _save_figures(self, started: float, *, final: bool = False) -> None:
         s = self.stats

@@ -18,6 +18,7 @@ Times are PostgreSQL's (``clock_timestamp()``), never the workers' clocks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from scraper.config import SiteConfig
-from scraper.errors import InputError, ScraperError
+from scraper.errors import ArchiveError, InputError
 from scraper.models import NewUrl
 
 try:
@@ -83,8 +84,49 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
-class FrontierUnavailable(ScraperError):
-    """PostgreSQL could not be reached, or dropped the connection; retry with a new one."""
+class FrontierUnavailable(ArchiveError):
+    """PostgreSQL could not be reached, or dropped the connection; retry with a new one.
+
+    An ``ArchiveError`` (exit 7): the frontier is a distributed crawl's store. ``reason`` is
+    the cause on one line ("Connection refused"), for messages that name the server apart.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def describe(url: str) -> str:
+    """The frontier's address for messages: user, host, port and database, never the password.
+
+    ``postgresql://archiver@db.example:5432/archiver``; a unix socket directory shows as the
+    URL's ``?host=``. A connection string psycopg cannot read is not echoed at all.
+    """
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except Exception:  # any unreadable string: say nothing of it
+        return "the frontier database (unreadable connection string)"
+    user = f"{info['user']}@" if info.get("user") else ""
+    host = str(info.get("host") or info.get("hostaddr") or "")
+    port = f":{info['port']}" if info.get("port") else ""
+    db = str(info.get("dbname") or "")
+    if host.startswith("/"):  # a socket directory
+        return f"postgresql://{user}/{db}?host={host}{'&port=' + port[1:] if port else ''}"
+    return f"postgresql://{user}{host}{port}/{db}"
+
+
+def short_reason(exc: BaseException, url: str | None = None) -> str:
+    """psycopg's message on one line, its cause only ("Connection refused"), no password."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    if "failed: " in text:  # 'connection to server at "h", port 1 failed: Connection refused'
+        text = text.rsplit("failed: ", 1)[1] or text
+    if url:
+        with contextlib.suppress(Exception):
+            password = psycopg.conninfo.conninfo_to_dict(url).get("password")
+            if password:
+                text = text.replace(str(password), "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -129,6 +171,17 @@ class Result:
     content: bytes | None
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What a waiting ingest tells its user: the work left and the workers doing it."""
+
+    due: int  # URLs due now and not leased
+    leased: int  # URLs a worker is fetching
+    results: int  # results waiting for the ingest
+    workers: int  # workers alive: seen in the last two minutes and not stopped
+    last_seen: float | None  # seconds since any worker was last seen; None: never one
+
+
 Decision = tuple[str, float]  # ("fetch" | "robots" | "skip", seconds until due again)
 
 
@@ -138,7 +191,9 @@ def _guard() -> Iterator[None]:
     try:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        raise FrontierUnavailable(f"frontier database unavailable: {exc}".strip()) from exc
+        reason = short_reason(exc)
+        message = f"frontier database unavailable: {reason}"
+        raise FrontierUnavailable(message, reason=reason) from exc
 
 
 def site_to_json(site: SiteConfig) -> str:
@@ -166,8 +221,18 @@ class PgFrontier:
     @classmethod
     def connect(cls, url: str, *, timeout: float = 5.0) -> PgFrontier:
         """Connect and create the schema if this database has none yet."""
-        with _guard():
+        try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            reason = short_reason(exc, url)
+            message = f"cannot reach PostgreSQL at {describe(url)}: {reason}"
+            raise FrontierUnavailable(message, reason=reason) from exc
+        except psycopg.ProgrammingError as exc:  # a malformed connection string
+            # psycopg's message may quote a piece of the string, which may be the password
+            raise InputError(
+                "the frontier URL is not a PostgreSQL connection string (postgresql://USER@HOST/DB "
+                "or 'host=... dbname=...')"
+            ) from exc
         frontier = cls(conn, url)
         try:
             frontier._ensure_schema()
@@ -369,6 +434,22 @@ class PgFrontier:
         with _guard():
             row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [_INGEST_LOCK]).fetchone()
         return bool(row and row[0])
+
+    def backlog(self) -> Backlog:
+        """The counts a waiting ingest shows, in one statement (indexes on due and leased)."""
+        with _guard():
+            row = self.conn.execute(
+                "SELECT (SELECT count(*) FROM frontier WHERE next_fetch_at <= clock_timestamp() "
+                "  AND lease_token IS NULL), "
+                "(SELECT count(*) FROM frontier WHERE lease_token IS NOT NULL), "
+                "(SELECT count(*) FROM results), "
+                "(SELECT count(*) FROM workers WHERE stopped IS NULL "
+                "  AND seen > now() - interval '2 minutes'), "
+                "(SELECT extract(epoch FROM now() - max(seen))::float8 FROM workers)"
+            ).fetchone()
+        assert row is not None
+        last = None if row[4] is None else max(0.0, float(row[4]))
+        return Backlog(int(row[0]), int(row[1]), int(row[2]), int(row[3]), last)
 
     # ------------------------------------------------------------ workers
 

@@ -2,7 +2,9 @@
 
 The server runs from a temporary folder (initdb + pg_ctl, a unix socket only, no TCP); as root
 it runs as the ``postgres`` (or ``nobody``) user, since PostgreSQL refuses to run as root. The
-whole module is skipped when no PostgreSQL server binaries or no psycopg are installed.
+tests that need the server skip (through the ``pg`` fixture) when no PostgreSQL server
+binaries are installed; the others, backoff and messages included, run without one. The whole
+module is skipped without psycopg.
 Workers and the ingest run as subprocesses (``python -m scraper ...``), as on real machines,
 so one can be killed with -9; the sites are real HTTP servers on 127.0.0.1, one port each, and
 every request they get is logged with its time, which is how politeness is checked.
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import itertools
 import os
 import pwd
+import random
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,7 +49,6 @@ def _pg_bindir() -> Path | None:
 
 
 BINDIR = _pg_bindir()
-pytestmark = pytest.mark.skipif(BINDIR is None, reason="no PostgreSQL server binaries")
 
 
 class PgServer:
@@ -101,7 +105,8 @@ class PgServer:
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PgServer]:
-    assert BINDIR is not None
+    if BINDIR is None:
+        pytest.skip("no PostgreSQL server binaries")
     server = PgServer(BINDIR)
     server.start()
     yield server
@@ -355,6 +360,9 @@ def test_workers_and_ingest_ride_out_a_postgresql_restart(
     assert all(p.returncode == 0 for p in [*workers, ingest]), errs
     reconnects = [int(e.rsplit("reconnects ", 1)[1].split(",")[0]) for e in errs[:-1]]
     assert all(n >= 1 for n in reconnects), errs  # every worker lost and found PostgreSQL
+    for err in errs[:-1]:  # a line when it went away and one when it was back, not per attempt
+        assert err.count("cannot reach PostgreSQL") <= 1, err
+        assert err.count("answers again") == err.count("cannot reach PostgreSQL"), err
     assert_archived_once(db, made, articles)
     for site in made:
         assert min_gap(site) >= delay - 0.002, (site.base, min_gap(site))
@@ -431,3 +439,293 @@ def test_ingest_after_a_crash_between_the_two_commits_writes_nothing_twice(
     assert crashed.stats.new + again.new == 10
     assert_archived_once(db, made, 5)
     assert rows(db, "select count(*) from fetches") == [(2 + 2 * (2 + 5),)]
+
+
+# ---------------------------------------------------------------------------- without PostgreSQL
+# Backoff, the lines a worker or the ingest prints, and the bound after which they give up.
+
+
+def archiver_giving_up(after: float, *args: str) -> subprocess.Popen[str]:
+    """``archiver ARGS`` with the bound on waiting for PostgreSQL set to ``after`` seconds."""
+    return archiver(*args, "--give-up-after", f"{after:g}")
+
+
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (it was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FakeTime:
+    """A clock that only moves when slept on: backoff without real waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> bool:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        return False  # never stopped
+
+
+def test_backoff_doubles_from_one_second_to_a_minute_with_jitter() -> None:
+    from scraper.distributed import Backoff
+
+    backoff = Backoff(rng=random.Random(7))
+    waits = [backoff.next() for _ in range(12)]
+    steps = [1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60]
+    assert all(step / 2 <= w <= step for w, step in zip(waits, steps, strict=True)), waits
+    assert len({round(w, 6) for w in waits[6:]}) > 1  # jitter: not all the same minute
+    backoff.reset()
+    assert 0.5 <= backoff.next() <= 1.0
+
+
+def _unreachable(url: str) -> Any:
+    from scraper.frontier_pg import FrontierUnavailable
+
+    raise FrontierUnavailable("frontier database unavailable", reason="Connection refused")
+
+
+def test_a_connection_says_once_that_postgresql_is_away_and_once_that_it_is_back() -> None:
+    import threading
+
+    from scraper.distributed import Backoff, Link, WorkerStats, _Connection
+
+    fake, lines = FakeTime(), list[str]()
+    link = Link("postgresql://archiver:s3cret@db.example:5432/crawl", lines.append, 600, fake.clock)
+    sentinel: Any = object()
+
+    def connect(url: str) -> Any:
+        return sentinel if fake.now >= 100 else _unreachable(url)
+
+    conn = _Connection(
+        "unused", threading.Event(), WorkerStats(), link,
+        backoff=Backoff(rng=random.Random(1)), connect=connect, sleep=fake.sleep,
+    )  # fmt: skip
+    assert conn.get() is sentinel
+    assert 100 <= fake.now < 100 + 60
+    # attempts at 0, ~1, ~3, ~7, ~15, ~31, ~63 s...: exponential, never over a minute apart
+    assert len(fake.sleeps) <= 8 and max(fake.sleeps) <= 60
+    assert all(b >= a * 0.99 for a, b in itertools.pairwise(fake.sleeps[:6]))
+    assert lines == [
+        "cannot reach PostgreSQL at postgresql://archiver@db.example:5432/crawl: "
+        "Connection refused; retrying, giving up after 10m00s",
+        f"PostgreSQL at postgresql://archiver@db.example:5432/crawl answers again after "
+        f"{round(fake.now) // 60}m{round(fake.now) % 60:02d}s ({len(fake.sleeps)} failed attempts)",
+    ]
+    # another thread's attempt that began before this one got through changes nothing
+    assert link.down(50.0, "Connection refused") == 600
+    assert len(lines) == 2 and link.down_since is None
+
+
+def test_a_connection_gives_up_at_the_bound_with_one_line() -> None:
+    import threading
+
+    from scraper.distributed import Backoff, Link, WorkerStats, _Connection
+    from scraper.frontier_pg import FrontierUnavailable
+
+    fake, lines = FakeTime(), list[str]()
+    link = Link("postgresql://archiver@db.example/crawl", lines.append, 300, fake.clock)
+    conn = _Connection(
+        "unused", threading.Event(), WorkerStats(), link,
+        backoff=Backoff(rng=random.Random(2)), connect=_unreachable, sleep=fake.sleep,
+    )  # fmt: skip
+    with pytest.raises(FrontierUnavailable, match="gave up after 5m00s without PostgreSQL") as e:
+        conn.get()
+    assert fake.now == pytest.approx(300)  # the last wait is cut to the bound, not a minute past
+    assert "postgresql://archiver@db.example/crawl" in str(e.value)
+    assert str(e.value).endswith("Connection refused")
+    assert len(lines) == 1 and lines[0].startswith("cannot reach PostgreSQL")
+    assert link.gave_up == str(e.value)
+    with pytest.raises(FrontierUnavailable):  # and every other thread gives up at once
+        link.down(fake.now, "Connection refused")
+
+
+def test_a_connection_stops_waiting_at_its_deadline() -> None:
+    import threading
+
+    from scraper.distributed import Link, WorkerStats, _Connection
+    from scraper.frontier_pg import FrontierUnavailable
+
+    fake, lines = FakeTime(), list[str]()
+    link = Link("postgresql:///crawl", lines.append, 0, fake.clock)  # 0: never gives up
+    conn = _Connection(
+        "unused", threading.Event(), WorkerStats(), link, deadline=20.0,
+        connect=_unreachable, sleep=fake.sleep,
+    )  # fmt: skip
+    with pytest.raises(FrontierUnavailable, match="time limit"):
+        conn.get()
+    assert fake.now == pytest.approx(20.0) and link.gave_up is None
+    assert lines == ["cannot reach PostgreSQL at postgresql:///crawl: Connection refused; retrying"]
+
+
+def test_messages_never_show_the_password() -> None:
+    from scraper.frontier_pg import describe, short_reason
+
+    assert describe("postgresql://archiver:s3cret@db.example:5433/crawl?sslmode=require") == (
+        "postgresql://archiver@db.example:5433/crawl"
+    )
+    assert describe("host=db.example password=s3cret dbname=crawl user=me") == (
+        "postgresql://me@db.example/crawl"
+    )
+    assert describe("postgresql://a@/crawl?host=/run/pg&port=5432") == (
+        "postgresql://a@/crawl?host=/run/pg&port=5432"
+    )
+    assert "s3cret" not in describe("nonsense password=s3cret")
+
+    class Failed(Exception):
+        pass
+
+    refused = Failed(
+        'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection '
+        "refused\n\tIs the server running on that host and accepting TCP/IP connections?"
+    )
+    assert short_reason(refused) == "Connection refused"
+    leaky = Failed("FATAL: no such user s3cret")
+    assert short_reason(leaky, "postgresql://u:s3cret@h/d") == "FATAL: no such user ***"
+
+
+def _watch(tty: bool) -> tuple[Any, io.StringIO]:
+    from scraper.distributed import Console, _Watch
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    stream = Stream()
+    return _Watch("postgresql://h/db", Console(stream), 0.0, time.monotonic), stream
+
+
+def test_a_waiting_ingest_writes_a_line_per_state_change_or_minute() -> None:
+    from scraper.distributed import IngestStats
+    from scraper.frontier_pg import Backlog
+
+    watch, stream = _watch(tty=False)
+    stats = IngestStats()
+    nobody = Backlog(due=120, leased=0, results=0, workers=0, last_seen=None)
+    for t in range(0, 59, 1):  # polled often, but the state holds: one line
+        watch.show(nobody, stats, float(t))
+    assert stream.getvalue().splitlines() == [
+        "waiting for workers on postgresql://h/db: 120 URLs due, 0 leased, 0 results waiting, "
+        "0 workers seen; start one with `archiver worker --frontier URL`"
+    ]
+    watch.show(nobody, stats, 60.0)  # a minute on: the line again
+    two = Backlog(due=100, leased=2, results=5, workers=2, last_seen=1.0)
+    watch.show(two, stats, 61.0)  # workers came: at once
+    watch.show(two, stats, 62.0)
+    gone = Backlog(due=90, leased=0, results=0, workers=0, last_seen=200.0)
+    watch.show(gone, stats, 250.0)
+    watch.show(Backlog(90, 0, 0, 0, 301.0), stats, 351.0)  # none for five minutes: say so
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 5, lines
+    assert lines[2].startswith("2 workers on postgresql://h/db: 100 URLs due, 2 leased")
+    assert lines[3].startswith("waiting for workers")
+    assert lines[4].startswith("no worker seen for 5m01s (the last 5m01s ago)")
+
+
+def test_a_waiting_ingest_on_a_terminal_rewrites_one_line() -> None:
+    from scraper.distributed import IngestStats
+    from scraper.frontier_pg import Backlog
+
+    watch, stream = _watch(tty=True)
+    for t in range(5):
+        watch.show(Backlog(120, 0, 0, t % 2, None), IngestStats(), float(t))
+    text = stream.getvalue()
+    assert "\n" not in text and text.count("\r") == 5 and "waiting for workers" in text
+    watch.console.line("done")
+    assert stream.getvalue().endswith("\r\x1b[Kdone\n")  # the status line erased first
+
+
+def test_a_worker_without_postgresql_backs_off_and_exits_7_after_its_bound() -> None:
+    url = f"postgresql://archiver:s3cret@127.0.0.1:{closed_port()}/frontier"
+    proc = archiver_giving_up(3, "worker", "--frontier", url, "--threads", "4")
+    [err] = finish([proc], 30)
+    lines = err.splitlines()
+    assert proc.returncode == 7, err
+    where = url.replace(":s3cret", "")
+    assert lines == [
+        f"cannot reach PostgreSQL at {where}: Connection refused; retrying, giving up after 3s",
+        lines[1],
+    ], err
+    assert lines[1].startswith(f"error: gave up after 3s without PostgreSQL at {where} (")
+    assert lines[1].endswith("attempts): Connection refused")
+    assert "s3cret" not in err
+
+
+def test_an_ingest_without_postgresql_ends_at_its_time_limit(tmp_path: Path) -> None:
+    url = f"postgresql://archiver@127.0.0.1:{closed_port()}/frontier"
+    db = tmp_path / "archive.db"
+    started = time.monotonic()
+    proc = archiver("ingest", "--frontier", url, "--db", str(db), "--time-limit", "2")
+    [err] = finish([proc], 30)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started < 20
+    lines = err.splitlines()
+    assert lines[0].startswith(f"cannot reach PostgreSQL at {url}: Connection refused")
+    assert lines[1].startswith(f"time limit reached after 2s without PostgreSQL at {url}")
+    assert lines[2].endswith("(stopped: time limit)") and len(lines) == 3, err
+
+
+# ---------------------------------------------------------------------------- with PostgreSQL
+
+
+def test_a_coordinator_without_workers_says_what_it_waits_for_and_stops_at_its_time_limit(
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    made, cfg = build_sites(make_site, tmp_path, 2, 3, 0.0)
+    # trust authentication: the password is never asked for, and must never be shown
+    url = frontier.replace("postgresql://archiver@", "postgresql://archiver:s3cret@")
+    db = tmp_path / "archive.db"
+    started = time.monotonic()
+    proc = archiver("crawl", "--config", str(cfg), "--frontier", url, "--db", str(db),
+                    "--time-limit", "2")  # fmt: skip
+    [err] = finish([proc], 30)
+    assert proc.returncode == 0, err  # a time limit is no failure, as in a local crawl
+    assert time.monotonic() - started < 20
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"waiting for workers on {frontier}: 2 URLs due, 0 leased, 0 results waiting, "
+        "0 workers seen; start one with `archiver worker --frontier URL`"
+    ), err
+    assert lines[1] == (
+        "time limit reached after 2s: 2 URLs due, 0 leased and 0 results not yet ingested are "
+        "left in the frontier (0 workers alive) for the next `archiver crawl --frontier` or "
+        "`archiver ingest`"
+    ), err
+    assert lines[2].endswith("(stopped: time limit)") and len(lines) == 3, err
+    assert "s3cret" not in err
+    assert rows(db, "select outcome, exit_code from runs") == [("time limit", 0)]
+    assert not any(site.log for site in made)
+
+
+def test_a_worker_that_loses_postgresql_mid_run_says_so_once_and_gives_up(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    if BINDIR is None:
+        pytest.skip("no PostgreSQL server binaries")
+    server = PgServer(BINDIR)  # its own server: this one is stopped for good
+    try:
+        server.start()
+        url = server.create_db("frontier")
+        made, cfg = build_sites(make_site, tmp_path, 2, 8, 0.2, slow=0.2)
+        enqueue(cfg, url)
+        proc = archiver_giving_up(3, "worker", "--frontier", url, "--threads", "2")
+        end = time.monotonic() + 30
+        while not any(site.hits("/art/trs/0.html") for site in made):
+            assert time.monotonic() < end and proc.poll() is None, "the worker never fetched"
+            time.sleep(0.05)
+        server.stop("immediate")
+        [err] = finish([proc], 30)
+    finally:
+        server.remove()
+    assert proc.returncode == 7, err
+    lines = err.splitlines()
+    assert len(lines) == 2, err  # however many threads and attempts
+    assert lines[0].startswith(f"cannot reach PostgreSQL at {url}: "), err
+    assert lines[0].endswith("; retrying, giving up after 3s"), err
+    assert lines[1].startswith(f"error: gave up after 3s without PostgreSQL at {url} ("), err
