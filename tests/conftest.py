@@ -30,6 +30,27 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Skips that mean "a tool this machine lacks" (not "this case does not apply"). CI installs
+# every such tool and sets ARCHIVER_REQUIRE_TOOLS, which turns these skips into failures: a
+# failed install must not turn into a green run that tested less.
+TOOL_SKIPS = ("is not installed", "no PostgreSQL server binaries", "psycopg")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and os.environ.get("ARCHIVER_REQUIRE_TOOLS")
+        and not hasattr(report, "wasxfail")
+    ):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if any(tool in reason for tool in TOOL_SKIPS):
+            report.outcome = "failed"
+            report.longrepr = f"required tool missing (ARCHIVER_REQUIRE_TOOLS is set): {reason}"
+
+
 # Samples whose charset is only in the HTTP header (the bytes declare nothing).
 HEADER_CHARSETS = {"seed-gbk-header.html": "gbk"}
 
