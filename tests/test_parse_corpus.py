@@ -2,6 +2,12 @@
 
 The corpus lives outside the repository (../shared/corpus) and is skipped where absent.
 Scoring reuses the corpus's own score.py, so the figures are the ones it prints.
+
+Floors are counts of pages, not rounded percentages, and each field's number of scored pages
+is pinned too: a field the scorer stops counting on some pages (a key the parser no longer
+returns, a page it no longer reads) fails instead of keeping its percentage. The pages the
+parser still gets wrong are listed by id; a miss on any other page fails, even where a fix
+elsewhere keeps the count.
 """
 
 from __future__ import annotations
@@ -21,21 +27,36 @@ from scraper.parse import parse_page
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
-# Percent correct reached by the parser (rounded down); any drop fails the test.
+# (pages right, pages scored) per field, as the parser stands; fewer right, or a different
+# number scored, fails.
 FLOORS = {
-    "is_article": 100,
-    "title": 100,
-    "published_day": 98,
-    "published": 98,
-    "source": 96,
-    "author": 96,
-    "editor": 100,
-    "body_start": 100,
-    "body_end": 100,
-    "body": 100,
-    "disclaimer": 98,
-    "footer_kept_out": 100,
+    "is_article": (65, 65),
+    "title": (57, 57),
+    "published_day": (54, 55),
+    "published": (54, 55),
+    "source": (55, 57),
+    "author": (55, 57),
+    "editor": (57, 57),
+    "body_start": (57, 57),
+    "body_end": (57, 57),
+    "body": (57, 57),
+    "disclaimer": (55, 56),
+    "footer_kept_out": (46, 46),
 }
+# Scored only on pages where gold or parser has a value (none here): wherever it appears it
+# must be right.
+ALL_RIGHT_WHERE_SCORED = {"original_url"}
+# (field, page id) the parser is known to miss; any other miss is a regression.
+KNOWN_MISSES = {
+    ("published_day", "dahe-1"),
+    ("published", "dahe-1"),
+    ("disclaimer", "gmw-3"),
+    ("source", "qq-1"),
+    ("author", "qq-1"),
+    ("author", "sohu-1"),
+    ("source", "toutiao-2"),
+}
+PAGES = 65
 
 
 def _scorer() -> ModuleType:
@@ -67,12 +88,21 @@ def _predictions() -> dict[str, dict[str, Any]]:
 @pytest.mark.skipif(not (CORPUS / "score.py").exists(), reason="corpus not available")
 def test_corpus_accuracy_does_not_drop() -> None:
     scorer = _scorer()
-    with contextlib.redirect_stdout(io.StringIO()):
-        fields, _overall = scorer.score(str(CORPUS / "gold"), _predictions())
+    preds = _predictions()
+    assert len(preds) == PAGES == len(list((CORPUS / "gold").glob("*.json")))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        fields, _overall = scorer.score(str(CORPUS / "gold"), preds, None, True)
+    # With show=True the scorer prints one "field<TAB>id<TAB>detail" line per miss.
+    misses = {tuple(line.split("\t")[:2]) for line in out.getvalue().splitlines() if "\t" in line}
     low = {}
-    for name, floor in FLOORS.items():
-        correct, total = fields[name]
-        pct = 100 * correct / total
-        if pct < floor:
-            low[name] = f"{pct:.1f}% < {floor}%"
+    for name, (floor, scored) in FLOORS.items():
+        correct, total = fields.get(name, (0, 0))
+        if total != scored or correct < floor:
+            low[name] = f"{correct}/{total} right, floor {floor}/{scored}"
+    for name, (correct, total) in fields.items():
+        if name not in FLOORS and (name not in ALL_RIGHT_WHERE_SCORED or correct != total):
+            low[name] = f"{correct}/{total} right on a field with no floor"
     assert not low, low
+    new = sorted(misses - KNOWN_MISSES)
+    assert not new, f"misses on pages the parser got right: {new}"
