@@ -534,7 +534,10 @@ def import_measured(db: Path, warc: Path) -> tuple[int, str, float, int]:
         "try:\n"
         "    app(sys.argv[1:], prog_name='archiver')\n"
         "finally:\n"
-        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking process
+        # (pytest, hundreds of MB by then); VmHWM is this program's own peak.
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "    peak = int(hwm[0].split()[1]) if hwm else 0\n"
         "    print(f'maxrss {peak}', file=sys.stderr)\n"
     )
     started = time.monotonic()
