@@ -21,7 +21,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.I)
+_META_OPEN = re.compile(rb"<meta", re.I)
+_CHARSET_DECL = re.compile(rb"""charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.I)
 _WIDEN = {
     "gb2312": "gb18030",
@@ -73,9 +74,27 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 
 
 def charset_from_meta(data: bytes) -> str | None:
-    """The charset of ``<meta charset>`` or ``<meta http-equiv=Content-Type>``, or None."""
-    match = _META_CHARSET.search(data[:_META_WINDOW])
-    return match.group(1).decode("ascii", "replace") if match else None
+    """The charset of ``<meta charset>`` or ``<meta http-equiv=Content-Type>``, or None.
+
+    What ``<meta[^>]+charset=…`` finds (the first such tag, its last declaration), scanned tag
+    by tag: that regex rescans the rest of an unclosed tag from every ``<meta`` inside it, and
+    a window of ``<meta<meta…`` took it 30 ms per page.
+    """
+    head = data[:_META_WINDOW]
+    lower = head.lower()
+    pos = 0
+    while (tag := _META_OPEN.search(head, pos)) is not None:
+        end = head.find(b">", tag.end())
+        end = len(head) if end < 0 else end
+        # A tag inside this one ends at the same '>' and holds less: nothing to look at again.
+        at = lower.rfind(b"charset", tag.end() + 1, end)
+        while at >= 0:
+            match = _CHARSET_DECL.match(head, at, end)
+            if match:
+                return match.group(1).decode("ascii", "replace")
+            at = lower.rfind(b"charset", tag.end() + 1, at)
+        pos = end
+    return None
 
 
 def _clean(data: bytes, codec: str) -> str | None:

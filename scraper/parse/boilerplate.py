@@ -32,8 +32,10 @@ LABEL = (
     r"字号|打印|分享(?:到)?|关闭(?:窗口)?|收藏|评论|举报)"
 )
 META_LABEL = re.compile(LABEL + r"\s*[:：︰丨|｜︱/]")
+# ``(?!(?<=\s)\s)``: the 大中小 alternative is tried where a whitespace run starts, not again at
+# every position inside it (quadratic in the run); a later position would match no more.
 _META_BARE = re.compile(
-    r"(?:字号|打印本?页|关闭窗口|分享到|【?\s*大\s*中\s*小\s*】?|浏览次数|阅读次数|点击数|"
+    r"(?:字号|打印本?页|关闭窗口|分享到|(?!(?<=\s)\s)【?\s*大\s*中\s*小\s*】?|浏览次数|阅读次数|点击数|"
     r"小\s*中\s*大|收藏本?页|扫一扫|返回顶部|【\s*打印\s*】|\[\s*打印\s*\]|纠错|举报)"
 )
 _SIGNATURE_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
@@ -49,9 +51,11 @@ _BYLINE = re.compile(
     r"摄影|通讯员|供稿|采写)"
 )
 _ORIG_TITLE = re.compile(r"^[\[【(（\s]*(?:本文)?原(?:标)?题(?:为|是)?\s*[:：《]")
+# Possessive \s*+: two runs of spaces around an optional mark would otherwise be split every way
+# before failing (quadratic); a run given back could only be taken by the next \s* anyway.
 _PRINT_ED = re.compile(
-    r"^[\[【(（]?\s*(?:来源\s*[:：])?\s*《[^》]{1,20}》\s*[（(]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*"
-    r"\d{1,2}\s*日\s*(?:第?\s*[\dA-Za-z]+\s*版)?\s*[）)]?\s*$"
+    r"^[\[【(（]?\s*+(?:来源\s*+[:：])?\s*+《[^》]{1,20}》\s*+[（(]?\s*+\d{4}\s*+年\s*+\d{1,2}\s*+"
+    r"月\s*+\d{1,2}\s*+日\s*+(?:第?\s*+[\dA-Za-z]+\s*+版)?\s*+[）)]?\s*+$"
 )
 _NAV = re.compile(
     r"^(?:上一篇|下一篇|上一条|下一条|上一页|下一页|返回顶部|返回首页|返回列表|关闭窗口|打印本页|"
@@ -73,8 +77,9 @@ RELATED = re.compile(
 )
 COMMENTS = re.compile(
     r"(?:网友评论|热门评论|最热评论|最新评论|精彩评论|全部评论|我要评论|发表评论|我来说两句|"
-    r"评论\s*[（(]\s*\d+\s*[)）]|\d+\s*条评论|文明上网|理性发言|查看全部\s*\d*\s*条?评论|我要跟帖|跟帖)"
-)
+    r"评论\s*[（(]\s*\d+\s*[)）]|(?<!\d)\d+\s*条评论|文明上网|理性发言|查看全部\s*+\d*\s*+条?评论|"
+    r"我要跟帖|跟帖)"
+)  # (?<!\d), \s*+: a long run of digits or spaces is not rescanned from each of its positions
 DISCLAIMER = re.compile(
     r"(?:免责声明|版权声明|特别声明|转载声明|平台声明|法律声明|侵权声明|反侵权公告|版权与免责声明|"
     r"^[【\[“\"]?声明\s*[:：]|版权\S{0,6}(?:禁止|不得)\S{0,4}转载|(?:未经|未获)\S{0,8}(?:授权|许可)\S{0,6}"

@@ -12,8 +12,8 @@ DATE = re.compile(
 )
 # Labels that say "this is when it was published" (as opposed to 成文日期, 更新时间...).
 PUBLISH_LABEL = re.compile(
-    r"(?:发布|发表|发稿|刊发|出版|上线)?(?:时间|日期)\s*[:：]?\s*$|发布\s*[:：于]?\s*$"
-)
+    r"(?:发布|发表|发稿|刊发|出版|上线)?(?:时间|日期)\s*+[:：]?\s*+$|发布\s*+[:：于]?\s*+$"
+)  # \s*+: spaces given back to the next \s* would make a long run fail in quadratic time
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,11 @@ from ..urls import absolute
 from .dates import find_dates
 from .dom import flatten_deep
 
+# Possessive \s*+ and [>›»]*+: "next", many spaces and a letter must not be split every way
+# (quadratic); spaces and marks are disjoint, so nothing given back could have matched.
 _NEXT_TEXT = re.compile(
-    r"^\s*(?:下一页|下页|后一页|后页|下一页\s*[>›»]+|next(?:\s*page)?\s*[>›»]*|[>›»])\s*$", re.I
+    r"^\s*+(?:下一页|下页|后一页|后页|下一页\s*+[>›»]+|next(?:\s*+page)?\s*+[>›»]*+|[>›»])\s*+$",
+    re.I,
 )
 _SPACE = re.compile(r"\s+")
 _ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "p", "div", "td", "span"})

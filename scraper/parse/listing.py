@@ -22,9 +22,19 @@ _LIST_PATH = re.compile(
     r"|[?&](?:page|p|q|keyword|kw|wd)=",
     re.I,
 )
-# Characters that do not occur in a decoded text page: C0 controls (but tab/newlines) and the
-# replacement character that undecodable bytes become.
-_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+# Characters a decoded text page (almost) never holds: C0 controls (but tab/newlines), DEL and
+# C1 controls, the replacement character that undecodable bytes become, private-use code points
+# and lone surrogates. Random bytes decoded as GB18030 are plausible hanzi but for some 10-15%
+# of these (its user-defined rows map to private use); a real page has a few icon-font glyphs.
+_JUNK = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\ud800-\udfff\U000f0000-\U0010ffff]"
+)
+_SAMPLE = 4096
+# More than a twelfth of a sample (random bytes: 10-18%, the icon-heaviest real page: 1.4%),
+# and enough of them that a few icons on a near-empty page are not taken for it; any page
+# start more than a tenth junk is binary outright.
+_JUNK_SHARE = 12
+_JUNK_MIN = 16
 # Entries of a list: a linked line long enough to be an article title.
 _ENTRY_CHARS = 8
 # Below this much prose a page with a headline is still an article, but a doubtful one.
@@ -41,10 +51,30 @@ class Verdict:
     rejected: str | None = None
 
 
-def looks_binary(html: str) -> bool:
-    """Control characters or undecodable bytes in more than a tenth of the page's start."""
-    sample = html[:4096]
-    return bool(sample) and len(_JUNK.findall(sample)) * 10 > len(sample)
+def _junky(sample: str) -> bool:
+    junk = len(_JUNK.findall(sample))
+    return junk >= _JUNK_MIN and junk * _JUNK_SHARE > len(sample)
+
+
+def _text_start(doc: Doc) -> str:
+    """The first ``_SAMPLE`` characters of the page's text (its lines, space-joined)."""
+    parts: list[str] = []
+    size = 0
+    for ln in doc.lines:
+        parts.append(ln.text)
+        size += len(ln.text) + 1
+        if size >= _SAMPLE:
+            break
+    return " ".join(parts)[:_SAMPLE]
+
+
+def looks_binary(html: str, text: str = "") -> bool:
+    """Not a text page: the start of its HTML or of its text (``text``) is junk characters,
+    controls, undecodable bytes or private-use code points, beyond what any real page holds."""
+    sample = html[:_SAMPLE]
+    if sample and len(_JUNK.findall(sample)) * 10 > len(sample):
+        return True
+    return _junky(sample) or _junky(text[:_SAMPLE])
 
 
 def _entries(doc: Doc, lo: int, hi: int) -> int:
@@ -58,7 +88,7 @@ def judge(doc: Doc, body: list[int], url: str, headline: int | None, html: str =
     ``headline`` is the headline's line index (None when no line matched the page's title).
     """
     lines = doc.lines
-    if html and looks_binary(html):
+    if (html or lines) and looks_binary(html, _text_start(doc)):
         return Verdict(False, rejected="not a text page (binary or undecodable content)")
     total = sum(ln.chars for ln in lines)
     if total == 0:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 
-from ..urls import absolute
+from ..urls import absolute, is_web_url
 from .dates import DATE
 from .dom import Doc, squash
 
-_SEP = re.compile(r"\s*(?:_|\||｜|--|—|–|-(?=\s)|(?<=\s)-)\s*")
+# Searched patterns that open with \s* start only where a whitespace run starts, ``(?!(?<=\s)\s)``:
+# tried inside the run they fail the same way again and again, quadratic in the run's length.
+# It changes no match: the run's first position is tried first and matches whatever a later
+# one would, and no match ends inside a run (each ends with a greedy \s* or at $).
+_RUN_START = r"(?!(?<=\s)\s)"
+_SEP = re.compile(_RUN_START + r"\s*(?:_|\||｜|--|—|–|-(?=\s)|(?<=\s)-)\s*")
 _BRACKETS = "[]【】()（）<>《》「」"
 
 # Every label that can follow a value on a run-together meta line; a value stops there.
@@ -36,15 +41,17 @@ _AUTHOR = re.compile(
     r"(?<![\u4e00-\u9fff])文\s*[:：︰丨|｜︱/]|记者)\s*"
 )
 _NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}|[A-Za-z][A-Za-z .]{1,30}")
+# A credit's end; ``…报道`` cuts from the start of its word (and the space before it), tried only
+# there: from every position inside a long word it would scan the rest of the word again.
 _NAME_CUT = re.compile(
-    r"(?:发自|\s*\S*报道|/|／|\d|电|讯|来源|编辑|责任|通讯员|实习生|综合|整理|供图|图片|$)"
+    r"(?:发自|(?:^|(?<=\S)(?=\s))\s*\S*报道|/|／|\d|电|讯|来源|编辑|责任|通讯员|实习生|综合|整理|供图|图片|$)"
 )
 _PHOTO = re.compile(r"^[^（()）]{2,30}?摄(?:影)?\s*$|^[^（()）]{2,30}?摄[）)]")
 _ROLE = re.compile(
     r"(?:评论员|研究员|记者|通讯员|主任|教授|讲师|博士|书记|委员|主席|干部|编辑|总编|社长|"
     r"[部院局处科厅县市省区镇乡村]长|员)(?=\s|$)"
 )
-_AFFILIATION = re.compile(r"\s*[（(][^（()）]{2,30}[）)]\s*$")
+_AFFILIATION = re.compile(_RUN_START + r"\s*[（(][^（()）]{2,30}[）)]\s*$")
 
 
 def _lcp(a: str, b: str) -> int:
@@ -297,24 +304,33 @@ def find_author(texts: list[str]) -> str | None:
 
 
 _ORIGINAL_ANCHOR = re.compile(r"原文链接|阅读原文|查看原文|原文地址|转自")
-_ORIGINAL_PRINTED = re.compile(r"(?:原文链接|原文地址|转自|原文网址)\s*[:：]?\s*(https?://\S+)")
+_ORIGINAL_PRINTED = re.compile(r"(?:原文链接|原文地址|转自|原文网址)\s*+[:：]?\s*+(https?://\S+)")
 _ORIGINAL_LABEL = re.compile(r"(?:原文链接|原文地址|原文网址)\s*[:：]?")
+
+
+def _web_url(base: str, href: str) -> str | None:
+    """``href`` resolved against the page's URL when that is an http(s) URL with a host: a
+    javascript:, data:, vbscript: or mailto: value names no source to go back to."""
+    found = absolute(base, href)
+    return found if found is not None and is_web_url(found) else None
 
 
 def find_original_url(doc: Doc, base: str) -> str | None:
     """原文链接 / 阅读原文 anchors, or a URL printed after such a label."""
     for href, text, _line in doc.links:
         if _ORIGINAL_ANCHOR.search(text) and href.startswith(("http", "/")):
-            found = absolute(base, href)
+            found = _web_url(base, href)
             if found:
                 return found
     for ln in doc.lines:
         m = _ORIGINAL_PRINTED.search(ln.text)
         if m:
-            return m.group(1).rstrip("。，)）")
+            found = _web_url(base, m.group(1).rstrip("。，)）"))
+            if found:
+                return found
     for href, _text, line in doc.links:
         if 0 <= line < len(doc.lines) and _ORIGINAL_LABEL.search(doc.lines[line].text):
-            found = absolute(base, href)
+            found = _web_url(base, href)
             if found:
                 return found
     return None

@@ -55,13 +55,19 @@ def rename_classes(html: str, title: str, last: str) -> str | None:
     return _ATTR.sub(_hashed, html)
 
 
+def _body_open(html: str) -> re.Match[str] | None:
+    """The <body> tag, looked for only up to the last '>': past it each unclosed ``<body`` would
+    scan to the end of the page before failing (quadratic)."""
+    return _BODY_OPEN.search(html, 0, html.rfind(">") + 1)
+
+
 def _anchor(html: str, text: str, from_end: bool) -> int | None:
     """Where a piece of the page's text sits in its HTML's body (a few characters of it)."""
     text = text.strip()
     if len(text) < 4:
         return None
     piece = text[-6:] if from_end else text[:6]
-    body = _BODY_OPEN.search(html)
+    body = _body_open(html)
     start = body.end() if body else 0
     pos = html.rfind(piece, start) if from_end else html.find(piece, start)
     if pos < 0 or html.count(piece, start) > 2:
@@ -91,7 +97,7 @@ def _before_text(html: str, title: str, block: str) -> str | None:
 
 
 def breadcrumb_on_top(html: str, title: str, last: str) -> str | None:
-    m = _BODY_OPEN.search(html)
+    m = _body_open(html)
     return html[: m.end()] + BREADCRUMB + html[m.end() :] if m else None
 
 
