@@ -7,7 +7,7 @@ import sqlite3
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scraper.textindex import _SHORT, index_text, match_query, snippet, tokens
+from scraper.textindex import INDEX_CHARS, _SHORT, index_text, match_query, snippet, tokens
 
 
 def test_cjk_runs_become_bigrams_plus_their_last_character() -> None:
@@ -83,6 +83,18 @@ def test_one_two_and_four_character_terms_are_found() -> None:
     assert _hits(conn, "icp") == {4}
     assert _hits(conn, "党建 会议") == {0, 3}  # every term must match
     assert _hits(conn, "党建 监委") == set()
+
+
+def test_only_the_first_index_chars_of_a_huge_body_are_indexed() -> None:
+    """A 10 MB body would hold FTS5's memory at hundreds of MB; its start is what is found."""
+    filler = "，".join("政府工作" for _ in range(INDEX_CHARS // 5 + 10))
+    body = "开篇乡村振兴" + filler + "末尾碳达峰"
+    assert len(body) > INDEX_CHARS
+    indexed = index_text(body)
+    assert indexed == index_text(body[:INDEX_CHARS])
+    conn = _fts([body, "碳达峰行动方案"])
+    assert _hits(conn, "乡村振兴") == {0}
+    assert _hits(conn, "碳达峰") == {1}  # past the indexed part of the long body
 
 
 ALPHABET = "党建纪委书记省市会议工作政府人民"
