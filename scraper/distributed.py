@@ -37,6 +37,7 @@ from typing import Any, TextIO
 from scraper import dedup
 from scraper.archive import Archive, host_key
 from scraper.config import SiteConfig
+from scraper.crashpoints import crashpoint
 from scraper.crawl.parsing import perform
 from scraper.crawl.rules import (
     article_urls,
@@ -1037,7 +1038,11 @@ class Ingest:
                     continue
                 for name in self._apply(result):
                     counts[name] = counts.get(name, 0) + 1
+                # written, its id not yet in the ledger, neither committed (crashpoints.py)
+                crashpoint("save-before-commit")
                 self.archive.mark_ingested(frontier_id, result.id, stamp())
+        # committed to archive.db, not yet dropped from PostgreSQL (results_done)
+        crashpoint("save-after-commit", len(results) - counts.get("skipped", 0))
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
 

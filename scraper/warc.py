@@ -46,6 +46,7 @@ from warcio.warcwriter import WARCWriter
 
 from scraper import __version__
 from scraper.archive import ARTICLE_FIELDS, Archive
+from scraper.crashpoints import crashpoint
 from scraper.decode import decode
 from scraper.errors import ArchiveError, ParseError, ScraperError, WarcError
 from scraper.models import Article, FetchAttempt, Page
@@ -696,6 +697,7 @@ class _Importer:
         # The record just read was refused for its size before its end: in a .warc.gz the
         # reader goes on to the next gzip member, rather than inflate the rest to skip it.
         self.oversized = False
+        self.saved = 0  # articles saved in the open batch (for the crash points)
 
     def error(self, message: str, offset: int | None, *, bad: bool = True) -> None:
         err = WarcError(message, path=self.path, offset=offset)
@@ -790,6 +792,7 @@ class _Importer:
                     if done >= batch_size:
                         self.flush()
                         tx.__exit__(None, None, None)
+                        self.committed()
                         tx = self.archive.batch()
                         tx.__enter__()
                         done = 0
@@ -798,6 +801,12 @@ class _Importer:
                 tx.__exit__(type(exc), exc, exc.__traceback__)
                 raise
             tx.__exit__(None, None, None)
+            self.committed()
+
+    def committed(self) -> None:
+        """A batch has committed (crashpoints.py)."""
+        saved, self.saved = self.saved, 0
+        crashpoint("save-after-commit", saved)
 
     def record(self, offset: int, record: Any) -> int:
         """Handle one record; the number of pages it sent to the archive (for batching)."""
@@ -1006,6 +1015,8 @@ class _Importer:
             self.stats.older += 1
             return 1
         result = self.archive.save(page, article)
+        self.saved += 1
+        crashpoint("save-before-commit")  # saved, its batch not yet committed
         setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
         if p.revisit:
             self.stats.revisits += 1

@@ -7,12 +7,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from scraper.cli import EXIT_ARCHIVE, EXIT_FAILED, EXIT_USAGE, app
+from scraper.cli import EXIT_ARCHIVE, EXIT_BLOCKED, EXIT_FAILED, EXIT_USAGE, app
 
 from .conftest import SAMPLES, SampleServer
 
@@ -106,6 +110,82 @@ def test_one_bad_input_does_not_stop_the_others(server: SampleServer, tmp_path: 
     assert rows(db, "select status, error from fetches where error is not null") == [
         (404, "HTTP 404")
     ]
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """/forbidden: 403 every time; /busy: 429 (Retry-After: 0) every time; else the seed."""
+
+    server: _RefusingServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.hits[self.path] += 1
+        status, body, extra = 200, SEED.read_bytes(), {}
+        if self.path == "/forbidden":
+            status, body = 403, b"<html><body>forbidden</body></html>"
+        elif self.path == "/busy":
+            status, body, extra = 429, b"slow down", {"Retry-After": "0"}
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in extra.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _RefusingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Refusing)
+        self.hits: Counter[str] = Counter()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+@pytest.fixture
+def refusing() -> Iterator[_RefusingServer]:
+    srv = _RefusingServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_a_site_that_refuses_us_is_exit_6(refusing: _RefusingServer, tmp_path: Path) -> None:
+    """README, exit codes: 6, the site refused us (403, or 429 after retries)."""
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", refusing.url("/forbidden"), "--db", str(db))
+    assert (code, out) == (EXIT_BLOCKED, "") and code == 6
+    assert err.startswith("error:") and "HTTP 403" in err
+    assert refusing.hits["/forbidden"] == 1  # a 403 is not retried
+    code, out, err = run("fetch", refusing.url("/busy"), "--db", str(db), "--retries", "2")
+    assert (code, out) == (EXIT_BLOCKED, "")
+    assert "HTTP 429" in err and "after 3 attempts" in err
+    assert refusing.hits["/busy"] == 3
+    assert rows(db, "select status, error from fetches order by id") == [
+        (403, "HTTP 403"),
+        *[(429, "HTTP 429")] * 3,
+    ]
+    assert rows(db, "select count(*) from articles") == [(0,)]
+    # in a batch the first failure's code is the exit code, the others still archived...
+    code, out, err = run("fetch", refusing.url("/forbidden"), refusing.url("/ok"), "--db", str(db))
+    assert code == EXIT_BLOCKED and len(out.strip().splitlines()) == 1
+    # ...and the installed entry point maps it the same way
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper", "fetch", refusing.url("/forbidden"), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == EXIT_BLOCKED, proc.stderr
+    assert proc.stderr.startswith("error:") and "HTTP 403" in proc.stderr
 
 
 def test_list_page_is_not_stored_as_an_article(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import itertools
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import socket
@@ -34,7 +35,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .test_crawl import ROOT, Site, news_site, write_config
+from .test_crawl import ROOT, Site, article, listing, news_site, robots, write_config
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -186,7 +187,8 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def pg_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
+        found: list[tuple[Any, ...]] = conn.execute(sql).fetchall()
+        return found
 
 
 def min_gap(site: Site) -> float:
@@ -278,6 +280,44 @@ def test_four_workers_and_ingest_archive_every_article_once_politely(
     assert status.returncode == 0 and "results waiting" in status.stdout
 
 
+def test_workers_never_fetch_what_robots_txt_disallows(
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """robots.txt holds for distributed workers as for a local crawl: a disallowed URL is
+    never requested; its frontier row is ``disallowed`` and not due again before
+    ``revisit_after`` (7 days by default)."""
+    site = make_site()
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nDisallow: /art/secret/\n")
+    news_site(site, 4, 4)
+    items = [(f"/art/trs/{i}.html", i, "2024-03-01") for i in range(4)]
+    secrets = [f"/art/secret/{i}.html" for i in range(2)]
+    for i, path in enumerate(secrets):
+        site.routes[path] = article(100 + i)
+        items.append((path, 100 + i, "2024-03-01"))
+    site.routes["/news/index.html"] = listing(items)
+    cfg = write_config(
+        tmp_path / "sites.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}}
+    )
+    enqueue(cfg, frontier)
+    db = tmp_path / "archive.db"
+    args = ("--frontier", frontier, "--threads", "2", "--until-idle", "-q")
+    workers = [archiver("worker", *args) for _ in range(2)]
+    ingest = archiver("ingest", "--frontier", frontier, "--db", str(db), "--until-idle", "-q")
+    errs = finish([*workers, ingest], 90)
+    assert all(p.returncode == 0 for p in [*workers, ingest]), errs
+    assert all(site.hits(path) == 0 for path in secrets), site.paths()
+    assert site.hits("/robots.txt") == 1
+    assert all(site.hits(f"/art/trs/{i}.html") == 1 for i in range(4)), site.paths()
+    assert pg_rows(
+        frontier,
+        "select url, status, lease_token is null, last_fetch_at is not null, "
+        "next_fetch_at > clock_timestamp() + interval '6 days' "
+        "from frontier where url like '%/secret/%' order by url",
+    ) == [(site.url(path), "disallowed", True, True, True) for path in secrets]
+    assert rows(db, "select count(*) from articles") == [(4,)]
+    assert rows(db, "select count(*) from fetches where url like '%/secret/%'") == [(0,)]
+
+
 def _owner_pid(owner: str) -> int:
     return int(owner.split(":")[1])
 
@@ -289,7 +329,7 @@ def test_a_worker_killed_mid_fetch_loses_nothing(
     made, cfg = build_sites(make_site, tmp_path, 8, articles, 0.1, slow=0.4)
     enqueue(cfg, frontier)
     db = tmp_path / "archive.db"
-    args = ("--frontier", frontier, "--threads", "2", "--lease", "3", "--until-idle", "-q")
+    args = ("--frontier", frontier, "--threads", "2", "--lease", "4", "--until-idle", "-q")
     workers = [archiver("worker", *args) for _ in range(4)]
     ingest = archiver("ingest", "--frontier", frontier, "--db", str(db), "--until-idle", "-q")
     by_pid = {p.pid: p for p in workers}
@@ -316,13 +356,27 @@ def test_a_worker_killed_mid_fetch_loses_nothing(
         else:
             time.sleep(0.02)
     assert victim is not None, "no worker was ever caught mid-fetch"
+    by_pid[_owner_pid(victim)].wait()
     # A request the victim's other thread wrote just before the kill may still reach the
-    # server: let it land before counting (its lease, 3 s, keeps the survivors off meanwhile).
-    time.sleep(0.5)
-    before = {
-        u: hits(u)
-        for (u,) in pg_rows(frontier, f"select url from frontier where lease_owner = '{victim}'")
-    }
+    # server: count as late as the stored leases allow, a second and a half before the first
+    # of them runs out (no survivor may fetch an orphan before), and check that they still held
+    # when counted, instead of racing a fixed sleep against the lease.
+    expiry = f"select min(next_fetch_at) from frontier where lease_owner = '{victim}'"
+    with psycopg.connect(frontier) as conn:
+        ((first_expiry,),) = conn.execute(expiry).fetchall()
+        ((count_at,),) = conn.execute(
+            "select %s - interval '1.5 seconds'", [first_expiry]
+        ).fetchall()
+        while conn.execute("select clock_timestamp() < %s", [count_at]).fetchone()[0]:
+            time.sleep(0.02)
+        before = {
+            u: hits(u)
+            for (u,) in conn.execute(
+                f"select url from frontier where lease_owner = '{victim}'"
+            ).fetchall()
+        }
+        held = conn.execute("select clock_timestamp() < %s", [first_expiry]).fetchone()[0]
+    assert held, "counted after a lease ran out: this machine stalled for over 1.5 s"
     assert in_flight in before, "the worker finished before it was killed"
     survivors = [p for p in workers if p.pid != _owner_pid(victim)]
     errs = finish([*survivors, ingest], 90)
@@ -375,41 +429,97 @@ def _decide_fetch(candidate: Any) -> tuple[str, float]:
     return "fetch", 0.0
 
 
+def _db_now(frontier: Any) -> Any:
+    """The database's clock, which every stored lease and next allowed time is on."""
+    return frontier.conn.execute("select clock_timestamp()").fetchone()[0]
+
+
+def _wait_for_db_time(frontier: Any, when: Any, limit: float = 60.0) -> None:
+    """Wait until the database's clock has passed ``when`` (a stored time), however slowly
+    this machine runs: no fixed sleep racing a window."""
+    end = time.monotonic() + limit
+    while _db_now(frontier) <= when:
+        assert time.monotonic() < end, f"the database clock never reached {when}"
+        time.sleep(0.02)
+
+
+def _host_times(frontier: Any, host: str) -> tuple[Any, Any]:
+    """The host's stored next allowed time and the time of its last claim."""
+    row = frontier.conn.execute(
+        "select next_allowed_at, last_request_at from hosts where host = %s", [host]
+    ).fetchone()
+    return row[0], row[1]
+
+
 def test_claims_hold_the_host_and_leases_expire(frontier: str) -> None:
+    """Checked on the stored times (lease expiry, next allowed time) rather than by sleeping
+    through 0.5 s windows: a loaded machine may take longer than a window between two calls."""
+    from datetime import timedelta
+
     from scraper.config import SiteConfig
     from scraper.frontier_pg import PgFrontier
     from scraper.models import NewUrl
 
-    site = SiteConfig("gov", ("http://gov.example/news/",), obey_robots=False, delay=0.5)
+    delay = 0.5
+    site = SiteConfig("gov", ("http://gov.example/news/",), obey_robots=False, delay=delay)
     urls = [NewUrl(f"http://gov.example/art/{i}.html", "gov", "article") for i in range(3)]
     with PgFrontier.connect(frontier) as a, PgFrontier.connect(frontier) as b:
         a.save_sites([site])
         a.enqueue(urls, ["gov"], 1, "test")
         first = a.claim("a", 60, _decide_fetch)
         assert first is not None
+        host = first.candidate.host
+        leased_until, claimed = _host_times(a, host)
+        # the host is leased with it (two clock_timestamp() calls: microseconds apart)
+        assert abs(leased_until - claimed - timedelta(seconds=60)) < timedelta(seconds=0.05)
         assert b.claim("b", 60, _decide_fetch) is None  # one request at a time per host
 
         def done(tx: Any) -> None:
             assert tx.finish_url("ok", 3600)
-            tx.release_host(0.5, failed=False, ok=True, max_failures=5)
+            tx.release_host(delay, failed=False, ok=True, max_failures=5)
 
+        before = _db_now(a)
         a.complete(first, set(), done)
-        assert b.claim("b", 60, _decide_fetch) is None  # the delay runs from completion
-        time.sleep(0.6)
+        after = _db_now(a)
+        allowed, _ = _host_times(a, host)
+        # the delay runs from completion (not from the claim), by the database clock
+        gap = timedelta(seconds=delay)
+        assert before + gap <= allowed <= after + gap
+        probe = _db_now(a)
+        early = b.claim("b", 60, _decide_fetch)
+        if early is None:  # refused while the delay ran...
+            assert probe < allowed
+        else:  # ...or granted after it, when this machine was too slow to ask sooner
+            assert _host_times(a, host)[1] >= allowed
+            b.complete(early, set(), done)
+        _wait_for_db_time(a, _host_times(a, host)[0])
         second = b.claim("b", 0.5, _decide_fetch)  # a short lease, never completed
         assert second is not None and second.candidate.url != first.candidate.url
-        time.sleep(0.7)
+        ((expires,),) = a.conn.execute(
+            "select next_fetch_at from frontier where url = %s", [second.candidate.url]
+        ).fetchall()
+        leased_until, claimed = _host_times(a, host)
+        for until in (leased_until, expires):  # the URL and its host, leased for 0.5 s
+            assert abs(until - claimed - timedelta(seconds=0.5)) < timedelta(seconds=0.05)
+        leased_until = max(leased_until, expires)
+        _wait_for_db_time(a, leased_until)  # the lease has run out: its URL is due again
         taken: list[str] = []
-        while (claim := a.claim("a", 60, _decide_fetch)) is not None:
+        while True:
+            claim = a.claim("a", 60, _decide_fetch)
+            if claim is None:
+                allowed, _ = _host_times(a, host)
+                if _db_now(a) <= allowed:  # the host's delay, not the end of the work
+                    _wait_for_db_time(a, allowed)
+                    continue
+                break
             taken.append(claim.candidate.url)
             a.complete(claim, set(), done)
-            time.sleep(0.55)
         assert second.candidate.url in taken  # taken over after the lease ran out
         lost: list[bool] = []
 
         def late(tx: Any) -> None:
             lost.append(tx.finish_url("ok", 3600))
-            tx.release_host(0.5, failed=False, ok=True, max_failures=5)
+            tx.release_host(delay, failed=False, ok=True, max_failures=5)
 
         b.complete(second, set(), late)
         assert lost == [False]  # the late finisher writes nothing
@@ -439,6 +549,70 @@ def test_ingest_after_a_crash_between_the_two_commits_writes_nothing_twice(
     assert crashed.stats.new + again.new == 10
     assert_archived_once(db, made, 5)
     assert rows(db, "select count(*) from fetches") == [(2 + 2 * (2 + 5),)]
+
+
+_INGEST_IN_BATCHES = """
+import sys
+from scraper.archive import Archive
+from scraper.distributed import Ingest
+with Archive.open(sys.argv[2]) as archive:
+    Ingest(sys.argv[1], archive, until_idle=True, batch=int(sys.argv[3])).run()
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "n", "batch"),
+    [
+        ("save-before-commit", 6, 4),  # mid-batch: the first batch is in, the second lost
+        ("save-after-commit", 6, 4),  # the second batch committed, not dropped from PG
+        ("save-before-commit", 1, 0),  # `archiver ingest` itself (0): the very first result
+        ("save-after-commit", 16, 0),  # every result committed, none dropped from PG
+    ],
+)
+def test_an_ingest_crashed_at_the_nth_result_then_rerun_writes_each_result_once(
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path, point: str, n: int, batch: int
+) -> None:
+    """Deterministic kill -9 (crashpoints.py): the ingest ends right before or right after the
+    SQLite commit holding its ``n``-th result; the next ingest completes the work."""
+    from scraper.distributed import Worker, WorkerOptions
+
+    made, cfg = build_sites(make_site, tmp_path, 2, 5, 0.0)
+    enqueue(cfg, frontier)
+    stats = Worker(frontier, WorkerOptions(threads=2, until_idle=True)).run()
+    total = 2 + 2 * (2 + 5)  # two robots.txt, two list pages and five articles per site
+    assert stats.pages + stats.robots == total
+    ids = {i for (i,) in pg_rows(frontier, "select id from results")}
+    assert len(ids) == total
+    db = tmp_path / "archive.db"
+    if batch:
+        cmd = [sys.executable, "-c", _INGEST_IN_BATCHES, frontier, str(db), str(batch)]
+    else:
+        cmd = [sys.executable, "-m", "scraper", "ingest", "--frontier", frontier, "--db", str(db),
+               "--until-idle", "-q"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHIVER_CRASH_AT": f"{point}:{n}"}
+    crashed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert crashed.returncode == 137, crashed.stderr
+    assert f"crash point {point}:{n} reached" in crashed.stderr
+    ledger = {i for (i,) in rows(db, "select result_id from frontier_results")}
+    waiting = {i for (i,) in pg_rows(frontier, "select id from results")}
+    # nothing lost: a result is either in archive.db's ledger or still in PostgreSQL (or both)
+    assert ledger | waiting == ids
+    size = batch or 100
+    committed = (n - 1) // size * size if point == "save-before-commit" else -(-n // size) * size
+    assert len(ledger) == min(committed, total)
+    assert ids - waiting == set(sorted(ids)[: (n - 1) // size * size])  # dropped once committed
+    kept = rows(db, "select count(*) from articles")[0][0]
+
+    proc = archiver("ingest", "--frontier", frontier, "--db", str(db), "--until-idle", "-q")
+    errs = finish([proc], 60)
+    assert proc.returncode == 0, errs
+    assert_archived_once(db, made, 5)
+    assert rows(db, "select count(*) from fetches") == [(total,)]  # every attempt once
+    assert rows(db, "select count(*) from versions") == [(0,)]
+    assert {i for (i,) in rows(db, "select result_id from frontier_results")} == ids
+    assert pg_rows(frontier, "select count(*) from results") == [(0,)]
+    assert rows(db, "select outcome, new from runs order by id")[1:] == [("ok", 10 - kept)]
+    assert rows(db, "select outcome from runs order by id")[0] == ("abandoned",)
 
 
 # ---------------------------------------------------------------------------- without PostgreSQL
@@ -667,7 +841,11 @@ def test_an_ingest_without_postgresql_ends_at_its_time_limit(tmp_path: Path) -> 
     assert time.monotonic() - started < 20
     lines = err.splitlines()
     assert lines[0].startswith(f"cannot reach PostgreSQL at {url}: Connection refused")
-    assert lines[1].startswith(f"time limit reached after 2s without PostgreSQL at {url}")
+    # the limit is 2 s; a loaded machine may overshoot it by a poll or a connection attempt
+    spent = re.fullmatch(
+        rf"time limit reached after (\d+)s without PostgreSQL at {re.escape(url)}: .*", lines[1]
+    )
+    assert spent is not None and 2 <= int(spent[1]) < 20, err
     assert lines[2].endswith("(stopped: time limit)") and len(lines) == 3, err
 
 
@@ -692,8 +870,11 @@ def test_a_coordinator_without_workers_says_what_it_waits_for_and_stops_at_its_t
         f"waiting for workers on {frontier}: 2 URLs due, 0 leased, 0 results waiting, "
         "0 workers seen; start one with `archiver worker --frontier URL`"
     ), err
-    assert lines[1] == (
-        "time limit reached after 2s: 2 URLs due, 0 leased and 0 results not yet ingested are "
+    spent, _, left = lines[1].partition(": ")
+    assert re.fullmatch(r"time limit reached after (\d+)s", spent), err
+    assert 2 <= int(spent.split()[-1][:-1]) < 20, err  # a loaded machine may overshoot a poll
+    assert left == (
+        "2 URLs due, 0 leased and 0 results not yet ingested are "
         "left in the frontier (0 workers alive) for the next `archiver crawl --frontier` or "
         "`archiver ingest`"
     ), err

@@ -138,10 +138,14 @@ def test_fault_is_recorded_and_nothing_archived_changes(
     assert srv.hits["/art/1.html"] == hits and srv.hits["/art/4.html"] == hits
     for n in (1, 4):
         url = srv.url(f"/art/{n}.html")
-        got = rows(db, "select error, article_id, raw_sha256 from fetches where url = ?", (url,))
+        got = rows(
+            db, "select error, article_id, raw_sha256, elapsed from fetches where url = ?", (url,)
+        )
         assert len(got) >= tries
         attempts = got[-tries:]
-        assert all(reason in (e or "") and a is None and s is None for e, a, s in attempts), got
+        assert all(reason in (e or "") and a is None and s is None for e, a, s, _ in attempts), got
+        if slow:  # each attempt ended at its 2 s deadline, by its own recorded time
+            assert all(t < 2 + 1.5 for *_, t in attempts), got
         assert rows(db, "select status, error is not null from frontier where url = ?", (url,)) == [
             ("failed", 1)
         ]
@@ -154,7 +158,9 @@ def test_fault_is_recorded_and_nothing_archived_changes(
         assert after[table] == before[table]
     assert set(before["raw_pages"]) <= set(after["raw_pages"])
     integrity(db)
-    assert elapsed < (20 if slow else 12), elapsed
+    # only a guard against a hang: the deadlines are checked on the recorded times above, and
+    # these ceilings (3x the earlier 20 s and 12 s) hold on a loaded 2-core machine
+    assert elapsed < (60 if slow else 36), elapsed
 
 
 def test_site_down_connection_refused(srv: FaultServer, tmp_path: Path) -> None:
@@ -195,15 +201,19 @@ def test_connect_timeout_holds(srv: FaultServer, tmp_path: Path) -> None:
     try:
         started = time.monotonic()
         code, _, err = run(cfg, db)
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 30  # a hang guard; the timeout is checked below
     finally:
         for c in fillers:
             c.close()
         jammed.close()
     assert code == 0 and figures(err)["failed"] == 1, err
-    assert rows(
-        db, "select error from fetches where url like ? and error is not null", (f"%:{port}/%",)
-    )[-1][0].startswith("timed out (ConnectTimeout)")
+    error, took = rows(
+        db,
+        "select error, elapsed from fetches where url like ? and error is not null",
+        (f"%:{port}/%",),
+    )[-1]
+    assert error.startswith("timed out (ConnectTimeout)")
+    assert took < 1 + 1.5  # the 1 s connect timeout ended the attempt, by its recorded time
     assert_kept(before, db)
 
 

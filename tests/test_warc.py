@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import shutil
 import sqlite3
 import struct
@@ -337,7 +338,7 @@ def corrupt(path: Path, nth: int) -> int:
     for i in range(start + 600, start + 900):  # past the headers, into the gzip payload
         data[i] ^= 0x5A
     path.write_bytes(bytes(data))
-    return start
+    return int(start)
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -659,3 +660,71 @@ def test_header_lines_are_bounded_and_long_ones_within_the_bound_are_read(
     assert "v" * 200_000 in cookie
     assert stats.bad == 1 and len(errors) == 1, errors
     assert f"offset {at}" in errors[0] and "headers are over the 1048576-byte cap" in errors[0]
+
+
+_IMPORT_IN_BATCHES = """
+import sys
+from pathlib import Path
+from scraper.archive import Archive
+from scraper.warc import import_warc
+with Archive.open(sys.argv[1]) as archive:
+    import_warc(archive, [Path(sys.argv[2])], batch_size=int(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "n", "batch"),
+    [
+        ("save-before-commit", 7, 3),  # mid-file: earlier batches in, the open one lost
+        ("save-after-commit", 7, 3),  # the batch holding page 7 committed
+        ("save-before-commit", 1, 0),  # `archiver import` itself (0): the very first page
+        ("save-after-commit", 12, 0),  # its one batch, the whole file, committed
+    ],
+)
+def test_an_import_crashed_at_the_nth_page_then_rerun_archives_each_page_once(
+    tmp_path: Path, point: str, n: int, batch: int
+) -> None:
+    """Deterministic kill -9 (crashpoints.py) right before or right after the commit holding
+    the ``n``-th saved page; importing the file again skips what was kept, adds the rest."""
+    from .test_crawl import ROOT, article
+
+    total = 12
+    urls = [f"https://www{k % 3}.example.gov.cn/art/{k}.html" for k in range(total)]
+    warc = tmp_path / "pages.warc.gz"
+    with warc.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        w.write_record(w.create_warcinfo_record(warc.name, {"software": "test"}))
+        for k, url in enumerate(urls):
+            http_record(w, url, article(k), [("Content-Type", "text/html; charset=utf-8")],
+                        date=f"2024-03-01T10:{k:02d}:00Z")  # fmt: skip
+    db = tmp_path / "a.db"
+    if batch:
+        cmd = [sys.executable, "-c", _IMPORT_IN_BATCHES, str(db), str(warc), str(batch)]
+    else:
+        cmd = [sys.executable, "-m", "scraper", "import", "--db", str(db), str(warc), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHIVER_CRASH_AT": f"{point}:{n}"}
+    crashed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert crashed.returncode == 137, crashed.stderr
+    assert f"crash point {point}:{n} reached" in crashed.stderr
+    with sqlite3.connect(db) as conn:
+        kept = [u for (u,) in conn.execute("select url from fetches order by rowid")]
+        articles = conn.execute("select count(*) from articles").fetchone()[0]
+    # a prefix of the file, in order, each page once: whole batches or nothing
+    assert kept == urls[: len(kept)] and articles == len(kept)
+    assert len(kept) < n if point == "save-before-commit" else n <= len(kept)
+
+    code, _, err = run("import", "--db", str(db), str(warc))
+    assert code == 0, err
+    assert f"new {total - len(kept)}, updated 0, unchanged 0" in err
+    assert (f"{len(kept)} already archived" in err) == bool(kept), err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select url from fetches order by rowid").fetchall() == [
+            (u,) for u in urls
+        ]
+        assert conn.execute("select count(*) from articles").fetchone() == (total,)
+        assert conn.execute("select count(*), count(distinct url) from fetches").fetchone() == (
+            total,
+            total,
+        )
+        assert conn.execute("select count(*) from versions").fetchone() == (0,)
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from scraper import netguard
 from scraper.archive import host_key
 from scraper.config import SiteConfig
+from scraper.crashpoints import crashpoint
 from scraper.discover import (
     Robots,
     is_crawlable,
@@ -248,6 +249,7 @@ class Crawl:
         # Per site, the sitemaps this run fetched or queued: at most its max_sitemaps.
         self._sitemaps: dict[str, set[str]] = {}
         self._notes: dict[str, None] = {}  # why sitemaps were left out, each said once
+        self._saved = 0  # articles saved in the open transaction (for the crash points)
 
     # ------------------------------------------------------------ driving
 
@@ -428,6 +430,7 @@ class Crawl:
                 if outcome is not None:
                     self._handle(outcome)
             self._save_hosts()
+        self._committed()
 
     def _drain(self, reason: str) -> None:
         """Finish the requests in flight; after the time limit, wait for them briefly only.
@@ -447,6 +450,12 @@ class Crawl:
             with self.state.crawl_transaction():
                 self._handle(outcome)
                 self._save_hosts()
+            self._committed()
+
+    def _committed(self) -> None:
+        """A transaction of ``_handle`` calls has committed (crashpoints.py)."""
+        saved, self._saved = self._saved, 0
+        crashpoint("save-after-commit", saved)
 
     def _next_ready_in(self) -> float | None:
         """Seconds until an idle host with work may be asked again; None when none has work,
@@ -695,6 +704,9 @@ class Crawl:
                 canonical = canonicalize(out.article.canonical_url, site.strip_params)
                 article = replace(out.article, canonical_url=canonical)
                 result = self.state.save(page, article, out.prepared)
+                # saved, its frontier row not yet written, neither committed (crashpoints.py)
+                self._saved += 1
+                crashpoint("save-before-commit")
                 counter = {
                     SaveStatus.NEW: "new",
                     SaveStatus.UPDATED: "changed",
