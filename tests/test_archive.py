@@ -476,7 +476,7 @@ def _full_recompute(a: Archive) -> dict[int, tuple[int, int]]:
         f"SELECT work_id, {', '.join(_COPY_COLUMNS)} FROM articles ORDER BY id"
     ).fetchall():
         by_work.setdefault(int(row[0]), []).append(dict(zip(_COPY_COLUMNS, row[1:], strict=True)))
-    return {w: (int(pick_original(cs)["id"]), len(cs)) for w, cs in by_work.items()}  # type: ignore[arg-type]
+    return {w: (int(pick_original(cs)["id"]), len(cs)) for w, cs in by_work.items()}
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -603,3 +603,56 @@ def test_processes_creating_one_archive_at_once_all_succeed(tmp_path: Path, roun
         assert a.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         a.save(page(), article())
         assert a.count("articles") == 1
+
+
+def test_article_ids_are_pinned_to_the_canonical_url() -> None:
+    """Ids are stored and linked to (fetches, works): they must never change."""
+    assert article_id(URL) == 4935850623391212896
+    assert article_id("http://a.test/") == 3642918406703331535
+
+
+def test_two_urls_with_one_id_hash_get_the_next_free_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scraper.archive.core as core
+
+    monkeypatch.setattr(core, "article_id", lambda canonical: 2**63 - 2)
+    other = "https://www.example.gov.cn/art/2022/6/24/art_1_2.html"
+    third = "https://www.example.gov.cn/art/2022/6/24/art_1_3.html"
+    with Archive.open(tmp_path / "a.db") as a:
+        ids = [a.save(page(), article(url=u, canonical_url=u)).id for u in (URL, other, third)]
+    assert ids == [2**63 - 2, 2**63 - 1, 0]  # on past the largest SQLite integer, to 0
+
+
+def test_save_keeps_the_pages_encoding_bytes_and_fetches_on_insert_and_update(
+    tmp_path: Path,
+) -> None:
+    with Archive.open(tmp_path / "a.db") as a:
+        first = a.save(page(), article())
+        assert first.article == article()
+        row = a.get(first.id)
+        assert row is not None and row["encoding"] == "utf-8"
+        sha = row["raw_sha256"]
+        assert a.raw_page(sha) == page().content
+        gb = replace(page(b"<html><p>\xd5\xfd\xce\xc4</p></html>", "t2"), encoding="gb18030")
+        second = a.save(gb, article(body="改过的正文。"))
+        row = a.get(second.id)
+        assert row is not None and row["encoding"] == "gb18030"
+        assert row["raw_sha256"] != sha and a.raw_page(row["raw_sha256"]) == gb.content
+        fetches = a.fetches_for(first.id)
+        assert [(f["time"], f["raw_sha256"], f["article_id"]) for f in fetches] == [
+            ("t1", sha, first.id),
+            ("t2", row["raw_sha256"], first.id),
+        ]
+
+
+def test_an_article_is_stored_under_its_canonical_url_not_the_fetched_one(tmp_path: Path) -> None:
+    mobile = "https://m.example.gov.cn/a.html?id=1&utm_source=x"
+    declared = "HTTPS://WWW.Example.GOV.cn/art/2022/6/24/art_1_1.html#top"
+    with Archive.open(tmp_path / "a.db") as a:
+        result = a.save(page(), article(url=mobile, canonical_url=declared))
+        assert result.id == article_id(URL)
+        row = a.get(result.id)
+        assert row is not None and (row["url"], row["canonical_url"]) == (mobile, URL)
+        undeclared = a.save(page(), article(url=mobile, canonical_url=""))
+        assert undeclared.id == article_id("https://m.example.gov.cn/a.html?id=1")

@@ -68,8 +68,8 @@ start_urls = ["https://a.example.gov.cn/"]
 feeds = ["https://feeds.example.gov.cn/a.xml"]
 [sites.b]
 start_urls = ["https://b.example.gov.cn/"]
-delay = "500ms"
-""".replace('"500ms"', "0.5"),
+delay = "0.5s"
+""",
         )
     )
     a, b = cfg.sites
@@ -168,3 +168,38 @@ def test_frontier_table_names_a_postgresql_url(tmp_path: Path) -> None:
     path.write_text('[frontier]\nurl = "mysql://db/x"\n' + site, "utf-8")
     with pytest.raises(ConfigError, match=r"frontier\.url"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [
+        ("0", 0.0),
+        (0.5, 0.5),
+        (2, 2.0),
+        ('"45"', 45.0),
+        ('"0.5s"', 0.5),
+        ('"30m"', 1800.0),
+        ('"12h"', 43200.0),
+        ('" 7 D "', 604800.0),
+        ('"2w"', 1209600.0),
+        ('"1.5h"', 5400.0),
+        ('"3650d"', 3650 * 86400.0),
+    ],
+)
+def test_durations_are_seconds_or_a_number_with_a_unit(
+    tmp_path: Path, written: object, seconds: float
+) -> None:
+    """The units the README documents: s, m, h, d, w; a bare number is seconds."""
+    text = f'[sites.a]\nstart_urls = ["https://a.example.gov.cn/"]\nrevisit_after = {written}\n'
+    assert load_config(write(tmp_path, text)).sites[0].revisit_after == seconds
+
+
+@pytest.mark.parametrize(
+    "written", ['"500ms"', '"5 minutes"', '"h"', '"-1s"', "-1", '"3651d"', "true", '""']
+)
+def test_a_duration_in_no_documented_form_names_its_key(tmp_path: Path, written: str) -> None:
+    text = f'[sites.a]\nstart_urls = ["https://a.example.gov.cn/"]\ndelay = {written}\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert (info.value.site, info.value.key) == ("a", "delay")
+    assert "'30m', '12h', '7d'" in str(info.value) and "at most 3650d" in str(info.value)

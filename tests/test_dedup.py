@@ -634,3 +634,76 @@ def test_similarities_in_one_pass_equal_similarity_one_by_one() -> None:
     assert dedup.similarities(sigs[0], []) == []
     with pytest.raises(ValueError):
         dedup.similarities(sigs[0], [stored[0][:-4]])
+
+
+# ---------------------------------------------------------------------------------------
+# Boundaries: THRESHOLD and MIN_CHARS are inclusive, ties go to the first candidate
+# ---------------------------------------------------------------------------------------
+
+
+def _sig(equal_to: Signature | None, shared: int, length: int = 100, fill: int = 0) -> Signature:
+    """A signature sharing exactly ``shared`` of its bins with ``equal_to`` (or with the
+    signature whose bin i holds i)."""
+    base = equal_to.values if equal_to is not None else tuple(range(NUM_PERM))
+    values = tuple(v if i < shared else 10**6 + fill + i for i, v in enumerate(base))
+    return Signature(values, length)
+
+
+def test_similarity_exactly_at_the_threshold_is_the_same_work() -> None:
+    a = _sig(None, NUM_PERM)
+    half = _sig(a, int(THRESHOLD * NUM_PERM))
+    below = _sig(a, int(THRESHOLD * NUM_PERM) - 1)
+    assert similarity(a, half) == THRESHOLD
+    assert is_same_work(a, half) and not is_same_work(a, below)
+    assert best_match(a, [("half", half)]) == "half"
+    assert best_match(a, [("below", below)]) is None
+
+
+def test_best_match_takes_the_first_of_equally_similar_candidates() -> None:
+    a = _sig(None, NUM_PERM)
+    first, second = _sig(a, 100, fill=1), _sig(a, 100, fill=2)
+    assert best_match(a, [("first", first), ("second", second)]) == "first"
+    better = _sig(a, 101)
+    assert best_match(a, [("first", first), ("better", better), ("second", second)]) == "better"
+
+
+def test_best_match_skips_short_candidates_and_reads_on() -> None:
+    a = _sig(None, NUM_PERM)
+    short = _sig(a, NUM_PERM, length=MIN_CHARS - 1)
+    at_least = _sig(a, 90, length=MIN_CHARS)
+    assert best_match(a, [("short", short), ("at least", at_least)]) == "at least"
+    assert best_match(_sig(None, NUM_PERM, length=MIN_CHARS), [("x", at_least)]) == "x"
+    assert best_match(_sig(None, NUM_PERM, length=MIN_CHARS - 1), [("x", at_least)]) is None
+
+
+def test_groupable_from_exactly_min_chars() -> None:
+    text = normalize(BASE)
+    assert groupable(text[:MIN_CHARS]) and not groupable(text[: MIN_CHARS - 1])
+
+
+def test_a_stored_signature_of_the_wrong_size_or_scheme_is_refused_by_name() -> None:
+    data = signature_to_bytes(signature(BASE))
+    with pytest.raises(ValueError, match=r"^signature must be 520 bytes$"):
+        signature_from_bytes(data + b"\0\0\0\0")
+    with pytest.raises(ValueError, match=r"^signature scheme 2, expected 1$"):
+        signature_from_bytes(b"\x02" + data[1:])
+    with pytest.raises(ValueError, match=r"^signature scheme 2, expected 1$"):
+        dedup.similarities(signature(BASE), [b"\x02" + data[1:]])
+
+
+def test_the_hashing_constants_are_derived_as_stored_signatures_were() -> None:
+    """Computed when the module loads; derived again here from the same label, they must give
+    what signatures and band keys already stored were made with."""
+    constants = dedup._constants("window", SHINGLE)
+    assert constants[0] == 0xBF2C5ACB07A1D128
+    assert tuple((c >> 24) | 1 for c in constants) == dedup._MULTIPLIERS
+    assert all(0 <= c < 2**64 for c in constants) and len(set(constants)) == SHINGLE
+    assert tuple(c | 1 for c in dedup._constants("band-row", dedup.ROWS)) == (dedup._BAND_ROW_MULT)
+    assert tuple(dedup._constants("band", BANDS)) == dedup._BAND_OFFSET
+
+
+def test_a_body_shorter_than_a_shingle_is_one_window_padded_with_nul() -> None:
+    """Pinned: tiny bodies' signatures are stored like any other."""
+    assert dedup._padded("ab") == "ab\0\0\0"
+    assert dedup._padded("abcde") == "abcde"
+    assert signature("ab").values == (531959695,) * NUM_PERM
