@@ -32,6 +32,7 @@ _WIDEN = {
     "hz-gb-2312": "gb18030",
     "big5": "big5hkscs",
     "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
     "latin-1": "cp1252",
     "us-ascii": "cp1252",
     "ascii": "cp1252",
@@ -52,6 +53,8 @@ def normalize_charset(name: str | None) -> str | None:
     if not name:
         return None
     label = name.strip().strip("\"'").lower()
+    if label in _WIDEN:  # before the lookup: Python knows no x-gbk, and calls latin1 iso8859-1
+        return _WIDEN[label]
     try:
         canonical = codecs.lookup(label).name
         b"a".decode(canonical, "replace")  # rot13, base64, zlib, idna: no page's charset
@@ -104,6 +107,29 @@ def _clean(data: bytes, codec: str) -> str | None:
         return None
 
 
+def _reads_as_chinese(text: str) -> bool:
+    """Most of the text beyond ASCII is common Chinese (GB2312's characters): other bytes
+    read as GB18030 make characters too, but mostly rare ones, symbols and broken pairs."""
+    wide = _wide(text)
+    if len(wide) < 2:
+        return False
+    common = sum(1 for c in wide if _in_gb2312(c))
+    return common >= 0.6 * len(wide)  # 朱镕基: 镕 is not in GB2312
+
+
+def _wide(text: str) -> list[str]:
+    """The decoded characters beyond ASCII (not the replacement mark) of the text's start."""
+    return [c for c in text[:20_000] if ord(c) > 0x7F and c != "\ufffd"]
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode page bytes; return ``(text, encoding used)``.
 
@@ -134,6 +160,16 @@ def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
         text = data.decode(codec, errors="replace")
         if text.count("\ufffd") <= max(2, len(text) // 1000):
             return text, codec
+    # Statistical detection guesses badly on a short text (a one-line notice with a broken
+    # byte came out as iso8859-5): UTF-8 whose characters mostly decode is UTF-8, and a page
+    # whose GB18030 reading is ordinary Chinese is Chinese.
+    text = data.decode("utf-8", errors="replace")
+    wide = _wide(text)
+    if len(wide) >= 2 and text.count("\ufffd") <= 2 * len(wide):  # GBK read so: 11x
+        return text, "utf-8"
+    text = data.decode("gb18030", errors="replace")
+    if _reads_as_chinese(text):
+        return text, "gb18030"
     best = from_bytes(data[:200_000]).best()
     if best is not None and best.encoding:
         codec = normalize_charset(best.encoding) or best.encoding

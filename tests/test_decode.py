@@ -144,7 +144,36 @@ def test_a_long_page_may_carry_one_broken_byte_per_thousand_characters(
     page = TEXT.encode("utf-8") * 96 + b"x" * 42  # 5,994 characters, 6,000 with six broken
     text, codec = decode(page + b"\xff" * 6)
     assert codec == "utf-8" and len(text) == 6000 and text.count("\ufffd") == 6
-    assert decode(page + b"\xff" * 7)[1] == "gb18030"
+    # past that, a page whose characters mostly decode as UTF-8 is still UTF-8, not a guess
+    assert decode(page + b"\xff" * 7)[1] == "utf-8"
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "codec"),
+    [
+        # a one-line notice with broken bytes: detection said iso8859-5 and cp1250
+        (
+            "<p>政府工作报告</p>".encode("gbk") + b"\xff" * 3,
+            "<p>政府工作报告</p>\ufffd" * 1,
+            "gb18030",
+        ),
+        (b"\xff" * 3 + "<p>朱镕基</p>".encode("gbk"), "\ufffd\ufffd\ufffd<p>朱镕基</p>", "gb18030"),
+        ("<p>政府</p>".encode() + b"\xff" * 3, "<p>政府</p>\ufffd\ufffd\ufffd", "utf-8"),
+    ],
+)
+def test_a_short_undeclared_page_with_broken_bytes_is_not_left_to_a_guess(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, text: str, codec: str
+) -> None:
+    asked = detection_says(monkeypatch, "iso8859-5")
+    got_text, got_codec = decode(data)
+    assert got_codec == codec and asked == []
+    assert got_text.replace("\ufffd", "") == text.replace("\ufffd", "")
+
+
+def test_a_short_undeclared_gbk_page_is_gb18030() -> None:
+    """Without the GB18030 fallback detection answers for these, and wrongly (cp949)."""
+    for line in ("<p>政府工作报告</p>", "<p>朱镕基</p>", "关于做好春节放假安排的通知"):
+        assert decode(line.encode("gbk")) == (line, "gb18030")
 
 
 def test_detection_answers_in_our_codec_names_and_sees_the_first_200_000_bytes(
