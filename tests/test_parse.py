@@ -392,11 +392,6 @@ def test_a_footer_block_is_at_most_forty_lines(span: int, lines: int) -> None:
     assert start == 1 and text is not None and len(text.split("\n")) == lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notices.find_footer takes the line's own block even when it starts before "
-    "`after`: text lines and a footer separated only by <br> come out as the footer",
-)
 def test_a_footer_sharing_its_block_with_the_text_is_only_the_footer() -> None:
     html = (
         "<html><head><title>标题</title></head><body><h1>标题</h1><div class='content'>"

@@ -34,15 +34,17 @@ def find_footer(doc: Doc, after: int) -> tuple[int | None, str | None]:
         text = lines[i].text
         if not _strong(text) or (bp.is_prose(text) and len(text) > 80):
             continue
-        block = lines[i].elem
+        block: int | None = None
         for anc in doc.ancestors(lines[i].elem):
             el = doc.elems[anc]
             if el.start <= after or el.end - el.start > 40:
                 break
             block = anc
-        el = doc.elems[block]
-        start = min(el.start, i)
-        texts = [ln.text for ln in lines[start : el.end] if ln.chars]
+        if block is None:  # its own block holds the body too (lines split by <br>): from here
+            start, end = i, doc.elems[lines[i].elem].end
+        else:
+            start, end = min(doc.elems[block].start, i), doc.elems[block].end
+        texts = [ln.text for ln in lines[start:end] if ln.chars]
         return start, "\n".join(texts) or None
     return None, None
 
