@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def test_a_fetching_process_loads_no_parser_numpy_or_sqlite() -> None:
     # What a spawned fetching process imports to run its target (procs._fetching): the parser,
@@ -27,7 +29,19 @@ def test_a_fetching_process_loads_no_parser_numpy_or_sqlite() -> None:
 
 
 def test_the_crawl_package_still_gives_its_names() -> None:
-    from scraper.crawl import CrawlOptions, crawl, crawl_lock, default_processes
+    from scraper.crawl import CrawlOptions, crawl, crawl_lock
 
-    assert callable(crawl) and callable(crawl_lock) and default_processes() >= 0
-    assert CrawlOptions().workers >= 1
+    assert callable(crawl) and callable(crawl_lock)
+    assert CrawlOptions().workers == 8  # fetching threads in all, by default
+
+
+@pytest.mark.parametrize(
+    ("cores", "processes"), [(None, 0), (1, 0), (2, 1), (4, 3), (5, 4), (64, 4)]
+)
+def test_one_core_is_kept_for_the_crawl_and_at_most_four_processes_fetch(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, processes: int
+) -> None:
+    from scraper.crawl import default_processes
+
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert default_processes() == processes
