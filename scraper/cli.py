@@ -40,7 +40,7 @@ from scraper.errors import (
 )
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
 from scraper.models import Article, Page, SaveResult
-from scraper.parse import parse_page
+from scraper.pipeline import Counters, record, safe_parse
 from scraper.urls import is_web_url
 from scraper.warc import ImportStats, export_warc, import_warc
 
@@ -247,15 +247,6 @@ def _crawl_lock(db: Path) -> Iterator[None]:
         yield
 
 
-def _parse(page: Page) -> Article:
-    try:
-        return parse_page(page.text, page.final_url)
-    except RecursionError as exc:
-        raise ParseError("page is nested too deeply to parse", url=page.final_url) from exc
-    except (ValueError, TypeError, IndexError, KeyError) as exc:  # a parser bug, kept local
-        raise ParseError(f"could not parse page ({type(exc).__name__}: {exc})") from exc
-
-
 def _settings(user_agent: str, timeout: float, max_bytes: int, retries: int) -> FetchSettings:
     return FetchSettings(
         user_agent=user_agent,
@@ -302,24 +293,19 @@ def _fetch_all(
     batch: _Batch,
     as_json: bool,
 ) -> None:
+    counters = Counters()
     for target, got in pages:
-        if isinstance(got, ScraperError):
-            if isinstance(got, FetchError):
-                archive.record_failure(got.attempts)
-            batch.fail(got, target)
-            continue
-        try:
-            article = _parse(got)
-        except ParseError as exc:
-            archive.record_page(got)
-            batch.fail(exc, target)
-            continue
-        if article.rejected:
-            archive.record_page(got)
-            batch.fail(ParseError(f"not an article: {article.rejected}"), target)
-            continue
-        result = archive.save(got, article)
-        _report_saved(archive, result, as_json)
+        parsed: Article | ScraperError | None = None
+        if isinstance(got, Page):
+            try:
+                parsed = safe_parse(got)
+            except ParseError as exc:
+                parsed = exc
+        done = record(archive, got, parsed, counters)
+        if done.saved is not None:
+            _report_saved(archive, done.saved, as_json)
+        elif done.error is not None:
+            batch.fail(done.error, target)
 
 
 def _report_saved(archive: Archive, result: SaveResult, as_json: bool) -> None:
@@ -354,7 +340,7 @@ def parse(
         try:
             if isinstance(got, ScraperError):
                 raise got
-            article = _parse(got)
+            article = safe_parse(got)
         except ScraperError as exc:
             batch.fail(exc, target)
             if as_json:
@@ -824,7 +810,7 @@ def reparse(
         rows = [_find(archive, k, db) for k in keys] if keys else list(archive.articles())
         for row in rows:
             try:
-                result = archive.reparse(int(row["id"]), _reparse_one)
+                result = archive.reparse(int(row["id"]), safe_parse)
             except ScraperError as exc:
                 counts["failed"] += 1
                 batch.fail(exc, str(row["url"]))
@@ -833,7 +819,7 @@ def reparse(
         rejected = [] if keys else archive.rejected_pages()
         for fetch_id in rejected:
             try:
-                saved = archive.reconsider(fetch_id, _reparse_one)
+                saved = archive.reconsider(fetch_id, safe_parse)
             except ScraperError as exc:
                 counts["failed"] += 1
                 batch.fail(exc, f"fetch {fetch_id}")
@@ -848,10 +834,6 @@ def reparse(
         err=True,
     )
     raise typer.Exit(batch.code)
-
-
-def _reparse_one(page: Page) -> Article:
-    return _parse(page)
 
 
 @app.command()
@@ -917,7 +899,7 @@ def _import_with_progress(
         batch.fail(error, str(getattr(error, "path", "")))
 
     if not show_bar:
-        return import_warc(archive, files, parse=_parse, on_error=report)
+        return import_warc(archive, files, parse=safe_parse, on_error=report)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -935,7 +917,7 @@ def _import_with_progress(
         def progress(path: Path, offset: int) -> None:
             bar.update(task, completed=done_before[path] + offset, description=path.name)
 
-        return import_warc(archive, files, parse=_parse, progress=progress, on_error=report)
+        return import_warc(archive, files, parse=safe_parse, progress=progress, on_error=report)
 
 
 # ====================================================================== distributed (issue 7)

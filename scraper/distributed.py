@@ -3,8 +3,8 @@
 ``Worker`` loops claim → fetch and parse (``crawl.parsing.perform``, the same code a local crawl
 runs) → complete: in one PostgreSQL transaction it releases the lease, queues the URLs it
 found and pushes the result (parsed record, raw bytes, headers). ``Ingest`` takes results in
-order and writes them with ``Archive.save``/``record_page``/``record_failure``, so
-canonicalization, works, versions and search are those of a local crawl.
+order and writes each through ``pipeline.record``, the step a local crawl's writer takes, so
+canonicalization, works, versions, search and the counts are those of a local crawl.
 
 Exactly once across crashes: a result is deleted from PostgreSQL only after archive.db has
 committed it, and archive.db notes each result id (table ``frontier_results``) in the same
@@ -58,7 +58,7 @@ from scraper.discover import (
     robots_head,
     robots_url,
 )
-from scraper.errors import FetchError, InputError, LockError, ScraperError
+from scraper.errors import FetchError, InputError, LockError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.frontier_pg import (
     Backlog,
@@ -71,8 +71,9 @@ from scraper.frontier_pg import (
     Result,
     describe,
 )
-from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page, SaveStatus
+from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page
 from scraper.netguard import refused_address
+from scraper.pipeline import Counters, page_from_bytes, record
 from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
@@ -320,14 +321,23 @@ def decode_digest(data: dict[str, Any]) -> dedup.Digest | None:
 
 
 def decode_page(meta: dict[str, Any], content: bytes | None) -> Page:
-    body = content or b""
-    values = dict(meta)
-    values["attempts"] = tuple(FetchAttempt(**a) for a in meta.get("attempts", ()))
-    for key in ("headers", "request_headers"):
-        values[key] = tuple(tuple(h) for h in meta.get(key, ()))
-    values["redirects"] = tuple(meta.get("redirects", ()))
-    text = body.decode(meta.get("encoding") or "utf-8", errors="replace")
-    return Page(content=body, text=text, **values)
+    """The page a worker sent (``encode_result``), decoded as the worker decoded it."""
+    return page_from_bytes(
+        meta["url"],
+        content or b"",
+        fetched_at=meta.get("fetched_at", ""),
+        final_url=meta.get("final_url"),
+        status=meta["status"],
+        content_type=meta.get("content_type"),
+        encoding=meta.get("encoding") or "",
+        headers=tuple((str(k), str(v)) for k, v in meta.get("headers", ())),
+        elapsed=meta.get("elapsed"),
+        attempts=tuple(FetchAttempt(**a) for a in meta.get("attempts", ())),
+        redirects=tuple(meta.get("redirects", ())),
+        request_headers=tuple((str(k), str(v)) for k, v in meta.get("request_headers", ())),
+        http_version=meta.get("http_version"),
+        reason=meta.get("reason"),
+    )
 
 
 # ====================================================================== the worker
@@ -834,16 +844,13 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
 
 
 @dataclass
-class IngestStats:
+class IngestStats(Counters):
+    """What an ingest did: its pages' fates (``Counters``) and the run's own figures."""
+
     run_id: int = 0
     results: int = 0
     skipped: int = 0  # already in archive.db (a crash came between its commit and ours)
     found: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    not_modified: int = 0
-    failed: int = 0
     pages: int = 0
     seconds: float = 0.0
     outcome: str = "ok"
@@ -1031,46 +1038,45 @@ class Ingest:
         """One SQLite transaction for the batch; each result's id goes into the ledger with
         its records, so a batch re-read after a crash is recognised and skipped."""
         counts: dict[str, int] = {}
+        pages = Counters()
         with self.archive.crawl_transaction():
             for result in results:
                 if self.archive.result_ingested(frontier_id, result.id):
                     counts["skipped"] = counts.get("skipped", 0) + 1
                     continue
-                for name in self._apply(result):
+                for name in self._apply(result, pages):
                     counts[name] = counts.get(name, 0) + 1
                 # written, its id not yet in the ledger, neither committed (crashpoints.py)
                 crashpoint("save-before-commit")
                 self.archive.mark_ingested(frontier_id, result.id, stamp())
         # committed to archive.db, not yet dropped from PostgreSQL (results_done)
         crashpoint("save-after-commit", len(results) - counts.get("skipped", 0))
+        self.stats.add(pages)
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
 
-    def _apply(self, result: Result) -> list[str]:
-        """Write one result with the archive's own methods; the counters it moves."""
+    def _apply(self, result: Result, pages: Counters) -> list[str]:
+        """Write one result through the pipeline, counting its page in ``pages``; the run's
+        other figures it moves (results, found, pages)."""
         data = json.loads(result.payload)
+        failed = bool(data.get("failed"))
         names = ["results"] + ["found"] * int(data.get("found", 0))
-        if data.get("failed"):
-            names += ["failed", "pages"]
         if result.kind == "attempts":
             attempts = tuple(FetchAttempt(**a) for a in data.get("attempts", ()))
-            self.archive.record_failure(attempts)
-            return names
+            if not failed:  # a robots.txt fetch's attempts: bookkeeping, not a page
+                self.archive.record_failure(attempts)
+                return names
+            reason = attempts[-1].error if attempts and attempts[-1].error else "fetch failed"
+            record(self.archive, FetchError(reason, attempts=attempts), None, pages)
+            return [*names, "pages"]
         page = decode_page(data["page"], result.content)
-        if not data.get("failed"):
-            names.append("pages")
-        if result.kind == "not_modified":
-            self.archive.not_modified(page)
-            return [*names, "not_modified"]
+        parsed: Article | ScraperError | None = None
+        prepared = None
         if result.kind == "article":
             digest = decode_digest(data)
             prepared = Prepared(digest) if digest is not None else None
-            saved = self.archive.save(page, Article(**data["article"]), prepared)
-            counter = {
-                SaveStatus.NEW: "new",
-                SaveStatus.UPDATED: "changed",
-                SaveStatus.UNCHANGED: "unchanged",
-            }[saved.status]
-            return [*names, counter]
-        self.archive.record_page(page)
-        return names
+            parsed = Article(**data["article"])
+        elif failed:  # the worker's parser failed on it: the page is kept, counted failed
+            parsed = ParseError("could not parse page", url=page.url)
+        record(self.archive, page, parsed, pages, prepared=prepared)
+        return [*names, "pages"]

@@ -38,6 +38,7 @@ from scraper.errors import (
     TooLargeError,
 )
 from scraper.models import FetchAttempt, Page
+from scraper.pages import looks_like_html, page_from_bytes
 
 DEFAULT_USER_AGENT = (
     f"archiver/{__version__} (+https://github.com/archiver-project/archiver; "
@@ -102,40 +103,16 @@ def read_local(target: str, *, url: str | None = None, max_bytes: int | None = N
         raise InputError(f"{path}: no such file") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not _looks_like_html(data):
+    if not looks_like_html(data):
         raise NotHTMLError("file does not look like an HTML page", url=str(path))
-    text, encoding = decode(data)
     final_url = url or path.resolve().as_uri()
-    stamp = now_iso()
-    attempt = FetchAttempt(
-        url=final_url,
-        time=stamp,
-        status=None,
-        final_url=final_url,
-        bytes=len(data),
-        encoding=encoding,
+    return page_from_bytes(
+        final_url,
+        data,
+        fetched_at=now_iso(),
+        status=None,  # read from disk: no HTTP exchange
         elapsed=round(time.monotonic() - started, 4),
     )
-    return Page(
-        url=final_url,
-        final_url=final_url,
-        status=200,
-        content=data,
-        text=text,
-        encoding=encoding,
-        fetched_at=stamp,
-        attempts=(attempt,),
-    )
-
-
-def _looks_like_html(head: bytes) -> bool:
-    """Sniff the first bytes: markup, not a PDF, image or archive."""
-    sample = head[:1024].lstrip().lower()
-    if sample.startswith((b"%pdf", b"\x89png", b"\xff\xd8\xff", b"gif8", b"pk\x03\x04")):
-        return False
-    if sample.startswith(b"\xef\xbb\xbf"):
-        sample = sample[3:].lstrip()
-    return sample.startswith(b"<") or b"<html" in sample or b"<body" in sample
 
 
 def _retry_after(value: str | None, cap: float) -> float | None:
@@ -463,7 +440,7 @@ class Fetcher:
                         status=status,
                         attempts=(record(status, final, 0, reason, response),),
                     )
-                if html_only and not ctype and not _looks_like_html(data):
+                if html_only and not ctype and not looks_like_html(data):
                     reason = "not an HTML page (no Content-Type, content is not markup)"
                     raise NotHTMLError(
                         reason,

@@ -12,7 +12,8 @@ page read from a local file kept no headers: its record gets a minimal set and i
 says the raw headers were not kept.
 
 Import reads WARCs from any crawler and archives every HTML response exactly as a fetch would
-(``Archive.save`` with the WARC-Date as the capture time). Payloads are de-chunked and
+(``pipeline.record``, the step a fetch takes, with the WARC-Date as the capture time and an
+older capture never replacing a later archived one). Payloads are de-chunked and
 decompressed here rather than by warcio's ``content_stream()``, which silently passes a
 truncated gzip body and reports decoding errors by writing to stderr. A record that cannot be
 read is reported with its offset and skipped; reading resumes at the next record found.
@@ -47,9 +48,9 @@ from warcio.warcwriter import WARCWriter
 from scraper import __version__
 from scraper.archive import ARTICLE_FIELDS, Archive
 from scraper.crashpoints import crashpoint
-from scraper.decode import decode
-from scraper.errors import ArchiveError, ParseError, ScraperError, WarcError
-from scraper.models import Article, FetchAttempt, Page
+from scraper.errors import ArchiveError, ScraperError, WarcError
+from scraper.models import Article, Page
+from scraper.pipeline import Counters, Kind, looks_like_html, page_from_bytes, record, safe_parse
 from scraper.urls import canonicalize
 
 __all__ = [
@@ -376,23 +377,16 @@ def export_warc(
 
 
 @dataclass
-class ImportStats:
-    """What an import did, record by record."""
+class ImportStats(Counters):
+    """What an import did, record by record (its pages' fates counted as ``Counters``)."""
 
     files: int = 0
     records: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
     revisits: int = 0
     not_html: int = 0
     not_ok: int = 0
     empty: int = 0
-    not_article: int = 0
     already: int = 0
-    older: int = 0
-    not_modified: int = 0
-    failed: int = 0
     bad: int = 0
     other: int = 0
     errors: list[WarcError] = field(default_factory=list)
@@ -444,17 +438,6 @@ class _PayloadError(Exception):
     """A record whose body cannot be had (truncated, corrupt compression)."""
 
 
-def _default_parse(page: Page) -> Article:
-    from scraper.parse import parse_page
-
-    try:
-        return parse_page(page.text, page.final_url)
-    except RecursionError as exc:
-        raise ParseError("page is nested too deeply to parse", url=page.final_url) from exc
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise ParseError(f"could not parse page ({type(exc).__name__}: {exc})") from exc
-
-
 def archive_time(warc_date_value: str) -> str:
     """A WARC-Date (any precision, 14-digit ARC form included) as the archive's UTC ISO time."""
     value = warc_date_value.strip()
@@ -471,13 +454,6 @@ def archive_time(warc_date_value: str) -> str:
     except OverflowError as exc:  # 9999-12-31T23:59:59-01:00: its UTC day is past the calendar
         raise _PayloadError(f"bad WARC-Date {warc_date_value!r}") from exc
     return stamp + "Z"
-
-
-def _looks_like_html(data: bytes) -> bool:
-    sample = data[:1024].lstrip().lower()
-    if sample.startswith(b"\xef\xbb\xbf"):
-        sample = sample[3:].lstrip()
-    return sample.startswith(b"<") or b"<html" in sample or b"<body" in sample
 
 
 def _is_html_type(ctype: str | None) -> bool:
@@ -541,7 +517,7 @@ def _decompress(data: bytes, encoding: str, cap: int = DEFAULT_MAX_BYTES) -> byt
         if not z.eof:
             raise _PayloadError(f"{name} body ends before its stream does (truncated)")
         return out
-    if _looks_like_html(data):
+    if looks_like_html(data):
         return data
     raise _PayloadError(f"corrupt {name} body")
 
@@ -913,7 +889,7 @@ class _Importer:
         if not body.strip():
             self.stats.empty += 1
             return None
-        if ctype is None and not _looks_like_html(body):
+        if ctype is None and not looks_like_html(body):
             self.stats.not_html += 1
             return None
         payload = _Payload(hashlib.sha256(body).hexdigest(), ctype)
@@ -998,29 +974,27 @@ class _Importer:
             self.stats.already += 1
             return 0
         try:
-            article = self.parse(page)
+            parsed: Article | ScraperError = self.parse(page)
         except ScraperError as exc:
-            self.archive.record_page(page)
-            self.stats.failed += 1
-            self.error(f"{page.final_url}: {exc}", p.offset, bad=False)
-            return 1
-        if not article.is_article:
-            self.archive.record_page(page)
-            self.stats.not_article += 1
-            return 1
-        last_seen = self.archive.last_seen_of(canonicalize(article.canonical_url or article.url))
-        if last_seen is not None and last_seen > page.fetched_at:
-            # Saving would make an old capture the current record; keep its bytes only.
-            self.archive.record_page(page)
-            self.stats.older += 1
-            return 1
-        result = self.archive.save(page, article)
-        self.saved += 1
-        crashpoint("save-before-commit")  # saved, its batch not yet committed
-        setattr(self.stats, result.status.value, getattr(self.stats, result.status.value) + 1)
-        if p.revisit:
-            self.stats.revisits += 1
+            parsed = exc
+        done = record(self.archive, page, parsed, self.stats, superseded=self._superseded)
+        if done.kind is Kind.FAILED:
+            message = str(done.error)
+            if page.final_url not in message:
+                message = f"{page.final_url}: {message}"
+            self.error(message, p.offset, bad=False)
+        elif done.saved is not None:
+            self.saved += 1
+            crashpoint("save-before-commit")  # saved, its batch not yet committed
+            if p.revisit:
+                self.stats.revisits += 1
         return 1
+
+    def _superseded(self, page: Page, article: Article) -> bool:
+        """A later capture of the article is the archived record: saving this older one
+        would make it the current record, so only its bytes are kept."""
+        last_seen = self.archive.last_seen_of(canonicalize(article.canonical_url or article.url))
+        return last_seen is not None and last_seen > page.fetched_at
 
 
 def _unreadable(exc: BaseException) -> str:
@@ -1056,32 +1030,13 @@ def _page(
     proto: str | None,
     reason: str | None,
 ) -> Page:
-    text, encoding = decode(body, ctype)
-
-    def header(name: str) -> str | None:
-        return next((v for k, v in headers if k.lower() == name), None)
-
-    attempt = FetchAttempt(
-        url=uri,
-        time=time,
+    return page_from_bytes(
+        uri,
+        body,
+        fetched_at=time,
         status=status,
-        final_url=uri,
-        bytes=len(body),
-        encoding=encoding,
-        etag=header("etag"),
-        last_modified=header("last-modified"),
-    )
-    return Page(
-        url=uri,
-        final_url=uri,
-        status=status,
-        content=body,
-        text=text,
-        encoding=encoding,
         content_type=ctype,
         headers=headers,
-        fetched_at=time,
-        attempts=(attempt,),
         http_version=proto,
         reason=reason,
     )
@@ -1107,7 +1062,7 @@ def import_warc(
     """
     stats = ImportStats()
     importer = _Importer(
-        archive, parse or _default_parse, stats, on_error or (lambda e: None), max_bytes
+        archive, parse or safe_parse, stats, on_error or (lambda e: None), max_bytes
     )
     for path in paths:
         tick = None if progress is None else (lambda off, p=path: progress(p, off))

@@ -21,9 +21,9 @@ from typing import Any
 import sqlite_utils
 
 from scraper import dedup
-from scraper.decode import decode
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
+from scraper.pages import page_from_bytes
 from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
@@ -370,15 +370,9 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         if data is None:
             raise ArchiveError("no stored raw page", url=url)
         hint = f"text/html; charset={encoding}" if encoding else None
-        text, decoded_as = decode(data, hint)
-        return Page(
-            url=url,
-            final_url=final_url,
-            status=200,
-            content=data,
-            text=text,
-            encoding=decoded_as,
-            fetched_at=when,
+        # decoded anew (the hint first): a reparse may meet a better decoder; no fetch row
+        return page_from_bytes(
+            url, data, final_url=final_url, fetched_at=when, content_type=hint, attempts=()
         )
 
     def rejected_pages(self) -> list[int]:

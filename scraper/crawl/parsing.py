@@ -22,8 +22,8 @@ from scraper.discover import (
 from scraper.errors import ParseError
 from scraper.fetch import Fetcher
 from scraper.models import Page
-from scraper.parse import parse_page
 from scraper.parse.links import Listing, extract_list
+from scraper.pipeline import parser_guard, safe_parse
 from scraper.prepare import prepare
 
 from .worker import Outcome, Task, fetch_task, unexpected
@@ -57,23 +57,21 @@ def _use(task: Task, page: Page) -> Outcome:
     if page.status == 304 or task.kind == "robots":
         return Outcome(task, page=page)
     try:
-        if task.kind == "list":
-            listing = extract_list(page.text, page.final_url)
-            return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
-        if task.kind in ("sitemap", "feed"):
-            text = xml_text(page, task.settings.max_bytes)
-            if task.kind == "feed":
-                return Outcome(task, page, entries=parse_feed(text, page.final_url))
-            sitemap = parse_sitemap(text, page.final_url)
-            return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
-        article = parse_page(page.text, page.final_url)
-        prepared = prepare(page, article) if article.kept else None
-        return Outcome(task, page, article=article, prepared=prepared)
+        with parser_guard(task.url):
+            if task.kind == "list":
+                listing = extract_list(page.text, page.final_url)
+                return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
+            if task.kind in ("sitemap", "feed"):
+                text = xml_text(page, task.settings.max_bytes)
+                if task.kind == "feed":
+                    return Outcome(task, page, entries=parse_feed(text, page.final_url))
+                sitemap = parse_sitemap(text, page.final_url)
+                return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)
+            article = safe_parse(page)
+            prepared = prepare(page, article) if article.kept else None
+            return Outcome(task, page, article=article, prepared=prepared)
     except ParseError as exc:
         return Outcome(task, page, error=exc)
-    except (RecursionError, ValueError, TypeError, IndexError, KeyError) as exc:
-        error = ParseError(f"could not parse page ({type(exc).__name__}: {exc})", url=task.url)
-        return Outcome(task, page, error=error)
 
 
 def xml_text(page: Page, cap: int) -> str:

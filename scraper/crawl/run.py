@@ -36,24 +36,21 @@ from scraper.discover import (
     robots_url,
 )
 from scraper.errors import (
-    DisallowedError,
     FetchError,
+    ScraperError,
     TooLargeError,
 )
 from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.models import (
     Article,
-    FetchAttempt,
     FrontierItem,
     HostState,
     NewUrl,
     Page,
-    SaveResult,
-    SaveStatus,
     Visit,
 )
 from scraper.parse.links import Listing
-from scraper.prepare import Prepared
+from scraper.pipeline import Counters, Kind, Store, record
 from scraper.urls import canonicalize, host_of
 
 from .parsing import parse_fetched
@@ -91,8 +88,9 @@ _DUE_AHEAD = 16  # due URLs read from the frontier per host at a time
 _LONGEST_WAIT = 600.0
 
 
-class CrawlState(Protocol):
-    """What a crawl needs from its store; ``Archive`` is the SQLite one.
+class CrawlState(Store, Protocol):
+    """What a crawl needs from its store (the pipeline's ``Store``, and its frontier, hosts
+    and runs); ``Archive`` is the SQLite one.
 
     Kept small so another backend (a shared PostgreSQL frontier) can sit beside it.
     """
@@ -110,16 +108,10 @@ class CrawlState(Protocol):
     ) -> list[FrontierItem]: ...
     def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]: ...
     def frontier_done(self, url: str, visit: Visit) -> None: ...
-    def not_modified(self, page: Page) -> int | None: ...
     def host_state(self, host: str) -> HostState | None: ...
     def host_save(self, state: HostState) -> None: ...
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
     def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
-    def save(
-        self, page: Page, article: Article, prepared: Prepared | None = None
-    ) -> SaveResult: ...
-    def record_page(self, page: Page) -> None: ...
-    def record_failure(self, attempts: Iterable[FetchAttempt]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -194,13 +186,10 @@ class _Host:
 
 
 @dataclass
-class _Counts:
+class _Counts(Counters):
+    """A run's pages by what became of them (``Counters``), and the run's own figures."""
+
     found: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    not_modified: int = 0
-    failed: int = 0
     pages: int = 0
     dispatched: int = 0
     chain: dict[str, int] = field(default_factory=dict)  # list URL -> pages with nothing new
@@ -665,74 +654,60 @@ class Crawl:
         now = stamp()
         revisit = stamp(time.time() + site.revisit_after)
         assert item is not None
-        if isinstance(out.error, DisallowedError):  # redirected to a private address
-            self.state.record_failure(out.error.attempts)
+        if page is None:  # the fetch failed
+            assert out.error is not None
+            got: Page | ScraperError = out.error
+            parsed: Article | ScraperError | None = None
+        else:  # parsed (an article, or None for a list page, sitemap or feed), or its failure
+            got, parsed = page, out.error or (out.article if task.kind == "article" else None)
+        done = record(
+            self.state,
+            got,
+            parsed,
+            self._counts,
+            prepared=out.prepared,
+            strip_params=site.strip_params,
+        )
+        if done.kind is Kind.DISALLOWED:  # redirected to a private address
             self.state.frontier_done(
-                task.url, Visit("disallowed", now, revisit, error=str(out.error)[:500])
+                task.url, Visit("disallowed", now, revisit, error=str(done.error)[:500])
             )
             return
-        if out.error is not None:
-            self._counts.failed += 1
-            if isinstance(out.error, FetchError):
-                self.state.record_failure(out.error.attempts)
-            elif page is not None:
-                self.state.record_page(page)
+        if done.kind is Kind.FAILED:
+            assert done.error is not None
+            wait = failure_wait(site, done.error, item.failures)
             self.state.frontier_done(
                 task.url,
                 Visit(
                     "failed",
                     now,
-                    stamp(time.time() + failure_wait(site, out.error, item.failures)),
+                    stamp(time.time() + wait),
                     failed=True,
-                    error=str(out.error)[:500],
+                    error=str(done.error)[:500],
                 ),
             )
             return
         assert page is not None
-        etag, modified = page.header("etag"), page.header("last-modified")
-        if page.status == 304:
-            self._counts.not_modified += 1
-            self.state.not_modified(page)
+        if done.kind is Kind.NOT_MODIFIED:
             if task.kind == "list":  # nothing new here; the stored next page may still be due
                 self._follow_next(item, site, item.next_url, news=False, all_old=False, now=now)
             self.state.frontier_done(task.url, Visit("not_modified", now, revisit))
             return
+        etag, modified = page.header("etag"), page.header("last-modified")
         visit = Visit("ok", now, revisit, etag=etag, last_modified=modified)
-        if task.kind == "article":
+        if done.saved is not None:
+            # saved, its frontier row not yet written, neither committed (crashpoints.py)
+            self._saved += 1
+            crashpoint("save-before-commit")
+            visit = replace(visit, article_id=done.saved.id)
+        elif done.kind is Kind.NOT_ARTICLE:
             assert out.article is not None
-            if out.article.kept:
-                canonical = canonicalize(out.article.canonical_url, site.strip_params)
-                article = replace(out.article, canonical_url=canonical)
-                result = self.state.save(page, article, out.prepared)
-                # saved, its frontier row not yet written, neither committed (crashpoints.py)
-                self._saved += 1
-                crashpoint("save-before-commit")
-                counter = {
-                    SaveStatus.NEW: "new",
-                    SaveStatus.UPDATED: "changed",
-                    SaveStatus.UNCHANGED: "unchanged",
-                }[result.status]
-                setattr(self._counts, counter, getattr(self._counts, counter) + 1)
-                visit = Visit(
-                    "ok", now, revisit, etag=etag, last_modified=modified, article_id=result.id
-                )
-            else:
-                self.state.record_page(page)
-                visit = Visit(
-                    "not_article",
-                    now,
-                    revisit,
-                    etag=etag,
-                    last_modified=modified,
-                    error=out.article.rejected,
-                )
+            visit = replace(visit, status="not_article", error=out.article.rejected)
         elif task.kind == "list":
-            self.state.record_page(page)
             assert out.listing is not None
             self._follow_list(item, site, page, out.listing, out.next_url, now)
             visit = replace(visit, next_url=out.next_url)
-        else:
-            self.state.record_page(page)
+        elif task.kind != "article":
             note = self._follow_entries(site, out, now)
             if note is not None:
                 visit = replace(visit, error=note)
