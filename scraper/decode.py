@@ -156,18 +156,19 @@ def decode(data: bytes, content_type: str | None = None) -> tuple[str, str]:
             return text, codec
     # Nothing decodes cleanly: real pages often carry a few broken bytes (a truncated
     # character, a pasted fragment). Accept the first candidate that mostly decodes.
+    replaced: dict[str, str] = {}
     for codec in seen:
-        text = data.decode(codec, errors="replace")
+        text = replaced[codec] = data.decode(codec, errors="replace")
         if text.count("\ufffd") <= max(2, len(text) // 1000):
             return text, codec
     # Statistical detection guesses badly on a short text (a one-line notice with a broken
     # byte came out as iso8859-5): UTF-8 whose characters mostly decode is UTF-8, and a page
     # whose GB18030 reading is ordinary Chinese is Chinese.
-    text = data.decode("utf-8", errors="replace")
+    text = replaced["utf-8"]
     wide = _wide(text)
     if len(wide) >= 2 and text.count("\ufffd") <= 2 * len(wide):  # GBK read so: 11x
         return text, "utf-8"
-    text = data.decode("gb18030", errors="replace")
+    text = replaced["gb18030"]
     if _reads_as_chinese(text):
         return text, "gb18030"
     best = from_bytes(data[:200_000]).best()

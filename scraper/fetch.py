@@ -208,7 +208,7 @@ class Fetcher:
             max_redirects=s.max_redirects,
             limits=_LIMITS,
             transport=transport or _transport(s, tls),
-            event_hooks={} if s.allow_private else {"request": [_refuse_private]},
+            event_hooks={"request": [_note_request]},
             verify=tls if tls is not None else True,
             # Only what the site settings say: an environment proxy would dial for us, past
             # the address check and the deadline.
@@ -324,6 +324,7 @@ class Fetcher:
         deadline = started + s.total_timeout
         _DEADLINE.at = deadline
         _DEADLINE.cut = False
+        _DEADLINE.url = None
         try:
             return self._exchange(url, headers, html_only, cap, truncate, stamp, started)
         finally:
@@ -467,14 +468,12 @@ class Fetcher:
                     reason=response.reason_phrase,
                     attempts=(attempt,),
                 )
-        except _Refused as exc:
-            reason = str(exc)
-            raise DisallowedError(
-                reason, url=url, attempts=(record(final=exc.url, error=reason),)
-            ) from None
         except netguard.RefusedAddress as exc:
             reason = f"refused: {exc}; set allow_private = true for this site to crawl it"
-            raise DisallowedError(reason, url=url, attempts=(record(error=reason),)) from None
+            refused = without_credentials(_DEADLINE.url) if _DEADLINE.url else None
+            raise DisallowedError(
+                reason, url=url, attempts=(record(final=refused, error=reason),)
+            ) from None
         except httpx.TooManyRedirects:
             reason = f"more than {s.max_redirects} redirects"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
@@ -540,23 +539,10 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-class _Refused(Exception):
-    """A request (the first or a redirect) to a non-public address, stopped before sending."""
-
-    def __init__(self, reason: str, url: str) -> None:
-        super().__init__(reason)
-        self.url = url
-
-
-def _refuse_private(request: httpx.Request) -> None:
-    """httpx request hook: runs before every request, redirects included."""
-    refused = netguard.refused_address(request.url.host)
-    if refused is not None:
-        raise _Refused(
-            f"refused: {request.url.host} is a private address {refused}; "
-            "set allow_private = true for this site to crawl it",
-            str(request.url),
-        )
+def _note_request(request: httpx.Request) -> None:
+    """httpx request hook, before every request (redirects included): which URL is being
+    sent, so a refusal at dial time (``_Backend``) can name the redirect it stopped."""
+    _DEADLINE.url = str(request.url)
 
 
 class _Truncated(Exception):
@@ -614,11 +600,13 @@ class _Retryable(Exception):
 
 
 class _Deadline(threading.local):
-    """The monotonic time the current thread's request must end by (None: no request)."""
+    """The current thread's request: the monotonic time it must end by (None: no request),
+    and the URL being sent."""
 
     at: float | None = None
     # Whether the last wait was shortened by the deadline (then a timeout is the deadline's).
     cut: bool = False
+    url: str | None = None  # the request being sent (the first or a redirect)
 
 
 _DEADLINE = _Deadline()

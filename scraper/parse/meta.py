@@ -160,6 +160,8 @@ def title_above(doc: Doc, body_start: int) -> tuple[str | None, int | None]:
     return None, None
 
 
+# What surrounds a credit value and is not part of it: spaces, colons, separators.
+_EDGE = " :：·|丨"
 _PAIRS = {"）": "（", ")": "(", "】": "【", "]": "[", "》": "《", "」": "「", ">": "<"}
 _OPENERS = {v: k for k, v in _PAIRS.items()}
 
@@ -168,7 +170,7 @@ def _balanced(value: str) -> str:
     """``value`` with the brackets at its ends dropped where they pair with nothing in it or
     only wrap it: ``《求是》杂志`` and ``中国（上海）自贸区`` stay whole, ``【新华社】`` loses
     its marks; ``《人民日报》`` keeps them (as printed)."""
-    value = value.strip(" :：·|丨")
+    value = value.strip(_EDGE)
     while value:
         first, last = value[0], value[-1]
         if (
@@ -183,7 +185,7 @@ def _balanced(value: str) -> str:
             value = value[:-1]
         else:
             break
-        value = value.strip(" :：·|丨")
+        value = value.strip(_EDGE)
     return value
 
 
