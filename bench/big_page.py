@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = (
     "import sys\n"
-    "import scraper.textindex\n"
-    "scraper.textindex.INDEX_CHARS = int(sys.argv.pop(1)) or sys.maxsize\n"
+    "import scraper.archive.textindex\n"
+    "scraper.archive.textindex.INDEX_CHARS = int(sys.argv.pop(1)) or sys.maxsize\n"
     "from scraper.cli import main\n"
     "try:\n"
     "    main()\n"

@@ -55,10 +55,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scraper import dedup  # noqa: E402
-from scraper.archive import Archive, article_id  # noqa: E402
+from scraper.archive import (  # noqa: E402
+    Archive,
+    article_id,
+    dedup,
+)
+from scraper.archive.prepare import Prepared  # noqa: E402
 from scraper.models import Article, FetchAttempt, Page  # noqa: E402
-from scraper.prepare import Prepared  # noqa: E402
 
 # ------------------------------------------------------------------ synthetic text
 

@@ -52,7 +52,7 @@ _WORKS = "scraper.archive.works.xǁWorksStoreǁ"
 MODULES: dict[str, tuple[str, ...]] = {
     "urls": ("scraper.urls.*",),
     "decode": ("scraper.decode.*",),
-    "dedup": ("scraper.dedup.*",),
+    "dedup": ("scraper.archive.dedup.*",),
     "meta": ("scraper.parse.meta.*",),
     "notices": ("scraper.parse.notices.*",),
     "rules": ("scraper.crawl.rules.*",),

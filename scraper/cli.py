@@ -24,9 +24,9 @@ import typer
 from scraper import __version__
 from scraper.archive import Archive
 from scraper.archive.base import environment_fault
-from scraper.config import CONFIG_ENV, SiteConfig, config_path, load_config
 from scraper.crawl import CrawlOptions, CrawlStats, crawl_lock, default_processes
 from scraper.crawl import crawl as run_crawl
+from scraper.crawl.config import CONFIG_ENV, SiteConfig, config_path, load_config
 from scraper.datasette import metadata_for
 from scraper.errors import (
     ArchiveError,
@@ -922,7 +922,7 @@ def _import_with_progress(
 
 # ====================================================================== distributed (issue 7)
 # `archiver worker`, `archiver ingest`, `archiver status`, and `crawl --frontier/--enqueue`.
-# scraper.distributed (and with it psycopg) is imported inside these commands only, so the
+# scraper.crawl.distributed (and with it psycopg) is imported inside these commands only, so the
 # local crawl and every other command run without psycopg installed.
 
 FrontierOption = Annotated[
@@ -973,7 +973,7 @@ def _crawl_frontier(
 ) -> int:
     """Queue the sites in the frontier; without --enqueue, then ingest until the workers are
     done (the coordinating crawl), exiting 3 after more than ``max_failures`` failed pages."""
-    from scraper import distributed
+    from scraper.crawl import distributed
 
     url = _need_frontier(frontier)
     seeded = distributed.enqueue(url, chosen)
@@ -996,7 +996,7 @@ def _ingest(
     max_failures: int | None = None,
     give_up_after: float | None = None,
 ) -> int:
-    from scraper import distributed
+    from scraper.crawl import distributed
 
     log = _error if not quiet else distributed.no_log
     with _crawl_lock(db), _open(db) as archive, _sigterm_interrupts():
@@ -1045,7 +1045,7 @@ def worker(
     Run any number, on any machines; PostgreSQL restarts are waited out. Stop with SIGTERM.
     """
     with _reported():
-        from scraper import distributed
+        from scraper.crawl import distributed
 
         url = _need_frontier(frontier)
         options = distributed.WorkerOptions(
@@ -1103,7 +1103,7 @@ def ingest(
 def frontier_status(frontier: FrontierOption = None, as_json: JsonOption = False) -> None:
     """A distributed crawl's state: queue depth per host, leases, failures, workers alive."""
     with _reported():
-        from scraper import distributed
+        from scraper.crawl import distributed
 
         figures = distributed.status(_need_frontier(frontier))
     if as_json:

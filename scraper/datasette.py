@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 # Any-length Chinese search from Datasette: the term is cut into the same bigram phrase that
-# scraper/textindex.py builds (``纪委书记`` -> ``"纪委 委书 书记 记"*``), in SQL, because a
+# scraper/archive/textindex.py builds (``纪委书记`` -> ``"纪委 委书 书记 记"*``), in SQL, because a
 # Datasette user cannot run Python. One term per query; Latin words: use the table's search.
 SEARCH_SQL = """
 WITH RECURSIVE cut(i, acc) AS (

@@ -51,7 +51,7 @@ from scraper.pages import looks_like_html, page_from_bytes
 from scraper.urls import canonicalize
 
 if TYPE_CHECKING:
-    from scraper.prepare import Prepared
+    from scraper.archive.prepare import Prepared
 
 __all__ = [
     "Counters",

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.archive import SCHEMA_VERSION, Archive, article_id, host_key
+from scraper.archive.prepare import prepare
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveStatus
-from scraper.prepare import prepare
 from scraper.urls import canonicalize
 
 URL = "https://www.example.gov.cn/art/2022/6/24/art_1_1.html"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import SiteConfig, config_path, load_config
+from scraper.crawl.config import SiteConfig, config_path, load_config
 from scraper.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ import unicodedata
 
 import pytest
 
-from scraper import dedup
-from scraper.dedup import (
+from scraper.archive import dedup
+from scraper.archive.dedup import (
     BANDS,
     MIN_CHARS,
     NUM_PERM,

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.config import SiteConfig
-from scraper.crawl.rules import entry_urls
-from scraper.discover import (
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import (
     ROBOTS_MAX_BYTES,
     Entry,
     Robots,
@@ -26,6 +25,7 @@ from scraper.discover import (
     robots_url,
     script_next_page,
 )
+from scraper.crawl.rules import entry_urls
 from scraper.errors import ParseError
 from scraper.urls import absolute
 

@@ -225,8 +225,8 @@ def test_psycopg_is_not_needed_without_frontier() -> None:
 def test_an_article_travels_with_its_digest_and_a_foreign_scheme_is_recomputed() -> None:
     import json
 
-    from scraper import dedup
-    from scraper.distributed import decode_digest, encode_result
+    from scraper.archive import dedup
+    from scraper.crawl.distributed import decode_digest, encode_result
     from scraper.models import Article
 
     body = "全省机关党建工作推进会召开，会议总结了上半年机关党建工作取得的成效。" * 3
@@ -456,8 +456,8 @@ def test_claims_hold_the_host_and_leases_expire(frontier: str) -> None:
     through 0.5 s windows: a loaded machine may take longer than a window between two calls."""
     from datetime import timedelta
 
-    from scraper.config import SiteConfig
-    from scraper.frontier_pg import PgFrontier
+    from scraper.crawl.config import SiteConfig
+    from scraper.crawl.frontier_pg import PgFrontier
     from scraper.models import NewUrl
 
     delay = 0.5
@@ -531,8 +531,8 @@ def test_ingest_after_a_crash_between_the_two_commits_writes_nothing_twice(
     frontier: str, make_site: Callable[[], Site], tmp_path: Path
 ) -> None:
     from scraper.archive import Archive
-    from scraper.distributed import Ingest, Worker, WorkerOptions
-    from scraper.frontier_pg import PgFrontier
+    from scraper.crawl.distributed import Ingest, Worker, WorkerOptions
+    from scraper.crawl.frontier_pg import PgFrontier
 
     made, cfg = build_sites(make_site, tmp_path, 2, 5, 0.0)
     enqueue(cfg, frontier)
@@ -554,7 +554,7 @@ def test_ingest_after_a_crash_between_the_two_commits_writes_nothing_twice(
 _INGEST_IN_BATCHES = """
 import sys
 from scraper.archive import Archive
-from scraper.distributed import Ingest
+from scraper.crawl.distributed import Ingest
 with Archive.open(sys.argv[2]) as archive:
     Ingest(sys.argv[1], archive, until_idle=True, batch=int(sys.argv[3])).run()
 """
@@ -574,7 +574,7 @@ def test_an_ingest_crashed_at_the_nth_result_then_rerun_writes_each_result_once(
 ) -> None:
     """Deterministic kill -9 (crashpoints.py): the ingest ends right before or right after the
     SQLite commit holding its ``n``-th result; the next ingest completes the work."""
-    from scraper.distributed import Worker, WorkerOptions
+    from scraper.crawl.distributed import Worker, WorkerOptions
 
     made, cfg = build_sites(make_site, tmp_path, 2, 5, 0.0)
     enqueue(cfg, frontier)
@@ -648,7 +648,7 @@ class FakeTime:
 
 
 def test_backoff_doubles_from_one_second_to_a_minute_with_jitter() -> None:
-    from scraper.distributed import Backoff
+    from scraper.crawl.distributed import Backoff
 
     backoff = Backoff(rng=random.Random(7))
     waits = [backoff.next() for _ in range(12)]
@@ -660,7 +660,7 @@ def test_backoff_doubles_from_one_second_to_a_minute_with_jitter() -> None:
 
 
 def _unreachable(url: str) -> Any:
-    from scraper.frontier_pg import FrontierUnavailable
+    from scraper.crawl.frontier_pg import FrontierUnavailable
 
     raise FrontierUnavailable("frontier database unavailable", reason="Connection refused")
 
@@ -668,7 +668,7 @@ def _unreachable(url: str) -> Any:
 def test_a_connection_says_once_that_postgresql_is_away_and_once_that_it_is_back() -> None:
     import threading
 
-    from scraper.distributed import Backoff, Link, WorkerStats, _Connection
+    from scraper.crawl.distributed import Backoff, Link, WorkerStats, _Connection
 
     fake, lines = FakeTime(), list[str]()
     link = Link("postgresql://archiver:s3cret@db.example:5432/crawl", lines.append, 600, fake.clock)
@@ -700,8 +700,8 @@ def test_a_connection_says_once_that_postgresql_is_away_and_once_that_it_is_back
 def test_a_connection_gives_up_at_the_bound_with_one_line() -> None:
     import threading
 
-    from scraper.distributed import Backoff, Link, WorkerStats, _Connection
-    from scraper.frontier_pg import FrontierUnavailable
+    from scraper.crawl.distributed import Backoff, Link, WorkerStats, _Connection
+    from scraper.crawl.frontier_pg import FrontierUnavailable
 
     fake, lines = FakeTime(), list[str]()
     link = Link("postgresql://archiver@db.example/crawl", lines.append, 300, fake.clock)
@@ -723,8 +723,8 @@ def test_a_connection_gives_up_at_the_bound_with_one_line() -> None:
 def test_a_connection_stops_waiting_at_its_deadline() -> None:
     import threading
 
-    from scraper.distributed import Link, WorkerStats, _Connection
-    from scraper.frontier_pg import FrontierUnavailable
+    from scraper.crawl.distributed import Link, WorkerStats, _Connection
+    from scraper.crawl.frontier_pg import FrontierUnavailable
 
     fake, lines = FakeTime(), list[str]()
     link = Link("postgresql:///crawl", lines.append, 0, fake.clock)  # 0: never gives up
@@ -739,7 +739,7 @@ def test_a_connection_stops_waiting_at_its_deadline() -> None:
 
 
 def test_messages_never_show_the_password() -> None:
-    from scraper.frontier_pg import describe, short_reason
+    from scraper.crawl.frontier_pg import describe, short_reason
 
     assert describe("postgresql://archiver:s3cret@db.example:5433/crawl?sslmode=require") == (
         "postgresql://archiver@db.example:5433/crawl"
@@ -765,7 +765,7 @@ def test_messages_never_show_the_password() -> None:
 
 
 def _watch(tty: bool) -> tuple[Any, io.StringIO]:
-    from scraper.distributed import Console, _Watch
+    from scraper.crawl.distributed import Console, _Watch
 
     class Stream(io.StringIO):
         def isatty(self) -> bool:
@@ -776,8 +776,8 @@ def _watch(tty: bool) -> tuple[Any, io.StringIO]:
 
 
 def test_a_waiting_ingest_writes_a_line_per_state_change_or_minute() -> None:
-    from scraper.distributed import IngestStats
-    from scraper.frontier_pg import Backlog
+    from scraper.crawl.distributed import IngestStats
+    from scraper.crawl.frontier_pg import Backlog
 
     watch, stream = _watch(tty=False)
     stats = IngestStats()
@@ -803,8 +803,8 @@ def test_a_waiting_ingest_writes_a_line_per_state_change_or_minute() -> None:
 
 
 def test_a_waiting_ingest_on_a_terminal_rewrites_one_line() -> None:
-    from scraper.distributed import IngestStats
-    from scraper.frontier_pg import Backlog
+    from scraper.crawl.distributed import IngestStats
+    from scraper.crawl.frontier_pg import Backlog
 
     watch, stream = _watch(tty=True)
     for t in range(5):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from scraper.config import SiteConfig
+from scraper.crawl.config import SiteConfig
 from scraper.crawl.parsing import parse_fetched
 from scraper.crawl.worker import Outcome, Task
 from scraper.errors import ParseError

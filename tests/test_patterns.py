@@ -19,7 +19,9 @@ from types import ModuleType
 import pytest
 
 import scraper.parse as parse_init
-from scraper import decode, dedup, discover, textindex
+from scraper import decode
+from scraper.archive import dedup, textindex
+from scraper.crawl import discover
 from scraper.parse import boilerplate, dates, dom, links, listing, meta, template
 
 GROWTH = 24

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from scraper import netguard
 from scraper.archive import Archive
 from scraper.cli import EXIT_ARCHIVE, EXIT_CONFIG, EXIT_FAILED, app
-from scraper.discover import is_crawlable
+from scraper.crawl.discover import is_crawlable
 from scraper.parse.links import extract_list
 
 from .faultserver import FaultServer

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from scraper.config import SiteConfig
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import Entry
 from scraper.crawl.rules import (
     FAIL_BACKOFF,
     article_urls,
@@ -22,7 +23,6 @@ from scraper.crawl.rules import (
     sitemap_depth_note,
     summary_line,
 )
-from scraper.discover import Entry
 from scraper.errors import (
     BlockedError,
     DisallowedError,

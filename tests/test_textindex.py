@@ -7,7 +7,7 @@ import sqlite3
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scraper.textindex import _SHORT, INDEX_CHARS, index_text, match_query, snippet, tokens
+from scraper.archive.textindex import _SHORT, INDEX_CHARS, index_text, match_query, snippet, tokens
 
 
 def test_cjk_runs_become_bigrams_plus_their_last_character() -> None:

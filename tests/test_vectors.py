@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper import vectors
+from scraper.archive import vectors
 
 MULTIPLIERS = (0x9E3779B97F | 1, 0x7F4A7C15 | 1, 0xF39CC0605 | 1, 0xD1B54A32D | 1, 0xABCDEF123 | 1)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
+from scraper.archive.prepare import RAW_COMPRESSION
 from scraper.errors import ArchiveError
 from scraper.models import FetchAttempt, Page
-from scraper.prepare import RAW_COMPRESSION
 
 SQLITE_INT_MAX = 2**63 - 1  # SQLite integers are signed 64-bit
 BUSY_TIMEOUT_ENV = "ARCHIVER_BUSY_TIMEOUT"

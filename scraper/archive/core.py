@@ -20,11 +20,11 @@ from typing import Any
 
 import sqlite_utils
 
-from scraper import dedup
+from scraper.archive import dedup
+from scraper.archive.prepare import Prepared
 from scraper.errors import ArchiveError
 from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
 from scraper.pages import page_from_bytes
-from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
 from .base import SQLITE_INT_MAX, busy_timeout, is_busy, site_since

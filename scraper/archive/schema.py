@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 # Works (one per distinct article, every republication pointing to it), versions, full-text
-# search over bigram text (see scraper/textindex.py), and views with plain names.
+# search over bigram text (see scraper/archive/textindex.py), and views with plain names.
 SCHEMA_V3 = """
 CREATE TABLE IF NOT EXISTS works (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

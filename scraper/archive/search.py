@@ -1,4 +1,4 @@
-"""Full-text search over titles and bodies, for terms of any length (see scraper/textindex.py).
+"""Full-text search over titles and bodies, for terms of any length (see textindex.py).
 
 ``articles_fts`` is a contentless FTS5 table whose rowid is ``articles.id``: it holds only the
 index of the bigram text, not a second copy of every body. Removing a row's old entry needs
@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from scraper import textindex
+from scraper.archive import textindex
 from scraper.errors import InputError
 from scraper.models import SearchHit
 

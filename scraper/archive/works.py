@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from scraper import dedup
+from scraper.archive import dedup
 from scraper.urls import canonicalize, host_of
 
 from .base import ArchiveBase

@@ -11,20 +11,20 @@ from __future__ import annotations
 import zlib
 from dataclasses import replace
 
-from scraper.decode import decode
-from scraper.discover import (
+from scraper.archive.prepare import prepare
+from scraper.crawl.discover import (
     is_pagination_of,
     page_number,
     parse_feed,
     parse_sitemap,
     script_next_page,
 )
+from scraper.decode import decode
 from scraper.errors import ParseError
 from scraper.fetch import Fetcher
 from scraper.models import Page
 from scraper.parse.links import Listing, extract_list
 from scraper.pipeline import parser_guard, safe_parse
-from scraper.prepare import prepare
 
 from .worker import Outcome, Task, fetch_task, unexpected
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from scraper.config import SiteConfig
-from scraper.discover import (
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import (
     Entry,
     is_crawlable,
     is_pagination_of,

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 
 from scraper import netguard
 from scraper.archive import host_key
-from scraper.config import SiteConfig
 from scraper.crashpoints import crashpoint
-from scraper.discover import (
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import (
     Robots,
     is_crawlable,
     older_than,

@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from scraper.config import SiteConfig
+from scraper.crawl.config import SiteConfig
 from scraper.errors import ScraperError
 from scraper.fetch import Fetcher, FetchSettings, tls_context
 from scraper.models import FrontierItem, Page
 
 if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of its processes
-    from scraper.discover import Entry
+    from scraper.archive.prepare import Prepared
+    from scraper.crawl.discover import Entry
     from scraper.models import Article
     from scraper.parse.links import Listing
-    from scraper.prepare import Prepared
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from scraper import vectors
+from scraper.archive import vectors
 
 _CJK_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)]
 _CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)

@@ -34,10 +34,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TextIO
 
-from scraper import dedup
-from scraper.archive import Archive, host_key
-from scraper.config import SiteConfig
+from scraper.archive import Archive, dedup, host_key
+from scraper.archive.prepare import Prepared
 from scraper.crashpoints import crashpoint
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import (
+    Robots,
+    is_crawlable,
+    robots_for_status,
+    robots_head,
+    robots_url,
+)
+from scraper.crawl.frontier_pg import (
+    Backlog,
+    Candidate,
+    Claim,
+    Completion,
+    Decision,
+    FrontierUnavailable,
+    PgFrontier,
+    Result,
+    describe,
+)
 from scraper.crawl.parsing import perform
 from scraper.crawl.rules import (
     article_urls,
@@ -51,30 +69,11 @@ from scraper.crawl.rules import (
 )
 from scraper.crawl.run import ROBOTS_MAX_AGE, stamp, too_large
 from scraper.crawl.worker import Fetchers, Outcome, Task
-from scraper.discover import (
-    Robots,
-    is_crawlable,
-    robots_for_status,
-    robots_head,
-    robots_url,
-)
 from scraper.errors import FetchError, InputError, LockError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT
-from scraper.frontier_pg import (
-    Backlog,
-    Candidate,
-    Claim,
-    Completion,
-    Decision,
-    FrontierUnavailable,
-    PgFrontier,
-    Result,
-    describe,
-)
 from scraper.models import Article, FetchAttempt, FrontierItem, NewUrl, Page
 from scraper.netguard import refused_address
 from scraper.pipeline import Counters, page_from_bytes, record
-from scraper.prepare import Prepared
 from scraper.urls import canonicalize, host_of
 
 _SITES_MAX_AGE = 30.0  # seconds a worker trusts its copy of the sites' configuration

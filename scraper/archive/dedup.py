@@ -10,7 +10,7 @@ Everything here is stable across processes, platforms and Python versions (signa
 band keys are stored): no built-in ``hash()``, only integer arithmetic on fixed constants,
 explicit byte orders and sha256.
 
-Speed: a signature is a few array passes (``scraper.vectors``): the window hashes are five
+Speed: a signature is a few array passes (``scraper.archive.vectors``): the window hashes are five
 vector multiply-adds over the code points, and the minimum of each of the ``NUM_PERM`` bins
 is read off one sort with ``searchsorted``. That is about 25 us for
 a 1,000-character body, against 160 us for the best pure-Python form (one big-integer
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from operator import eq
 from typing import TypeVar
 
-from scraper import vectors
+from scraper.archive import vectors
 
 __all__ = [
     "BANDS",

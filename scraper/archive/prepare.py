@@ -13,7 +13,7 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 
-from scraper import dedup, textindex
+from scraper.archive import dedup, textindex
 from scraper.models import Article, Page
 
 RAW_COMPRESSION = 1

@@ -3,7 +3,7 @@
 A body of a thousand characters would otherwise cost a Python step per character (per shingle
 for MinHash, per bigram for the search text), several hundred microseconds an article on the
 one thread that writes the archive. Here each is a handful of vector operations. The callers
-own the meaning (``scraper.dedup``: hashing scheme and constants; ``scraper.textindex``: which
+own the meaning (``dedup``: hashing scheme and constants; ``textindex``: which
 tokens the index holds); these functions only compute, and their tests pin them against the
 plain-Python definitions.
 """

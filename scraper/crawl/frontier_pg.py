@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from scraper.config import SiteConfig
+from scraper.crawl.config import SiteConfig
 from scraper.errors import ArchiveError, InputError
 from scraper.models import NewUrl
 
