@@ -177,11 +177,14 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         An archive has ``user_version`` 1 or more and an ``articles`` table; a new archive is an
         empty file (no tables at all). Anything else is someone else's database.
         """
-        version = self.schema_version
-        tables = {
-            str(r[0])
-            for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
+        # One statement, so one snapshot: read apart, another process's migration could commit
+        # between the version (0) and the tables (all of them), a new archive taken for a stranger.
+        rows = self.db.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version), name FROM sqlite_master "
+            "WHERE type = 'table' UNION ALL SELECT user_version, NULL FROM pragma_user_version"
+        ).fetchall()
+        version = int(rows[0][0])
+        tables = {str(name) for _, name in rows if name is not None}
         if version >= 1 and "articles" in tables:
             return
         if version == 0 and not tables and not readonly:
