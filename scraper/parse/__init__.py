@@ -24,15 +24,6 @@ from .profiles import profile_for
 
 __all__ = ["parse_page"]
 
-_CLOSING_CREDIT = re.compile(
-    r"[（(]\s*(?:[^（()）\s]{0,12}记者|文\s*/\s*图|文\s*[/／丨|]|作者\s*[:：]?)\s*([^（()）]{2,30})[）)]\s*$"
-)
-_CLOSING_EDITOR = re.compile(
-    r"[（(]\s*[^（()）\s]{0,12}?(?:责任编辑|编辑|责编)(?:\s*[:：]\s*|\s+)"
-    r"([\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4})*)\s*[）)]\s*$"
-)
-_DATELINE = re.compile(r"[（(]\s*(?:[^（()）]{0,12}记者|记者)\s*([^（()）]{2,30})[）)]")
-
 
 def _same_site(a: str, b: str) -> bool:
     ha, hb = urlsplit(a).hostname or "", urlsplit(b).hostname or ""
@@ -173,38 +164,19 @@ def parse_page(html: str, url: str) -> Article:
     credits = [lines[i].text for i in cut]
     tail = [lines[i].text for i in trailer]
 
-    # Labelled sources anywhere near the article first, then unlabelled outlet slots.
     above = [ln.text for ln in lines[max((title_line or 0) - 25, 0) : title_line or 0]]
-    source = meta.find_source(head) or meta.find_source(dropped + tail) or meta.find_source(above)
-    if source is None:
-        for text in head:
-            if find_dates(text):
-                source = meta.source_after_date(text)
-                if source:
-                    break
-    if source is None and title_line is not None:
-        source = meta.source_near_headline(head)
-    author = meta.find_author(head) or meta.find_author(credits + tail)
-    if author is None and body:
-        # Datelines open the body (新华社…电（记者 X）); credits close it (（记者 X）).
-        for i in body[:2]:
-            m = _DATELINE.search(lines[i].text[:60])
-            if m:
-                author = meta._names(m.group(1))
-                break
-        for i in body[-3:] if author is None else ():  # the last lines may be counters (阅读 539)
-            m = _CLOSING_CREDIT.search(lines[i].text[-40:])
-            if m:
-                author = meta._names(m.group(1))
-                break
-    editor = meta.find_editor(head + credits + tail)
-    if editor is None:
-        # An unlabelled closing credit names the editor: （编辑 X）, （某某网编辑 X）.
-        for text in reversed(credits + tail + [lines[i].text for i in body[-3:]]):
-            m = _CLOSING_EDITOR.search(text[-40:])
-            if m:
-                editor = m.group(1)
-                break
+    source, author, editor = meta.find_credits(
+        meta.Around(
+            head=head,
+            dropped=dropped,
+            credits=credits,
+            tail=tail,
+            above=above,
+            opening=[lines[i].text for i in body[:2]],
+            closing=[lines[i].text for i in body[-3:]],
+            has_headline=title_line is not None,
+        )
+    )
 
     lo = title_line if title_line is not None else content.start
     disc_line, disclaimer = find_disclaimer(doc, lo, limit)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..urls import absolute, is_web_url
-from .dates import DATE
+from .dates import DATE, find_dates
 from .dom import Doc, squash
 
 # Searched patterns that open with \s* start only where a whitespace run starts, ``(?!(?<=\s)\s)``:
@@ -336,3 +337,71 @@ def find_original_url(doc: Doc, base: str) -> str | None:
             if found:
                 return found
     return None
+
+
+# Unlabelled credits inside the body: a dateline opens it (新华社…电（记者 X）), a closing
+# credit ends it (（记者 X）, （文/X）), and so does an editor's (（编辑 X）, （某某网编辑 X）).
+_DATELINE = re.compile(r"[（(]\s*(?:[^（()）]{0,12}记者|记者)\s*([^（()）]{2,30})[）)]")
+_CLOSING_CREDIT = re.compile(
+    r"[（(]\s*(?:[^（()）\s]{0,12}记者|文\s*/\s*图|文\s*[/／丨|]|作者\s*[:：]?)\s*([^（()）]{2,30})[）)]\s*$"
+)
+_CLOSING_EDITOR = re.compile(
+    r"[（(]\s*[^（()）\s]{0,12}?(?:责任编辑|编辑|责编)(?:\s*[:：]\s*|\s+)"
+    r"([\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4})*)\s*[）)]\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Around:
+    """The text around an article's body where its credits are printed, in page order."""
+
+    head: list[str]  # between the headline and the body (the meta block)
+    dropped: list[str]  # cut from the body's container, before or after the body
+    credits: list[str]  # every line cut from the body's container (captions too)
+    tail: list[str]  # after the body, up to the footer
+    above: list[str]  # up to 25 lines above the headline (breadcrumbs, a meta bar)
+    opening: list[str]  # the body's first two lines (a dateline)
+    closing: list[str]  # the body's last three lines (a closing credit; counters)
+    has_headline: bool
+
+
+def find_credits(around: Around) -> tuple[str | None, str | None, str | None]:
+    """来源, 作者 and 编辑: every fallback for each field, in the order it is tried."""
+    return _source(around), _author(around), _editor(around)
+
+
+def _source(a: Around) -> str | None:
+    # Labelled sources anywhere near the article first, then unlabelled outlet slots.
+    source = find_source(a.head) or find_source(a.dropped + a.tail) or find_source(a.above)
+    if source is None:
+        for text in a.head:
+            if find_dates(text) and (source := source_after_date(text)):
+                break
+    if source is None and a.has_headline:
+        source = source_near_headline(a.head)
+    return source
+
+
+def _author(a: Around) -> str | None:
+    author = find_author(a.head) or find_author(a.credits + a.tail)
+    if author is not None:
+        return author
+    for text in a.opening:
+        if m := _DATELINE.search(text[:60]):
+            author = _names(m.group(1))
+            break
+    if author is not None:
+        return author
+    for text in a.closing:  # the last lines may be counters (阅读 539)
+        if m := _CLOSING_CREDIT.search(text[-40:]):
+            return _names(m.group(1))
+    return None
+
+
+def _editor(a: Around) -> str | None:
+    editor = find_editor(a.head + a.credits + a.tail)
+    if editor is None:
+        for text in reversed(a.credits + a.tail + a.closing):
+            if m := _CLOSING_EDITOR.search(text[-40:]):
+                return m.group(1)
+    return editor
