@@ -22,7 +22,7 @@ import scraper.parse as parse_init
 from scraper import decode
 from scraper.archive import dedup, textindex
 from scraper.crawl import discover
-from scraper.parse import boilerplate, dates, dom, links, listing, meta, template
+from scraper.parse import boilerplate, dates, dom, links, listing, meta, record, template
 
 GROWTH = 24
 BASE = 2000  # characters at n
@@ -84,6 +84,8 @@ FAMILIES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
      _repeat("", "createPageHTML(1,")),
     ("textindex.index_text", textindex.index_text, _repeat("", "纪委 a_")),
     ("dedup.normalize", dedup.normalize, _repeat("", "，。 a")),
+    ("record._LABEL (spaced-out label starts)", _scan(record._LABEL), _repeat("", " 索 引  ")),
+    ("record.find_record", lambda t: record.find_record([t]), _repeat("", "文号：")),
 ]  # fmt: skip
 
 
@@ -105,7 +107,7 @@ def _patterns(module: ModuleType) -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
-MODULES = (parse_init, boilerplate, dates, dom, links, listing, meta, template, discover)
+MODULES = (parse_init, boilerplate, dates, dom, links, listing, meta, record, template, discover)
 # Tag patterns searched only up to the page's last '>' (or in a 400-character window), where
 # each unclosed opening cannot scan on: timed through their callers instead.
 BOUNDED_BY_CALLER = {"scraper.parse.dom._TAG", "scraper.parse.template._BODY_OPEN"}
