@@ -58,6 +58,32 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture in an article's body, in page order."""
+
+    url: str  # absolute
+    alt: str | None = None
+    caption: str | None = None
+
+
+class LinkKind(StrEnum):
+    """What a document link from an article points at."""
+
+    ATTACHMENT = "attachment"  # an attached file (附件): PDF, Word, Excel, OFD, archive
+    INTERPRETATION = "interpretation"  # an explanation of this policy (解读, 图解, 答记者问)
+    POLICY = "policy"  # the policy this interpretation explains
+
+
+@dataclass(frozen=True)
+class DocLink:
+    """A link from an article's body to a document: an attachment or a related page."""
+
+    url: str  # absolute
+    name: str  # the link text (an attachment's title as the page names it)
+    kind: LinkKind
+
+
+@dataclass(frozen=True)
 class Article:
     """What the parser makes of one page. Field names are the archive's column names."""
 
@@ -184,3 +210,42 @@ class HostState:
     next_allowed_at: str | None = None
     crawl_delay: float | None = None
     failures: int = 0
+
+
+# ------------------------------------------------------------------ closed sets of the crawl
+# StrEnum members equal the strings stored in archive.db and the PostgreSQL frontier, so
+# neither database changes; code that reads a stored string compares equal to a member.
+
+
+class TaskKind(StrEnum):
+    """What a frontier URL (or a robots.txt request) is."""
+
+    ROBOTS = "robots"
+    LIST = "list"
+    ARTICLE = "article"
+    SITEMAP = "sitemap"
+    FEED = "feed"
+
+
+class VisitStatus(StrEnum):
+    """A frontier row's status: what its last fetch came to (``pending``: not yet fetched,
+    or put back for a later run)."""
+
+    PENDING = "pending"
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    NOT_ARTICLE = "not_article"
+    FAILED = "failed"
+    DISALLOWED = "disallowed"
+
+
+class RunOutcome(StrEnum):
+    """How a run ended, as the ``runs`` table and the summary line say it."""
+
+    OK = "ok"
+    RUNNING = "running"
+    TIME_LIMIT = "time limit"
+    PAGE_LIMIT = "page limit"
+    TOO_MANY_FAILURES = "too many failures"
+    INTERRUPTED = "interrupted"
+    FRONTIER_UNREACHABLE = "frontier unreachable"

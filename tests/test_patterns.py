@@ -22,7 +22,7 @@ import scraper.parse as parse_init
 from scraper import decode
 from scraper.archive import dedup, textindex
 from scraper.crawl import discover
-from scraper.parse import boilerplate, dates, dom, links, listing, meta, record, template
+from scraper.parse import attached, boilerplate, dates, dom, links, listing, meta, record, template
 
 GROWTH = 24
 BASE = 2000  # characters at n
@@ -107,7 +107,8 @@ def _patterns(module: ModuleType) -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
-MODULES = (parse_init, boilerplate, dates, dom, links, listing, meta, record, template, discover)
+MODULES = (parse_init, attached, boilerplate, dates, dom, links, listing, meta, record, template)
+MODULES += (discover,)
 # Tag patterns searched only up to the page's last '>' (or in a 400-character window), where
 # each unclosed opening cannot scan on: timed through their callers instead.
 BOUNDED_BY_CALLER = {"scraper.parse.dom._TAG", "scraper.parse.template._BODY_OPEN"}

@@ -122,6 +122,8 @@ class Doc:
     lines: list[Line] = field(default_factory=list)
     elems: list[Elem] = field(default_factory=list)
     links: list[tuple[str, str, int]] = field(default_factory=list)  # (href, text, line)
+    # (src, alt, title, line): an image sits before the text of line ``line``
+    images: list[tuple[str, str, str, int]] = field(default_factory=list)
     by_mem: dict[int, int] = field(default_factory=dict)  # selectolax mem_id -> elem index
     title: str = ""
     meta: dict[str, str] = field(default_factory=dict)
@@ -152,6 +154,16 @@ def squash(text: str) -> str:
 
 
 MAX_DEPTH = 400
+_PIXELS = re.compile(r"\s*(\d{1,5})\s*(?:px)?\s*")
+
+
+def _tiny(attrs: dict[str, str | None]) -> bool:
+    """A tracking pixel or a spacer: under 16 pixels wide or high, as its attributes say."""
+    for key in ("width", "height"):
+        m = _PIXELS.fullmatch(attrs.get(key) or "")
+        if m and int(m.group(1)) < 16:
+            return True
+    return False
 
 
 class _Walker:
@@ -226,7 +238,10 @@ class _Walker:
                 if href:
                     doc.links.append((href, clean(child.text() or ""), start))
             elif tag == "img":
-                continue
+                src = attrs.get("src") or attrs.get("data-src") or attrs.get("data-original")
+                if src and not _tiny(attrs):
+                    alt, title = attrs.get("alt") or "", attrs.get("title") or ""
+                    doc.images.append((src.strip(), clean(alt), clean(title), len(doc.lines)))
             else:
                 self.walk(child, depth + 1)
 

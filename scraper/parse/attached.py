@@ -1,0 +1,119 @@
+"""What an article carries besides its text: images, attached files (附件), related documents.
+
+All three are read from the lines the body spans (and the few after it, where 附件 blocks and
+相关解读 lines sit), so the images and links of navigation, sidebars and footers are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from ..models import DocLink, Image, LinkKind
+from ..urls import absolute, is_web_url
+from .dom import Doc, clean
+
+# File kinds governments attach; a link to one of these is an attachment, whatever its text.
+ATTACHMENT_EXTENSIONS = frozenset(
+    {"pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "csv", "ofd", "ppt", "pptx", "dps"}
+    | {"zip", "rar", "7z", "txt", "rtf"}
+)
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,4})$")
+_ATTACHMENT_TEXT = re.compile(r"^附件\s*\d*\s*[:：.、]?")
+TRAILER_LINES = 30  # lines after the body searched for 附件 and 相关解读 blocks
+# An interpretation names itself: 《…》解读, 政策解读：…, 图解…, 一图读懂…, …答记者问.
+_INTERPRETS = re.compile(r"解读|图解|一图读懂|答记者问")
+_INTERPRETATION_LABEL = re.compile(r"^\s*(?:相关解读|政策解读|解读文件|解读|图解)\s*[:：]")
+_POLICY_LABEL = re.compile(
+    r"^\s*(?:相关政策|政策原文|原文件|文件原文|相关文件|解读的文件|原政策)\s*[:：]?\s*$"
+    r"|^\s*(?:相关政策|政策原文|原文件|文件原文|相关文件|解读的文件|原政策)\s*[:：]"
+)
+# Captions say what they are: 图为…, （图：…）, ▲…, …摄, 图片来源：…
+_CAPTION = re.compile(r"^(?:图为|图片|图\s*\d*\s*[:：]|[（(]\s*图|▲|△)|摄[）)]?$|摄影[:：]")
+_CAPTION_MAX = 80
+
+
+def _extension(url: str, text: str) -> str | None:
+    path = unquote(urlsplit(url).path)
+    for candidate in (path, text.strip()):
+        m = _EXTENSION.search(candidate)
+        if m and m.group(1).lower() in ATTACHMENT_EXTENSIONS:
+            return m.group(1).lower()
+    return None
+
+
+def _name(url: str, text: str) -> str:
+    text = _ATTACHMENT_TEXT.sub("", clean(text)) or clean(text)
+    return text or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def find_images(doc: Doc, first: int, last: int, base: str) -> tuple[Image, ...]:
+    """The images between body lines ``first`` and ``last`` (inclusive; one after the last
+    too, an image closing the body), in order, each once, with absolute http(s) URLs."""
+    out: list[Image] = []
+    seen: set[str] = set()
+    for src, alt, title, line in doc.images:
+        if not first <= line <= last + 1:
+            continue
+        url = absolute(base, src)
+        if not url or not is_web_url(url) or url in seen:
+            continue
+        seen.add(url)
+        out.append(Image(url, alt or title or None, _caption(doc, line, last)))
+    return tuple(out)
+
+
+def _caption(doc: Doc, line: int, last: int) -> str | None:
+    """The caption under an image: a <figcaption>, or a short line that says it is one."""
+    if line > last or line >= len(doc.lines):
+        return None
+    ln = doc.lines[line]
+    if ln.chars > _CAPTION_MAX:
+        return None
+    if doc.elems[ln.elem].tag == "figcaption" or _CAPTION.search(ln.text):
+        return ln.text
+    return None
+
+
+def find_links(
+    doc: Doc, first: int, last: int, base: str, *, title_line: int | None = None
+) -> tuple[tuple[DocLink, ...], tuple[DocLink, ...]]:
+    """The attachments and the related documents (interpretations, the policy explained)
+    linked from the body or the lines just after it: ``(attachments, related)``."""
+    end = min(last + TRAILER_LINES, len(doc.lines) - 1)
+    start = first if title_line is None else min(first, title_line)
+    attachments: list[DocLink] = []
+    related: list[DocLink] = []
+    seen: set[str] = set()
+    for href, text, line in doc.links:
+        if not start <= line <= end:
+            continue
+        url = absolute(base, href)
+        if not url or not is_web_url(url) or url in seen:
+            continue
+        if _extension(url, text):
+            seen.add(url)
+            attachments.append(DocLink(url, _name(url, text), LinkKind.ATTACHMENT))
+            continue
+        kind = _related_kind(doc, text, line)
+        if kind is not None:
+            seen.add(url)
+            related.append(DocLink(url, clean(text), kind))
+    return tuple(attachments), tuple(related)
+
+
+def _related_kind(doc: Doc, text: str, line: int) -> LinkKind | None:
+    """An interpretation names itself or sits under a 相关解读 label; the policy it explains
+    sits under a 相关政策/政策原文 label. A bare menu entry (政策解读) is neither."""
+    label = doc.lines[line].text if line < len(doc.lines) else ""
+    above = doc.lines[line - 1].text if 0 < line <= len(doc.lines) else ""
+    text = clean(text)
+    if len(text) < 6:
+        return None
+    if _POLICY_LABEL.search(label) or _POLICY_LABEL.match(above):
+        return LinkKind.POLICY
+    if _INTERPRETATION_LABEL.search(label) or _INTERPRETATION_LABEL.match(above):
+        return LinkKind.INTERPRETATION
+    if _INTERPRETS.search(text):
+        return LinkKind.INTERPRETATION
+    return None
