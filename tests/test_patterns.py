@@ -22,7 +22,18 @@ import scraper.parse as parse_init
 from scraper import decode
 from scraper.archive import dedup, textindex
 from scraper.crawl import discover
-from scraper.parse import attached, boilerplate, dates, dom, links, listing, meta, record, template
+from scraper.parse import (
+    attached,
+    boilerplate,
+    dates,
+    dom,
+    links,
+    listing,
+    meta,
+    record,
+    scripted,
+    template,
+)
 
 GROWTH = 24
 BASE = 2000  # characters at n
@@ -57,6 +68,10 @@ def _scan(pattern: re.Pattern[str]) -> Callable[[str], object]:
     return lambda text: sum(1 for _ in pattern.finditer(text))
 
 
+def _hanweb(text: str) -> object:
+    return scripted.hanweb_next(text, "http://x/")
+
+
 # The patterns found superlinear, each on the input that made it so.
 FAMILIES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
     ("meta._NAME_CUT (a long word without 报道)", meta._names, _repeat("", "甲")),
@@ -85,6 +100,10 @@ FAMILIES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
     ("textindex.index_text", textindex.index_text, _repeat("", "纪委 a_")),
     ("dedup.normalize", dedup.normalize, _repeat("", "，。 a")),
     ("record._LABEL (spaced-out label starts)", _scan(record._LABEL), _repeat("", " 索 引  ")),
+    ("scripted.written_html (records)", scripted.written_html, _repeat("", "<record><![CDATA[")),
+    ("scripted.written_html (writes)", scripted.written_html, _repeat("", "document.write('")),
+    ("scripted.script_items", scripted.script_items, _repeat("<script>", "{url:'/a")),
+    ("scripted.hanweb_next", _hanweb, _repeat("", "<nextgroup><![CDATA[<record>")),
     ("record.find_record", lambda t: record.find_record([t]), _repeat("", "文号：")),
 ]  # fmt: skip
 
@@ -108,7 +127,7 @@ def _patterns(module: ModuleType) -> list[tuple[str, re.Pattern[str]]]:
 
 
 MODULES = (parse_init, attached, boilerplate, dates, dom, links, listing, meta, record, template)
-MODULES += (discover,)
+MODULES += (scripted, discover)
 # Tag patterns searched only up to the page's last '>' (or in a 400-character window), where
 # each unclosed opening cannot scan on: timed through their callers instead.
 BOUNDED_BY_CALLER = {"scraper.parse.dom._TAG", "scraper.parse.template._BODY_OPEN"}

@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser
 from ..urls import absolute
 from .dates import find_dates
 from .dom import flatten_deep
+from .scripted import hanweb_next, script_items, written_html
 
 # Possessive \s*+ and [>›»]*+: "next", many spaces and a letter must not be split every way
 # (quadratic); spaces and marks are disjoint, so nothing given back could have matched.
@@ -71,7 +72,8 @@ def _item_date(node: object, anchor_text: str) -> str | None:
 
 
 def extract_list(html: str, url: str) -> Listing:
-    """Links of a page, deduplicated in order, and the next page of its list."""
+    """Links of a page, deduplicated in order, and the next page of its list. Items a script
+    writes (Hanweb datastores, ``document.write``, inline arrays) follow the page's own links."""
     tree = LexborHTMLParser(flatten_deep(html))
     base = url
     base_node = tree.css_first("base[href]")
@@ -82,6 +84,24 @@ def extract_list(html: str, url: str) -> Listing:
     next_url: str | None = None
     for node in tree.css("link[rel=next][href]"):
         next_url = _absolute(base, node.attributes.get("href") or "")
+    found = _anchors(tree, base, url, seen, links)
+    if written := written_html(html):
+        _anchors(LexborHTMLParser(flatten_deep(written)), base, url, seen, links)
+    for href, title, date in script_items(html):
+        target = _absolute(base, href)
+        if target is not None and target not in seen:
+            seen.add(target)
+            dates = find_dates(date) if date else []
+            links.append(Link(url=target, text=title, date=dates[0].iso if dates else None))
+    next_url = next_url or found or hanweb_next(html, url)
+    return Listing(links=tuple(links), next_url=next_url)
+
+
+def _anchors(
+    tree: LexborHTMLParser, base: str, url: str, seen: set[str], links: list[Link]
+) -> str | None:
+    """Append the tree's links not yet ``seen`` to ``links``; the next-page link, if any."""
+    next_url: str | None = None
     for node in tree.css("a[href]"):
         target = _absolute(base, node.attributes.get("href") or "")
         if target is None:
@@ -97,4 +117,4 @@ def extract_list(html: str, url: str) -> Listing:
             continue
         seen.add(target)
         links.append(Link(url=target, text=text, date=_item_date(node, text)))
-    return Listing(links=tuple(links), next_url=next_url)
+    return next_url
