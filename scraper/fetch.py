@@ -39,6 +39,7 @@ from scraper.errors import (
 )
 from scraper.models import FetchAttempt, Page
 from scraper.pages import looks_like_html, page_from_bytes
+from scraper.urls import form_post
 
 DEFAULT_USER_AGENT = (
     f"archiver/{__version__} (+https://github.com/archiver-project/archiver; "
@@ -368,8 +369,15 @@ class Fetcher:
             )
 
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            post = form_post(url)
+            with (
+                self._client.stream("GET", url, headers=headers)
+                if post is None
+                else self._client.stream("POST", post[0], data=post[1], headers=headers)
+            ) as response:
                 final = without_credentials(str(response.url))
+                if post is not None and str(response.url) == post[0]:
+                    final = shown  # the form's parameters belong to the page's address
                 status = response.status_code
                 if status in _RETRY_STATUSES:
                     wait = _retry_after(response.headers.get("retry-after"), s.max_retry_wait)
@@ -391,6 +399,7 @@ class Fetcher:
                     html_only
                     and ctype
                     and not ctype.split(";")[0].strip().lower().startswith(_HTML_TYPES)
+                    and not (post is not None and "xml" in ctype.lower())  # a jpage answer
                 ):
                     reason = f"not an HTML page (Content-Type: {ctype.split(';')[0].strip()})"
                     raise NotHTMLError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Parameters that only say how a reader arrived (ad campaigns, share buttons, app stores).
@@ -114,3 +114,20 @@ def absolute(base: str, href: str) -> str | None:
 def host_of(url: str) -> str:
     """The lowercase host a URL points at ("" for a file path)."""
     return (urlsplit(url).hostname or "").lower()
+
+
+_RANGE_PARAMS = ("startrecord", "endrecord", "perpage")
+
+
+def form_post(url: str) -> tuple[str, dict[str, str]] | None:
+    """How to ask for ``url`` when a GET is not what its server expects: a Hanweb jpage proxy
+    address (``…/jpage/dataproxy.jsp?startrecord=…``) is sent by POST as jpage.js sends it, the
+    record range in the address and the column's parameters as the form. ``(target, form)``,
+    or None for an ordinary GET. The archive knows the page by ``url``, the whole address."""
+    parts = urlsplit(url)
+    if not parts.path.endswith("/jpage/dataproxy.jsp") or "startrecord=" not in parts.query:
+        return None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    first = [(k, v) for k, v in pairs if k.lower() in _RANGE_PARAMS]
+    form = {k: v for k, v in pairs if k.lower() not in _RANGE_PARAMS}
+    return urlunsplit(parts._replace(query=urlencode(first))), form

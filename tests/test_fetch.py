@@ -415,3 +415,51 @@ def test_html_without_content_type_is_sniffed_and_accepted(faults: FaultServer) 
     with f:
         page = f.fetch(faults.url("nocontenttype"))
     assert "测试页面" in page.text
+
+
+def test_a_jpage_proxy_address_is_asked_by_post_with_the_columns_form() -> None:
+    """Hanweb's dataproxy.jsp answers jpage.js's POST: the record range in the address, the
+    column's parameters as the form. The page keeps the whole address as its URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    asked: list[tuple[str, str, dict[str, list[str]]]] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(("GET", self.path, {}))
+            self.send_error(405)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            asked.append(("POST", self.path, form))
+            body = "<datastore><recordset><record><![CDATA[<li>甲</li>]]></record></recordset>"
+            data = (body + "</datastore>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml;charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = (
+            f"http://127.0.0.1:{httpd.server_port}/module/web/jpage/dataproxy.jsp"
+            "?startrecord=46&endrecord=90&perpage=15&columnid=4296&unitid=31227&webid=28"
+        )
+        with Fetcher(FetchSettings(backoff=0.01)) as f:
+            page = f.fetch(url)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    method, path, form = asked[0]
+    assert (method, len(asked)) == ("POST", 1)
+    assert urlsplit(path).query == "startrecord=46&endrecord=90&perpage=15"
+    assert form == {"columnid": ["4296"], "unitid": ["31227"], "webid": ["28"]}
+    assert "甲" in page.text and page.final_url == url
