@@ -133,3 +133,25 @@ def test_a_page_without_scripts_is_read_as_before() -> None:
     listing = extract_list(html, SITE + "/list.html")
     assert [link.url for link in listing.links] == [SITE + "/a.html", SITE + "/list_2.html"]
     assert listing.next_url == SITE + "/list_2.html"
+
+
+def test_json_list_items_by_dotted_paths_and_url_templates() -> None:
+    from scraper.parse.scripted import json_items
+
+    answer = {
+        "code": 0,
+        "data": {
+            "total": 3,
+            "list": [
+                {"id": 101, "title": "澜江省政府常务会议", "pub": {"date": "2023-05-06"}},
+                {"id": 102, "title": "第二场新闻发布会", "pub": {"date": "2023-05-07"}},
+                {"id": None, "title": "没有编号"},
+                "not an item",
+            ],
+        },
+    }
+    assert json_items(answer, "data.list", "/content/{id}.html", "title", "pub.date") == [
+        ("/content/101.html", "澜江省政府常务会议", "2023-05-06"),
+        ("/content/102.html", "第二场新闻发布会", "2023-05-07"),
+    ]
+    assert json_items(answer, "data.rows", "url", "title") is None

@@ -158,3 +158,56 @@ def hanweb_next(html: str, url: str) -> str | None:
     ]
     first = [("startrecord", str(done + 1)), ("endrecord", str(end)), ("perpage", str(per_page))]
     return f"{proxy}?{urlencode(first + params)}"
+
+
+def _at(data: object, path: str) -> object:
+    """``data`` followed down a dotted path (``data.list``, ``result.0.items``); None if absent."""
+    for key in filter(None, path.split(".")):
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and key.isdecimal() and int(key) < len(data):
+            data = data[int(key)]
+        else:
+            return None
+    return data
+
+
+def _field(item: dict[str, object], name: str) -> str | None:
+    value = _at(item, name)
+    return str(value).strip() or None if isinstance(value, (str, int)) else None
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]{0,60})\}")
+
+
+def _fill(template: str, item: dict[str, object]) -> str | None:
+    """``template`` with each ``{field}`` replaced by the item's value; None if one is missing."""
+    values = {m.group(1): _field(item, m.group(1)) for m in _PLACEHOLDER.finditer(template)}
+    if any(v is None for v in values.values()):
+        return None
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+
+
+def json_items(
+    data: object,
+    items: str,
+    url: str,
+    title: str,
+    date: str | None = None,
+) -> list[tuple[str, str, str | None]] | None:
+    """``(url, title, date)`` for each item of a JSON list answer: ``items`` is the dotted path
+    to the array, ``url``/``title``/``date`` the fields of an item (a dotted path each); ``url``
+    may instead be a template such as ``/content/{id}.html`` filled from the item's fields.
+    None where the answer has no array at ``items`` (not the answer expected)."""
+    array = _at(data, items)
+    if not isinstance(array, list):
+        return None
+    out = []
+    for item in array:
+        if not isinstance(item, dict):
+            continue
+        address = _fill(url, item) if "{" in url else _field(item, url)
+        name = _field(item, title)
+        if address and name:
+            out.append((address, name, _field(item, date) if date else None))
+    return out
