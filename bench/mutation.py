@@ -14,8 +14,8 @@ reach it, and runs mutmut there (mutmut copies it once more, into
 ``decode.normalize_charset`` is taken off: mutmut 3 does not mutate decorated functions, and
 those two hold most of their module's logic. A cache changes speed, not results.
 Each module below is a set of mutant name patterns, so a module can be a part of a file (the
-exit codes are ``exit_code_for`` in cli.py and ``environment_fault`` beside it; the archive's
-save path is ``Archive.save`` with the helpers it calls and the works it updates).
+exit codes: ``exit_code_for`` in cli/program.py and ``environment_fault``, which it calls; the
+archive's save path is ``Archive.save`` with the helpers it calls and the works it updates).
 
 usage: python bench/mutation.py [MODULE ...] [--list] [--survivors] [--workers N]
                                [--report-only] [--show MUTANT]
@@ -81,7 +81,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "scraper.archive.works.x__standing__mutmut_*",
     ),
     "exit-codes": (
-        "scraper.cli.x_exit_code_for__mutmut_*",
+        "scraper.cli.program.x_exit_code_for__mutmut_*",
         "scraper.archive.base.x_environment_fault__mutmut_*",
         "scraper.archive.base.x_is_busy__mutmut_*",
     ),

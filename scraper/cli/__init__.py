@@ -1,0 +1,67 @@
+"""The command line: the only package that prints or exits, and the only typer importer.
+
+``program`` holds the app, ``main()`` and the one mapping of errors to exit codes;
+``options`` every shared option; ``output`` every format a command prints; ``archives`` how a
+command opens its archive; ``capture``, ``crawling`` and ``reading`` the commands, which are
+registered on the app here, in the order ``archiver --help`` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scraper.cli import capture, crawling, reading
+from scraper.cli.output import csv_cell, safe
+from scraper.cli.program import (
+    EXIT_ARCHIVE,
+    EXIT_BLOCKED,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    app,
+    exit_code_for,
+    main,
+)
+
+__all__ = [
+    "EXIT_ARCHIVE",
+    "EXIT_BLOCKED",
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "EXIT_UNEXPECTED",
+    "EXIT_USAGE",
+    "app",
+    "csv_cell",
+    "exit_code_for",
+    "main",
+    "safe",
+]
+
+COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("fetch", capture.fetch),
+    ("parse", capture.parse),
+    ("show", reading.show),
+    ("sites", crawling.sites),
+    ("crawl", crawling.crawl),
+    ("history", reading.history),
+    ("search", reading.search),
+    ("export", reading.export),
+    ("reparse", capture.reparse),
+    ("stats", reading.stats),
+    ("datasette-metadata", reading.datasette_metadata),
+    ("import", capture.import_warcs),
+    ("worker", crawling.worker),
+    ("ingest", crawling.ingest),
+    ("status", crawling.frontier_status),
+)
+for _name, _command in COMMANDS:
+    app.command(_name)(_command)
+del _name, _command

@@ -1,0 +1,173 @@
+"""The one way out for what a command prints: records, rows, figures and report lines.
+
+Like sqlite-utils, every format is written in one place, so the commands cannot drift apart:
+plain text (tab-separated fields, ``name  value`` figures, a record readably) goes through
+``safe``, which shows a page's control and bidi characters as escapes rather than letting
+them act on the terminal; JSON and JSON Lines are exact (``json.dumps`` escapes controls
+itself); CSV cells go through ``csv_cell`` so a spreadsheet never runs one as a formula.
+Data goes to stdout (or ``-o FILE``); summaries and progress bars to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import typer
+
+from scraper.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
+# What a page may carry that a terminal would act on rather than show: C0 controls, DEL, C1
+# controls (ESC and CSI sequences, BEL, a carriage return over the line) and the bidirectional
+# formatting characters that reorder what follows (U+202E shows "gpj.exe" as "exe.jpg").
+# Plain-text output shows each as a visible escape, ``\x1b`` or ``\u202e``: on a terminal and
+# in a pipe alike. JSON output is left exact (json.dumps escapes the controls itself).
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_LINE = re.compile(f"[\t\n{_UNSAFE}]")
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text fit for a terminal: controls and bidi overrides as visible escapes.
+
+    ``multiline`` keeps line feeds and tabs (an article's body); otherwise they are escaped
+    too, so one field stays on its line and in its column.
+    """
+    text = value if isinstance(value, str) else str(value)
+    return (_UNSAFE_TEXT if multiline else _UNSAFE_LINE).sub(_escape, text)
+
+
+# Spreadsheets run a cell that starts with these as a formula (=HYPERLINK(...), =cmd|...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` before a formula's first sign
+    (OWASP's advice); every other value exactly as stored."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+# ---------------------------------------------------------------------- plain text
+
+
+def line(text: str = "", *, nl: bool = True) -> None:
+    """One line of text on stdout, already made safe by the caller (``safe``)."""
+    typer.echo(text, nl=nl)
+
+
+def fields(values: Iterable[object]) -> None:
+    """One record as a tab-separated line, each field made safe (a tab in a field is shown
+    as ``\\x09``, so the columns hold)."""
+    typer.echo("\t".join(safe(v) for v in values))
+
+
+def figures(named: Mapping[str, object]) -> None:
+    """Named figures, one ``name  value`` line each, the values in one column."""
+    width = max(len(k) for k in named)
+    for key, value in named.items():
+        typer.echo(f"{key:<{width}}  {safe(value) if value is not None else '-'}")
+
+
+_LONG_FIELDS = ("body", "disclaimer", "footer")
+
+
+def record(values: Mapping[str, Any]) -> None:
+    """A record, readably: the short fields as ``name: value`` lines, then the long texts."""
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        if key in _LONG_FIELDS:
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        typer.echo(f"{key:<{width}}  {safe(value) if value is not None else '-'}")
+    for key in _LONG_FIELDS:
+        value = values.get(key)
+        typer.echo(f"\n[{key}]")
+        typer.echo(safe(value, multiline=True) if value else "-")
+
+
+def snippet(text: str, *, color: bool) -> str:
+    """A search snippet made safe, its 【matches】 highlighted on a terminal (our own colour
+    codes, added after the page's text is made safe)."""
+    text = safe(text)
+    if color:
+        text = text.replace("【", "\x1b[1;33m").replace("】", "\x1b[0m")
+    return text
+
+
+# ---------------------------------------------------------------------- JSON, JSONL, CSV
+
+
+def json_line(value: Any, *, indent: int | None = None, file: TextIO | None = None) -> None:
+    """One JSON document (a JSON Lines line unless ``indent``), non-ASCII kept as is."""
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=indent), file=file)
+
+
+def article_json(row: Mapping[str, Any], *, file: TextIO | None = None) -> None:
+    """An archived article's row as one JSON line (``is_article`` as true/false)."""
+    json_line({**row, "is_article": bool(row.get("is_article"))}, file=file)
+
+
+FORMATS = ("jsonl", "csv")
+
+
+def rows(articles: Iterable[Mapping[str, Any]], fmt: str, out: TextIO) -> None:
+    """Articles' rows as JSON Lines or CSV (a header from the first row's columns)."""
+    if fmt == "jsonl":
+        for row in articles:
+            article_json(row, file=out)
+        return
+    import csv
+
+    writer: Any = None
+    for row in articles:
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+
+
+@contextmanager
+def text_output(output: Path | None) -> Iterator[TextIO]:
+    """stdout, or the -o file (an OSError becomes an ArchiveError naming it)."""
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        fh = output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {output}: {exc.strerror}") from exc
+    with fh:
+        yield fh
+
+
+# ---------------------------------------------------------------------- stderr
+
+
+def summary(text: str) -> None:
+    """A command's report line on stderr (stdout stays free for data)."""
+    typer.echo(text, err=True)
+
+
+def progress_bar(*columns: ProgressColumn) -> Progress:
+    """A progress bar on stderr with the elapsed time, gone when done (a terminal only)."""
+    from rich.console import Console
+    from rich.progress import Progress, TimeElapsedColumn
+
+    console = Console(stderr=True)  # stdout stays free for data
+    return Progress(*columns, TimeElapsedColumn(), console=console, transient=True)

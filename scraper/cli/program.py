@@ -1,0 +1,191 @@
+"""The program: the typer app, its root options, ``main()``, and every exit code.
+
+This is the one place an error becomes an exit code. ``exit_code_for`` maps the error
+hierarchy of scraper/errors.py (and faults of the disk or the file) onto the README's table;
+``reported`` (an error that ends a command), ``Batch`` (one input's failure among many) and
+``main`` (whatever escapes a command) all go through it, so no two commands can disagree.
+The commands themselves live in the modules beside this one and register on ``app``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from scraper import __version__
+from scraper.archive.base import environment_fault
+from scraper.cli.archives import in_use
+from scraper.cli.output import safe
+from scraper.errors import (
+    ArchiveError,
+    BlockedError,
+    ConfigError,
+    FetchError,
+    InputError,
+    LockError,
+    ParseError,
+    ScraperError,
+)
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+EXIT_CONFIG = 4
+EXIT_LOCKED = 5
+EXIT_BLOCKED = 6
+EXIT_ARCHIVE = 7
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="archiver",
+    help="Capture republished government articles into one deduplicated SQLite archive.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code of an error (the README's table)."""
+    if environment_fault(error):  # the disk, the file or another writer: not a bug
+        return EXIT_ARCHIVE
+    if isinstance(error, InputError):
+        return EXIT_USAGE
+    if isinstance(error, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(error, LockError):
+        return EXIT_LOCKED
+    if isinstance(error, ArchiveError):
+        return EXIT_ARCHIVE
+    if isinstance(error, BlockedError):
+        return EXIT_BLOCKED
+    if isinstance(error, (FetchError, ParseError)):
+        return EXIT_FAILED
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, ScraperError):
+        return EXIT_FAILED
+    return EXIT_UNEXPECTED
+
+
+def print_error(message: str) -> None:
+    """One ``error:`` line on stderr, made safe for the terminal."""
+    typer.echo(f"error: {safe(message)}", err=True)
+
+
+def fault(error: BaseException) -> ArchiveError | None:
+    """A SQLite or OS error of the environment (full or read-only disk, I/O error, corrupt
+    file, a lock held past the busy timeout) as the ArchiveError it is; None for anything else
+    (a bug, to be reported as one)."""
+    if not environment_fault(error):
+        return None
+    if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
+        where = f"{error.filename}: " if error.filename else ""
+        detail = f"{where}{error.strerror or error}"
+    else:
+        detail = str(error)
+    db = in_use()
+    archive = f"archive {db}" if db is not None else "the archive"
+    return ArchiveError(f"cannot use {archive}: {detail}")
+
+
+@dataclass
+class Batch:
+    """Tracks the first failure of a batch: its exit code is the command's."""
+
+    code: int = EXIT_OK
+
+    def fail(self, error: BaseException, target: str) -> None:
+        text = str(error)
+        print_error(text if target in text else f"{target}: {text}")
+        if self.code == EXIT_OK:
+            self.code = exit_code_for(error)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn an error that ends a whole command into one stderr line and its exit code."""
+    try:
+        yield
+    except ScraperError as exc:
+        print_error(str(exc))
+        raise typer.Exit(exit_code_for(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        found = fault(exc)
+        if found is None:
+            raise
+        print_error(str(found))
+        raise typer.Exit(EXIT_ARCHIVE) from None
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """cron and systemd stop jobs with SIGTERM: treat it like Ctrl-C so the run row is closed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (a test runner)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"archiver {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Capture republished government articles into one deduplicated SQLite archive."""
+
+
+def main() -> None:
+    """Console entry point: run the app, turning errors into one stderr line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        print_error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except ScraperError as exc:
+        print_error(str(exc))
+        sys.exit(exit_code_for(exc))
+    except Exception as exc:  # click's usage errors, environment faults and genuine bugs
+        found = fault(exc)
+        if found is not None:
+            print_error(str(found))
+            sys.exit(EXIT_ARCHIVE)
+        code = getattr(exc, "exit_code", None)
+        if code is not None:
+            show_ = getattr(exc, "show", None)
+            if callable(show_):
+                show_()
+            else:
+                print_error(str(exc))
+            sys.exit(int(code))
+        print_error(f"unexpected {type(exc).__name__}: {exc} (please report this)")
+        if os.environ.get("ARCHIVER_DEBUG"):
+            raise
+        sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
