@@ -404,13 +404,13 @@ def test_rebuilding_the_index_holds_back_a_bounded_number_of_writes(
         for url in urls:
             a.save(*copy(url, BODY))
         seen: list[int] = []
-        write = a._write_index
+        write = a._search._write_index
 
         def counted(writes: list[tuple[int, str, list[object]]]) -> None:
             seen.append(len(writes))
             write(writes)
 
-        monkeypatch.setattr(a, "_write_index", counted)
+        monkeypatch.setattr(a._search, "_write_index", counted)
         assert a.rebuild_search_index() == len(urls)
         assert max(seen) <= 4 and sum(seen) == len(urls)
         assert {h.url for h in a.search("党建")} == set(urls)

@@ -1,10 +1,13 @@
 """The archive database (archive.db): the only package that imports sqlite-utils.
 
-``core`` saves and reads articles, ``crawlstate`` keeps the crawl frontier, ``schema`` holds
-one migration per version. ``dedup`` (fingerprints, MinHash, LSH band keys), ``textindex``
-(the bigram text the search index holds), ``vectors`` (the only numpy importer: their
-per-character passes) and ``prepare`` (what a worker derives from an article before the
-archive writes it) are pure and need no database.
+``core`` holds ``Archive``, made of parts over its one connection, each owning some tables:
+``articles``, ``captures`` (raw pages and fetches), ``works``, ``versions``, ``search`` (the
+full-text index) and ``crawlstate`` (frontier, hosts, runs); ``Archive.save`` calls them in
+turn. ``schema`` holds one migration per version and applies them; ``connect`` opens the file;
+``base`` has the transactions and the error kinds. ``dedup`` (fingerprints, MinHash, LSH
+band keys), ``textindex`` (the bigram text the search index holds), ``vectors`` (the only
+numpy importer: their per-character passes) and ``prepare`` (what a worker derives from an
+article before the archive writes it) are pure and need no database.
 
 The names below are loaded on first use: a parsing process imports ``prepare`` through this
 package and must not pull in SQLite with it.

@@ -1,20 +1,14 @@
-"""What every part of the archive shares: the connection, transactions, raw pages, fetches."""
+"""What every part of the archive shares: transactions on the one connection, error kinds."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
 import os
 import sqlite3
-import zlib
+from collections.abc import Callable
 from typing import Any
 
-import sqlite_utils
-
-from scraper.archive.prepare import RAW_COMPRESSION
 from scraper.errors import ArchiveError
-from scraper.models import FetchAttempt, Page
 
 SQLITE_INT_MAX = 2**63 - 1  # SQLite integers are signed 64-bit
 BUSY_TIMEOUT_ENV = "ARCHIVER_BUSY_TIMEOUT"
@@ -90,97 +84,40 @@ def site_since(site: str | None, since: str | None, alias: str = "") -> tuple[li
     return where, args
 
 
-class ArchiveBase:
-    """The open database and the write helpers the archive's parts build on."""
+class Transactions:
+    """The one connection's transactions, and what parts hold back until a commit.
 
-    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
-        self.db = db
+    A part that gathers writes to make at the end of a transaction (the search index) adds
+    its flush to ``before_commit`` and its reset to ``after_rollback``.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
         self.path = path
-        # Whether the works' bookkeeping (schema 9) exists: not while older migrations run.
-        self._work_facts = True
+        self.before_commit: list[Callable[[], None]] = []
+        self.after_rollback: list[Callable[[], None]] = []
 
-    def _transaction(self) -> _Tx:
+    def plain(self) -> _Tx:
+        """A transaction whose sqlite errors come out as they are (the caller names them)."""
         return _Tx(self)
 
-    def _before_commit(self) -> None:
-        """Write what was held back until the end of the transaction (none here)."""
-
-    def _after_rollback(self) -> None:
-        """Forget what was held back for a transaction that was rolled back (none here)."""
-
-    def _store_raw(self, content: bytes, packed: tuple[str, bytes] | None = None) -> str | None:
-        """Keep page bytes once, by sha256; bytes already stored are not compressed again.
-
-        ``packed`` is ``prepare.pack_raw(content)`` when the caller has it already.
-        """
-        if not content:
-            return None
-        sha = packed[0] if packed is not None else hashlib.sha256(content).hexdigest()
-        if self.db.execute("SELECT 1 FROM raw_pages WHERE sha256 = ?", [sha]).fetchone():
-            return sha
-        blob = packed[1] if packed is not None else zlib.compress(content, RAW_COMPRESSION)
-        self.db.execute(
-            "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
-            "VALUES (?, ?, 'zlib', ?)",
-            [sha, len(content), blob],
-        )
-        return sha
-
-    def _insert_attempts(
-        self,
-        attempts: tuple[FetchAttempt, ...],
-        sha: str | None,
-        ident: int | None,
-        page: Page | None = None,
-    ) -> None:
-        """One ``fetches`` row per attempt; the successful last one carries the page's
-        headers (as JSON) and links to its raw bytes and article."""
-        last = len(attempts) - 1
-        for i, a in enumerate(attempts):
-            ok = i == last and a.error is None
-            wire: dict[str, str | None] = {}
-            if ok and page is not None and page.headers:
-                wire = {
-                    "http_version": page.http_version,
-                    "reason": page.reason,
-                    "headers": json.dumps([list(h) for h in page.headers], ensure_ascii=False),
-                    "request_headers": json.dumps(
-                        [list(h) for h in page.request_headers], ensure_ascii=False
-                    ),
-                }
-            record = {
-                "url": a.url,
-                "time": a.time,
-                "status": a.status,
-                "final_url": a.final_url,
-                "bytes": a.bytes,
-                "encoding": a.encoding,
-                "elapsed": a.elapsed,
-                "error": a.error,
-                "etag": a.etag,
-                "last_modified": a.last_modified,
-                "raw_sha256": sha if ok else None,
-                "article_id": ident if ok else None,
-                **wire,
-            }
-            cols = list(record)
-            self.db.execute(
-                f"INSERT INTO fetches ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                [record[c] for c in cols],
-            )
+    def named(self) -> _Tx:
+        """A transaction whose sqlite errors surface as an ArchiveError naming the archive."""
+        return _Tx(self, self.path)
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT on ``store``'s connection, rolled back on any error (the
-    connection is autocommit). ``store``'s held-back writes go in just before the COMMIT, and
-    are dropped on a rollback.
+    """BEGIN IMMEDIATE ... COMMIT on the connection, rolled back on any error (the connection
+    is autocommit). Held-back writes go in just before the COMMIT, and are dropped on a
+    rollback (``Transactions.before_commit``, ``after_rollback``). A transaction opened inside
+    another joins it.
 
     Given ``path``, a sqlite error inside comes out as an ArchiveError naming the archive.
     """
 
-    def __init__(self, store: ArchiveBase, path: str | None = None) -> None:
-        self.store = store
-        self.conn: sqlite3.Connection = store.db.conn
+    def __init__(self, transactions: Transactions, path: str | None = None) -> None:
+        self.transactions = transactions
+        self.conn = transactions.conn
         self.path = path
 
     def __enter__(self) -> None:
@@ -195,7 +132,8 @@ class _Tx:
             return
         if exc_type is None:
             try:
-                self.store._before_commit()
+                for flush in self.transactions.before_commit:
+                    flush()
                 self.conn.execute("COMMIT")
                 return
             except BaseException as error:
@@ -216,4 +154,5 @@ class _Tx:
     def _roll_back(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-        self.store._after_rollback()
+        for forget in self.transactions.after_rollback:
+            forget()

@@ -1,19 +1,26 @@
-"""Captures read back for web-archive (WARC) export and import: every successful fetch of an
-article, with its wire headers, in the order they happened.
+"""Raw pages and fetches: what was fetched, when, and the bytes that came back.
 
-A capture is a ``fetches`` row with raw bytes and an article; its raw page is the decoded body
-(Content-Encoding already undone by the fetcher), so the exporter, not this module, decides
-what to say about the headers.
+Raw page bytes are compressed and keyed by sha256 (identical bytes are stored once) so any
+record can be re-parsed offline; there is one ``fetches`` row per attempt, failures included.
+
+A capture, read back for web-archive (WARC) export and import, is a ``fetches`` row with raw
+bytes and an article; its raw page is the decoded body (Content-Encoding already undone by the
+fetcher), so the exporter, not this module, decides what to say about the headers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .base import ArchiveBase, _Tx
+import sqlite_utils
+
+from scraper.archive.prepare import RAW_COMPRESSION
+from scraper.models import FetchAttempt, Page
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,116 @@ def _pairs(text: str | None) -> tuple[tuple[str, str], ...] | None:
     return tuple((str(k), str(v)) for k, v in json.loads(text))
 
 
-class CaptureStore(ArchiveBase):
-    """Reading captures back in fetch order, and the helpers a WARC import needs."""
+# The columns of a ``fetches`` row, in the order written. One statement built once, not
+# sqlite-utils' insert (50 us a row more): the crawl's one writer writes one or more a page.
+_FETCH_COLUMNS = (
+    "url", "time", "status", "final_url", "bytes", "encoding", "elapsed", "error", "etag",
+    "last_modified", "raw_sha256", "article_id", "http_version", "reason", "headers",
+    "request_headers",
+)  # fmt: skip
+_INSERT_FETCH = (
+    f"INSERT INTO fetches ({', '.join(_FETCH_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_FETCH_COLUMNS))})"
+)
+
+
+class Captures:
+    """Storing raw pages and fetches, and reading them back (captures, for WARC files)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def store_raw(self, content: bytes, packed: tuple[str, bytes] | None = None) -> str | None:
+        """Keep page bytes once, by sha256; bytes already stored are not compressed again.
+
+        ``packed`` is ``prepare.pack_raw(content)`` when the caller has it already.
+        """
+        if not content:
+            return None
+        sha = packed[0] if packed is not None else hashlib.sha256(content).hexdigest()
+        if self.db.execute("SELECT 1 FROM raw_pages WHERE sha256 = ?", [sha]).fetchone():
+            return sha
+        blob = packed[1] if packed is not None else zlib.compress(content, RAW_COMPRESSION)
+        self.db.execute(
+            "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
+            "VALUES (?, ?, 'zlib', ?)",
+            [sha, len(content), blob],
+        )
+        return sha
+
+    def record(
+        self,
+        attempts: tuple[FetchAttempt, ...],
+        sha: str | None,
+        ident: int | None,
+        page: Page | None = None,
+    ) -> None:
+        """One ``fetches`` row per attempt; the successful last one carries the page's
+        headers (as JSON) and links to its raw bytes and article."""
+        last = len(attempts) - 1
+        for i, a in enumerate(attempts):
+            ok = i == last and a.error is None
+            wire: tuple[str | None, ...] = (None, None, None, None)
+            if ok and page is not None and page.headers:
+                wire = (
+                    page.http_version,
+                    page.reason,
+                    json.dumps([list(h) for h in page.headers], ensure_ascii=False),
+                    json.dumps([list(h) for h in page.request_headers], ensure_ascii=False),
+                )
+            self.db.execute(
+                _INSERT_FETCH,
+                [
+                    a.url, a.time, a.status, a.final_url, a.bytes, a.encoding, a.elapsed,
+                    a.error, a.etag, a.last_modified, sha if ok else None,
+                    ident if ok else None, *wire,
+                ],
+            )  # fmt: skip
+
+    def raw_page(self, sha256: str) -> bytes | None:
+        """The original bytes of a stored page, for re-parsing without the network."""
+        row = self.db.execute(
+            "SELECT compression, content FROM raw_pages WHERE sha256 = ?", [sha256]
+        ).fetchone()
+        if row is None:
+            return None
+        return zlib.decompress(row[1]) if row[0] == "zlib" else bytes(row[1])
+
+    def fetches_for(self, article_id: int) -> list[dict[str, Any]]:
+        return list(
+            self.db.table("fetches").rows_where("article_id = ?", [article_id], order_by="id")
+        )
+
+    def fetch(self, fetch_id: int) -> tuple[str, str | None, str | None, str | None, str] | None:
+        """A fetch's (url, final_url, raw_sha256, encoding, time)."""
+        row = self.db.execute(
+            "SELECT url, final_url, raw_sha256, encoding, time FROM fetches WHERE id = ?",
+            [fetch_id],
+        ).fetchone()
+        return (row[0], row[1], row[2], row[3], row[4]) if row else None
+
+    def link(self, fetch_id: int, article_id: int) -> None:
+        """Point a fetch at the article it now is (a page kept only as raw bytes, reparsed)."""
+        self.db.execute("UPDATE fetches SET article_id = ? WHERE id = ?", [article_id, fetch_id])
+
+    def rejected(self) -> list[int]:
+        """Fetches of pages that were kept only as raw bytes, not as articles, and may be
+        articles: the last good fetch of each URL that no article came from, other than the
+        crawl's list pages, sitemaps and feeds."""
+        sql = """
+        SELECT f.id FROM fetches f
+        WHERE f.raw_sha256 IS NOT NULL AND f.article_id IS NULL AND f.error IS NULL
+          AND f.status BETWEEN 200 AND 299
+          AND f.id = (SELECT max(g.id) FROM fetches g
+                      WHERE g.url = f.url AND g.raw_sha256 IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM fetches g WHERE g.url = f.url
+                          AND g.article_id IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM frontier r WHERE r.url = f.url
+                          AND r.kind != 'article')
+          AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = f.url)
+        ORDER BY f.id
+        """
+        return [int(r[0]) for r in self.db.execute(sql).fetchall()]
 
     def captures(self, *, site: str | None = None, since: str | None = None) -> Iterator[Capture]:
         """Every successful fetch of an archived article, oldest first (the order they were
@@ -78,19 +193,6 @@ class CaptureStore(ArchiveBase):
                 request_headers=_pairs(r[11]),
             )
 
-    def version_fields(self, article_id: int, raw_sha256: str) -> dict[str, Any] | None:
-        """The fields of an earlier version of an article that came from these raw bytes."""
-        rows = list(
-            self.db.table("versions").rows_where(
-                "article_id = ? AND raw_sha256 = ?",
-                [article_id, raw_sha256],
-                order_by="id DESC",
-                limit=1,
-                select="title, published, source, author, editor, body",
-            )
-        )
-        return rows[0] if rows else None
-
     def has_capture(self, url: str, time: str, raw_sha256: str) -> bool:
         """True when this exact capture (URL asked for, time, bytes) is archived: importing the
         same WARC twice, or resuming an interrupted import, adds nothing."""
@@ -99,13 +201,6 @@ class CaptureStore(ArchiveBase):
             [url, time, raw_sha256],
         ).fetchone()
         return row is not None
-
-    def last_seen_of(self, canonical_url: str) -> str | None:
-        """When the article at this canonical URL was last captured (None if unknown)."""
-        row = self.db.execute(
-            "SELECT last_seen FROM articles WHERE canonical_url = ?", [canonical_url]
-        ).fetchone()
-        return str(row[0]) if row else None
 
     def raw_shas_for_url(self, url: str) -> list[str]:
         """The raw pages fetched from a URL, newest first (to resolve a WARC revisit record
@@ -116,8 +211,3 @@ class CaptureStore(ArchiveBase):
             [url, url],
         ).fetchall()
         return [str(r[0]) for r in rows]
-
-    def batch(self) -> _Tx:
-        """One transaction around many saves (each save's own transaction joins it): an
-        import of thousands of pages commits, and syncs, once per batch, not once per page."""
-        return _Tx(self, self.path)

@@ -1,19 +1,20 @@
-"""Articles in the archive: opening and migrating, saving pages and records, reading them.
+"""``Archive``: an open archive.db, composed of parts over its one connection.
 
-One ``articles`` row per canonical URL, its integer id derived from that URL so it stays stable
-across rebuilds and VACUUM; raw page bytes compressed and keyed by sha256 (identical bytes are
-stored once) so any record can be re-parsed offline; one ``fetches`` row per attempt, failures
-included. Each save is one transaction: a crash leaves the previous state, never half a record.
+Each part is a small class over the one ``sqlite_utils.Database`` and owns some tables:
+``Articles`` (articles.py), ``Captures`` (captures.py: raw pages and fetches), ``Works``
+(works.py), ``Versions`` (versions.py), ``SearchIndex`` (search.py), ``Frontier`` and ``Runs``
+(crawlstate.py). No part knows another; where one operation needs several, a method here calls
+them in turn (``save``: raw page, article row with its work, versions, search index, fetches).
+The rest of ``Archive``'s methods hand the call to the part that owns it, so callers (the
+crawl's ``CrawlState``, the pipeline's ``Store``, the cli) see one object.
+
+Each save is one transaction: a crash leaves the previous state, never half a record.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sqlite3
-import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,89 +24,47 @@ import sqlite_utils
 from scraper.archive import dedup
 from scraper.archive.prepare import Prepared
 from scraper.errors import ArchiveError
-from scraper.models import Article, FetchAttempt, Page, SaveResult, SaveStatus
+from scraper.models import (
+    Article,
+    FetchAttempt,
+    FrontierItem,
+    HostState,
+    NewUrl,
+    Page,
+    SaveResult,
+    SaveStatus,
+    SearchHit,
+    Visit,
+)
 from scraper.pages import page_from_bytes
-from scraper.urls import canonicalize, host_of
+from scraper.urls import canonicalize
 
-from .base import SQLITE_INT_MAX, busy_timeout, is_busy, site_since
-from .captures import CaptureStore
-from .crawlstate import CrawlStateStore
-from .schema import MIGRATIONS, SCHEMA_VERSION
-from .search import SearchStore
-from .works import FACTS_VERSION as _FACTS_VERSION
-from .works import HistoryStore, WorksStore
+from . import connect, schema
+from .articles import ARTICLE_FIELDS, Articles, article_id, article_row, changed, content_hash
+from .base import Transactions, _Tx
+from .captures import Capture, Captures
+from .crawlstate import Frontier, Runs
+from .search import SearchIndex
+from .versions import Versions
+from .works import Works
 
-ARTICLE_FIELDS = Article.field_names()
-# Columns compared to decide whether a re-fetched article changed.
-_CONTENT_FIELDS = tuple(f for f in ARTICLE_FIELDS if f not in ("url",))
-
-
-def _cache_mb() -> int:
-    value = os.environ.get("ARCHIVER_CACHE_MB", "512")
-    if not value.isdecimal() or int(value) < 1:
-        raise ArchiveError(f"ARCHIVER_CACHE_MB must be a whole number of megabytes, not {value!r}")
-    return int(value)
+__all__ = ["ARTICLE_FIELDS", "Archive", "article_id", "content_hash"]
 
 
-def _connect_readonly(path: str, timeout: float) -> sqlite3.Connection:
-    """A connection that cannot write to the archive at ``path`` (which must exist).
-
-    ``mode=ro`` still needs the WAL index (``-shm``) beside the file; where the directory is
-    read-only (read-only media) and there is none, SQLite cannot make it, and the file is
-    opened ``immutable=1``: read as it is, without locks (nothing can be writing to it there).
-    """
-    if not Path(path).is_file():
-        raise ArchiveError(f"no archive at {path}")
-    uri = Path(path).resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", timeout=timeout, isolation_level=None, uri=True)
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        if code not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
-            raise
-    return sqlite3.connect(f"{uri}?immutable=1", timeout=timeout, isolation_level=None, uri=True)
-
-
-def _not_an_archive(path: str) -> ArchiveError:
-    return ArchiveError(f"{path} is not an archive (a SQLite file of something else); left as is")
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
-    """Switch a new archive to WAL mode; several processes may be opening it at once.
-
-    Changing the journal mode needs the file to itself, and SQLite does not always wait for
-    it through the busy handler: a busy or locked answer is retried until the busy timeout.
-    """
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while True:
-        try:
-            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
-                return
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
-
-
-def article_id(canonical_url: str) -> int:
-    """A stable positive 63-bit id from the canonical URL."""
-    digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def content_hash(body: str) -> str:
-    """Fingerprint of the normalized body: one body under two URLs is one work."""
-    return dedup.fingerprint(body)
-
-
-class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureStore):
+class Archive:
     """An open archive.db. Create with ``Archive.open(path)``; use as a context manager."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+        self.db = db
+        self.path = path
+        self._tx = Transactions(db.conn, path)
+        self._articles = Articles(db)
+        self._captures = Captures(db)
+        self._works = Works(db)
+        self._versions = Versions(db)
+        self._search = SearchIndex(db, self._tx)
+        self._frontier = Frontier(db, self._tx)
+        self._runs = Runs(db, self._tx)
 
     @classmethod
     def open(cls, path: str | Path, *, readonly: bool = False) -> Archive:
@@ -121,36 +80,18 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         saying a write command upgrades it.
         """
         path = str(path)
-        cache_mb = _cache_mb()
-        timeout = busy_timeout()
         try:
-            if readonly:
-                conn = _connect_readonly(path, timeout)
-            else:
-                if path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-            db = sqlite_utils.Database(conn)
-            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            db.execute("PRAGMA foreign_keys = ON")
-            # Band keys and hash ids land in random places of their indexes: a cache that holds
-            # them spares rewriting the same pages on every save (SQLite's default is 2 MB).
-            # At most 512 MB, used as needed; ARCHIVER_CACHE_MB for archives of millions.
-            db.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
+            db = connect.connect(path, readonly)
             archive = cls(db, path)
             try:
-                archive._check_is_archive(readonly)
+                connect.check_is_archive(db, path, readonly)
                 if readonly:
-                    archive._check_readable_schema()
+                    connect.check_readable_schema(db, path)
                     return archive
-                if path != ":memory:":
-                    _enable_wal(conn, timeout)
-                    # In WAL mode NORMAL still survives kill -9 at any moment; only a power cut
-                    # can lose the last commits. It spares an fsync per saved page.
-                    db.execute("PRAGMA synchronous = NORMAL")
-                archive._migrate()
+                connect.prepare_for_writing(db, path)
+                schema.migrate(db, archive._tx, archive._search)
             except BaseException:
-                conn.close()
+                db.conn.close()
                 raise
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
@@ -169,86 +110,7 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
 
     @property
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _check_is_archive(self, readonly: bool) -> None:
-        """Refuse a SQLite file that is not an archive (before anything is written to it).
-
-        An archive has ``user_version`` 1 or more and an ``articles`` table; a new archive is an
-        empty file (no tables at all). Anything else is someone else's database.
-        """
-        # One statement, so one snapshot: read apart, another process's migration could commit
-        # between the version (0) and the tables (all of them), a new archive taken for a stranger.
-        rows = self.db.execute(
-            "SELECT (SELECT user_version FROM pragma_user_version), name FROM sqlite_master "
-            "WHERE type = 'table' UNION ALL SELECT user_version, NULL FROM pragma_user_version"
-        ).fetchall()
-        version = int(rows[0][0])
-        tables = {str(name) for _, name in rows if name is not None}
-        if version >= 1 and "articles" in tables:
-            return
-        if version == 0 and not tables and not readonly:
-            return  # a new archive: _migrate creates it
-        raise _not_an_archive(self.path)
-
-    def _check_readable_schema(self) -> None:
-        current = self.schema_version
-        if current > SCHEMA_VERSION:
-            raise ArchiveError(
-                f"{self.path} has schema version {current}; this archiver knows up to "
-                f"{SCHEMA_VERSION}: upgrade archiver"
-            )
-        if current < SCHEMA_VERSION:
-            raise ArchiveError(
-                f"archive {self.path} has schema {current}; run a write command (archiver "
-                f"fetch, crawl or reparse) to upgrade it to {SCHEMA_VERSION}"
-            )
-
-    def _migrate(self) -> None:
-        """Bring the schema up to date in one transaction taken with the write lock.
-
-        The version is read after the lock is held, so of several processes opening one new
-        (or old) archive at once exactly one migrates and the others find it done.
-        """
-        if self.schema_version == SCHEMA_VERSION:  # the common case: nothing to lock for
-            return
-        with self._transaction():
-            current = self.schema_version  # again, now that no one else can write
-            if current > SCHEMA_VERSION:
-                raise ArchiveError(
-                    f"{self.path} has schema version {current}; this archiver knows up to "
-                    f"{SCHEMA_VERSION}: upgrade archiver"
-                )
-            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if current == 0 and tables:
-                raise _not_an_archive(self.path)
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                self._work_facts = version > _FACTS_VERSION
-                for statement in MIGRATIONS[version].split(";\n"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                if version == 3:
-                    self._backfill_works_and_search()
-                if version == _FACTS_VERSION:
-                    self._work_facts = True
-                    self._backfill_work_state()
-                self.db.execute(f"PRAGMA user_version = {version}")
-
-    def _backfill_works_and_search(self) -> None:
-        """Schema 3 on an archive that has articles: fingerprint, group and index them all."""
-        rows = list(self.db.table("articles").rows_where(order_by="first_seen, id"))
-        for row in rows:
-            fp = dedup.fingerprint(row["body"] or "")
-            self.db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [fp, row["id"]])
-            self._fts_put(int(row["id"]), row["title"], row["body"] or "", None)
-            self._group(
-                int(row["id"]),
-                row["body"] or "",
-                fp,
-                None,
-                row["last_seen"],
-                named=(row["title"], row["published"]),
-            )
+        return schema.schema_version(self.db)
 
     # ----------------------------------------------------------------- writing
 
@@ -263,92 +125,36 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         if prepared is None:
             prepared = Prepared(dedup.digest(article.body))
         fingerprint, signature = prepared.digest
-        row = _article_row(article, canonical, fingerprint)
+        row = article_row(article, canonical, fingerprint)
         now = page.fetched_at
         try:
-            with self._transaction():
-                sha = self._store_raw(page.content, prepared.raw)
-                existing = self._find_row(canonical)
-                ident = int(existing["id"]) if existing else self._free_id(canonical)
-                # The work is found before the row is written, so work_id and signature go in
-                # with it: updating them afterwards rewrites the whole row, body included.
-                touched = self._place_in_work(ident, row, existing, signature, now)
-                if existing is None:
-                    row.update(
-                        id=ident,
-                        raw_sha256=sha,
-                        encoding=page.encoding,
-                        first_seen=now,
-                        last_seen=now,
-                        last_changed=now,
-                    )
-                    self._write_row("INSERT INTO articles", row)
+            with self._tx.plain():
+                sha = self._captures.store_raw(page.content, prepared.raw)
+                row.update(raw_sha256=sha, encoding=page.encoding, last_seen=now)
+                old = self._articles.find(canonical)
+                ident = int(old["id"]) if old else self._articles.free_id(article_id(canonical))
+                # the work (and signature) go into the row before it is written
+                touched = self._works.place(ident, row, old, signature, now)
+                if old is None:
+                    row.update(id=ident, first_seen=now, last_changed=now)
+                    self._articles.insert(row)
                     status = SaveStatus.NEW
                 else:
-                    changed = any(existing[k] != row[k] for k in (*_CONTENT_FIELDS, "url"))
-                    if existing["title"] != row["title"] or existing["body"] != row["body"]:
-                        self._keep_version(existing, now)
-                    row.update(raw_sha256=sha, encoding=page.encoding, last_seen=now)
-                    if changed:
+                    if old["title"] != row["title"] or old["body"] != row["body"]:
+                        self._versions.keep(old, now)
+                    status = SaveStatus.UPDATED if changed(old, row) else SaveStatus.UNCHANGED
+                    if status is SaveStatus.UPDATED:
                         row["last_changed"] = now
-                    self._write_row("UPDATE articles", row, ident)
-                    status = SaveStatus.UPDATED if changed else SaveStatus.UNCHANGED
-                if existing is None or any(existing[k] != row[k] for k in ("title", "body")):
+                    self._articles.update(old, row)
+                if old is None or old["title"] != row["title"] or old["body"] != row["body"]:
                     index = (prepared.title_index, prepared.body_index)
-                    self._fts_put(ident, row["title"], row["body"], existing, index)
+                    self._search.put(ident, row["title"], row["body"], old, index)
                 for work, joined in touched:
-                    self._refresh_work(work, now, joined)
-                self._insert_attempts(page.attempts, sha, ident, page)
+                    self._works.refresh(work, now, joined)
+                self._captures.record(page.attempts, sha, ident, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return SaveResult(id=ident, status=status, article=article)
-
-    def _write_row(self, verb: str, row: dict[str, Any], ident: int | None = None) -> None:
-        """INSERT or UPDATE an articles row; column names come from our own dict keys."""
-        cols = list(row)
-        if ident is None:
-            sql = f"{verb} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            self.db.execute(sql, [row[c] for c in cols])
-        else:
-            sql = f"{verb} SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?"
-            self.db.execute(sql, [*(row[c] for c in cols), ident])
-
-    def _place_in_work(
-        self,
-        ident: int,
-        row: dict[str, Any],
-        old: dict[str, Any] | None,
-        signature: dedup.Signature,
-        now: str,
-    ) -> list[tuple[int, int | None]]:
-        """Set ``row``'s work (and signature) before it is written; return the works to refresh,
-        each with the article when all that changed is that it joined the work.
-
-        Grouping runs again only when the body's fingerprint changed (or it never ran).
-        """
-        old_work = old["work_id"] if old is not None else None
-        if old is not None and old_work is not None and old["content_hash"] == row["content_hash"]:
-            row["work_id"] = old_work
-            fields = ("published", "source", "original_url", "title", "site_name")
-            return [(int(old_work), None)] if any(old[k] != row[k] for k in fields) else []
-        old_signature = old["signature"] if old is not None else None
-        work, created = self._assign_work(
-            ident,
-            row["body"],
-            row["content_hash"],
-            old_work,
-            now,
-            signature,
-            old_signature,
-            (row["title"], row["published"]),
-        )
-        row["work_id"] = work
-        row["signature"] = dedup.signature_to_bytes(signature)
-        if old_work is not None and old_work != work:
-            return [(int(old_work), None)] if created else [(int(old_work), None), (work, ident)]
-        if created:
-            return []
-        return [(work, ident if old_work is None else None)]
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.
@@ -380,22 +186,8 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
 
     def rejected_pages(self) -> list[int]:
         """Fetches of pages that were kept only as raw bytes, not as articles, and may be
-        articles: the last good fetch of each URL that no article came from, other than the
-        crawl's list pages, sitemaps and feeds. ``reconsider`` parses one again."""
-        sql = """
-        SELECT f.id FROM fetches f
-        WHERE f.raw_sha256 IS NOT NULL AND f.article_id IS NULL AND f.error IS NULL
-          AND f.status BETWEEN 200 AND 299
-          AND f.id = (SELECT max(g.id) FROM fetches g
-                      WHERE g.url = f.url AND g.raw_sha256 IS NOT NULL)
-          AND NOT EXISTS (SELECT 1 FROM fetches g WHERE g.url = f.url
-                          AND g.article_id IS NOT NULL)
-          AND NOT EXISTS (SELECT 1 FROM frontier r WHERE r.url = f.url
-                          AND r.kind != 'article')
-          AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = f.url)
-        ORDER BY f.id
-        """
-        return [int(r[0]) for r in self.db.execute(sql).fetchall()]
+        articles (see ``Captures.rejected``). ``reconsider`` parses one again."""
+        return self._captures.rejected()
 
     def reconsider(self, fetch_id: int, parse: Callable[[Page], Article]) -> SaveResult | None:
         """Parse a page kept only as raw bytes again; save it if it is now kept as an article.
@@ -403,28 +195,19 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
         The fetch (and the crawl's frontier row, if any) then points to the article, so the
         page is not reconsidered twice. Returns None when the parser still rejects it.
         """
-        row = self.db.execute(
-            "SELECT url, final_url, raw_sha256, encoding, time FROM fetches WHERE id = ?",
-            [fetch_id],
-        ).fetchone()
-        if row is None:
+        fetch = self._captures.fetch(fetch_id)
+        if fetch is None:
             raise ArchiveError(f"no fetch {fetch_id} in {self.path}")
-        url, final_url, sha, encoding, when = row
+        url, final_url, sha, encoding, when = fetch
         page = self._stored_page(url, final_url or url, sha, encoding, when)
         article = parse(page)
         if not article.kept:
             return None
         result = self.save(page, article)
         try:
-            with self._transaction():
-                self.db.execute(
-                    "UPDATE fetches SET article_id = ? WHERE id = ?", [result.id, fetch_id]
-                )
-                self.db.execute(
-                    "UPDATE frontier SET article_id = ?, status = 'ok', error = NULL "
-                    "WHERE url = ? AND status = 'not_article'",
-                    [result.id, url],
-                )
+            with self._tx.plain():
+                self._captures.link(fetch_id, result.id)
+                self._frontier.article_found(url, result.id)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return result
@@ -432,81 +215,38 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
     def record_page(self, page: Page) -> None:
         """Keep a fetched page that is not stored as an article (a list page): raw + fetches."""
         try:
-            with self._transaction():
-                sha = self._store_raw(page.content)
-                self._insert_attempts(page.attempts, sha, None, page)
+            with self._tx.plain():
+                sha = self._captures.store_raw(page.content)
+                self._captures.record(page.attempts, sha, None, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
 
     def record_failure(self, attempts: Iterable[FetchAttempt]) -> None:
         """Record failed attempts (with their reasons) in ``fetches``; nothing else changes."""
         try:
-            with self._transaction():
-                self._insert_attempts(tuple(attempts), None, None)
+            with self._tx.plain():
+                self._captures.record(tuple(attempts), None, None)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
 
-    def _find_row(self, canonical: str) -> dict[str, Any] | None:
-        cur = self.db.execute("SELECT * FROM articles WHERE canonical_url = ?", [canonical])
-        row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
-
-    def _free_id(self, canonical: str) -> int:
-        """The URL's stable id, stepped past the (astronomically rare) collision."""
-        ident = article_id(canonical)
-        while self.db.execute("SELECT 1 FROM articles WHERE id = ?", [ident]).fetchone():
-            ident = (ident + 1) & 0x7FFF_FFFF_FFFF_FFFF
+    def not_modified(self, page: Page) -> int | None:
+        """A 304 for a stored article: only ``last_seen`` and a ``fetches`` row change."""
+        with self._tx.named():
+            ident = self._articles.seen_again(page.url, page.fetched_at)
+            self._captures.record(page.attempts, None, ident, page)
         return ident
 
+    def batch(self) -> _Tx:
+        """One transaction around many saves (each save's own transaction joins it): an
+        import of thousands of pages commits, and syncs, once per batch, not once per page."""
+        return self._tx.named()
+
+    def crawl_transaction(self) -> _Tx:
+        """One transaction around several writes (the nested ``save`` joins it); a full disk,
+        an I/O error or a lock held past the busy timeout inside it is an ArchiveError."""
+        return self._tx.named()
+
     # ----------------------------------------------------------------- reading
-
-    def _public_columns(self) -> str:
-        """Every articles column a reader wants (the MinHash signature is internal)."""
-        cols = [c.name for c in self.db.table("articles").columns if c.name != "signature"]
-        return ", ".join(f"[{c}]" for c in cols)
-
-    def get(self, key: int | str) -> dict[str, Any] | None:
-        """An article row by id or by URL (as fetched or canonical)."""
-        args: list[Any]
-        if isinstance(key, int):
-            if not -SQLITE_INT_MAX - 1 <= key <= SQLITE_INT_MAX:  # no row has it, nor SQLite
-                return None
-            where, args = "id = ?", [key]
-        else:
-            try:
-                canonical = canonicalize(key)
-            except ValueError:  # not a well-formed URL: only an exact match can have it
-                canonical = key
-            where, args = "canonical_url = ? OR url = ? OR url = ?", [canonical, key, canonical]
-        rows = list(
-            self.db.table("articles").rows_where(
-                where, args, limit=1, select=self._public_columns()
-            )
-        )
-        return rows[0] if rows else None
-
-    def fetches_for(self, article_id: int) -> list[dict[str, Any]]:
-        return list(
-            self.db.table("fetches").rows_where("article_id = ?", [article_id], order_by="id")
-        )
-
-    def raw_page(self, sha256: str) -> bytes | None:
-        """The original bytes of a stored page, for re-parsing without the network."""
-        row = self.db.execute(
-            "SELECT compression, content FROM raw_pages WHERE sha256 = ?", [sha256]
-        ).fetchone()
-        if row is None:
-            return None
-        return zlib.decompress(row[1]) if row[0] == "zlib" else bytes(row[1])
-
-    def articles(
-        self, *, site: str | None = None, since: str | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Article rows in id order, optionally of one site (host or name) or published since."""
-        where, args = site_since(site, since)
-        yield from self.db.table("articles").rows_where(
-            " AND ".join(["1", *where]), args, order_by="id", select=self._public_columns()
-        )
 
     def count(self, table: str) -> int:
         if table not in self.db.table_names():  # a name, never SQL: checked, then quoted
@@ -537,11 +277,120 @@ class Archive(CrawlStateStore, WorksStore, HistoryStore, SearchStore, CaptureSto
             "file bytes": Path(self.path).stat().st_size if self.path != ":memory:" else 0,
         }
 
+    # ------------------------------------------------- handed to the part that owns the call
+    # articles.py
 
-def _article_row(article: Article, canonical: str, fingerprint: str) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(article, name) for name in ARTICLE_FIELDS}
-    row["canonical_url"] = canonical
-    row["is_article"] = int(article.is_article)
-    row["site"] = host_of(canonical) or None
-    row["content_hash"] = fingerprint
-    return row
+    def get(self, key: int | str) -> dict[str, Any] | None:
+        return self._articles.get(key)
+
+    def articles(
+        self, *, site: str | None = None, since: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self._articles.rows(site=site, since=since)
+
+    def last_seen_of(self, canonical_url: str) -> str | None:
+        return self._articles.last_seen_of(canonical_url)
+
+    # captures.py
+
+    def raw_page(self, sha256: str) -> bytes | None:
+        return self._captures.raw_page(sha256)
+
+    def fetches_for(self, article_id: int) -> list[dict[str, Any]]:
+        return self._captures.fetches_for(article_id)
+
+    def captures(self, *, site: str | None = None, since: str | None = None) -> Iterator[Capture]:
+        return self._captures.captures(site=site, since=since)
+
+    def has_capture(self, url: str, time: str, raw_sha256: str) -> bool:
+        return self._captures.has_capture(url, time, raw_sha256)
+
+    def raw_shas_for_url(self, url: str) -> list[str]:
+        return self._captures.raw_shas_for_url(url)
+
+    # versions.py
+
+    def history(self, ident: int) -> list[dict[str, Any]]:
+        return self._versions.history(ident)
+
+    def version_fields(self, article_id: int, raw_sha256: str) -> dict[str, Any] | None:
+        return self._versions.fields(article_id, raw_sha256)
+
+    # search.py
+
+    def search(
+        self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
+    ) -> list[SearchHit]:
+        return self._search.search(query, site=site, since=since, limit=limit)
+
+    def rebuild_search_index(self) -> int:
+        return self._search.rebuild()
+
+    # crawlstate.py: the crawl's ``CrawlState``
+
+    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
+        return self._frontier.add(urls, now)
+
+    def frontier_due(
+        self,
+        host: str,
+        sites: Sequence[str],
+        now: str,
+        since: str | None = None,
+        fetched_before: str | None = None,
+        limit: int = 1,
+    ) -> list[FrontierItem]:
+        return self._frontier.due(host, sites, now, since, fetched_before, limit)
+
+    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
+        return self._frontier.hosts_due(sites, now)
+
+    def frontier_get(self, url: str) -> FrontierItem | None:
+        return self._frontier.get(url)
+
+    def frontier_done(self, url: str, visit: Visit) -> None:
+        return self._frontier.done(url, visit)
+
+    def result_ingested(self, frontier: str, result_id: int) -> bool:
+        return self._frontier.result_ingested(frontier, result_id)
+
+    def mark_ingested(self, frontier: str, result_id: int, when: str) -> None:
+        return self._frontier.mark_ingested(frontier, result_id, when)
+
+    def host_state(self, host: str) -> HostState | None:
+        return self._frontier.host_state(host)
+
+    def host_save(self, state: HostState) -> None:
+        return self._frontier.host_save(state)
+
+    def run_start(self, started: str, sites: Sequence[str], pid: int) -> int:
+        return self._runs.start(started, sites, pid)
+
+    def run_update(self, run_id: int, figures: dict[str, Any]) -> None:
+        return self._runs.update(run_id, figures)
+
+    def close_run(self, run_id: int, finished: str, outcome: str, exit_code: int) -> bool:
+        return self._runs.close(run_id, finished, outcome, exit_code)
+
+    def latest_run(self) -> int | None:
+        return self._runs.latest()
+
+    # works.py, for bench/dedup.py, which times grouping alone
+
+    def _assign_work(
+        self,
+        ident: int,
+        body: str,
+        fingerprint: str,
+        old_work: int | None,
+        now: str,
+        sig: dedup.Signature,
+        old_signature: bytes | None,
+        named: tuple[str | None, str | None],
+    ) -> tuple[int, bool]:
+        return self._works.assign(
+            ident, body, fingerprint, old_work, now, sig, old_signature, named
+        )
+
+    def _refresh_work(self, work: int, now: str, joined: int | None = None) -> None:
+        self._works.refresh(work, now, joined)

@@ -1,11 +1,15 @@
 """Crawl state in archive.db: the frontier, per-host politeness, runs.
 
-Used by scraper/crawl.py through its ``CrawlState`` protocol, so another backend (PostgreSQL)
-can sit beside this one. Every write is one transaction.
+Used by the crawl (scraper/crawl/run.py) through its ``CrawlState`` protocol, which ``Archive``
+implements by handing each call to these parts, so another backend (PostgreSQL) can sit beside
+this one. Every write is one transaction; a crawl wraps a page's save and its frontier update
+in ``Archive.crawl_transaction`` so a kill -9 leaves either both or neither.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -14,19 +18,22 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlite_utils
+
 from scraper.errors import ArchiveError
-from scraper.models import FrontierItem, HostState, NewUrl, Page, Visit
+from scraper.models import FrontierItem, HostState, NewUrl, Visit
 from scraper.urls import canonicalize
 
-from .base import ArchiveBase, _Tx
+from .base import Transactions
 
 
-class CrawlStateStore(ArchiveBase):
-    """The crawl's tables, as methods of the archive."""
+class Frontier:
+    """The URLs a crawl knows (``frontier``), its hosts' politeness (``hosts``), and the
+    distributed crawl's results already written (``frontier_results``)."""
 
-    # Used by scraper/crawl.py through its ``CrawlState`` protocol. Every write is one
-    # transaction; a crawl wraps a page's save and its frontier update in ``crawl_transaction``
-    # so a kill -9 leaves either both or neither.
+    def __init__(self, db: sqlite_utils.Database, transactions: Transactions) -> None:
+        self.db = db
+        self._write = transactions.named
 
     def result_ingested(self, frontier: str, result_id: int) -> bool:
         """Was this distributed-crawl result already written (before a crash, say)?"""
@@ -38,17 +45,13 @@ class CrawlStateStore(ArchiveBase):
 
     def mark_ingested(self, frontier: str, result_id: int, when: str) -> None:
         """Note a result as written, in the same transaction as its records."""
+        # raw, not sqlite-utils' insert: one a page in a distributed crawl's one writer
         self.db.execute(
             "INSERT INTO frontier_results (frontier, result_id, ingested_at) VALUES (?, ?, ?)",
             [frontier, result_id, when],
         )
 
-    def crawl_transaction(self) -> _Tx:
-        """One transaction around several writes (the nested ``save`` joins it); a full disk,
-        an I/O error or a lock held past the busy timeout inside it is an ArchiveError."""
-        return self._write()
-
-    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
+    def add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
         """Insert URLs not yet known (due now); return those that were new.
 
         A known URL becomes due again when its date (a sitemap lastmod) is newer than the one
@@ -77,7 +80,7 @@ class CrawlStateStore(ArchiveBase):
                     )
         return added
 
-    def frontier_due(
+    def due(
         self,
         host: str,
         sites: Sequence[str],
@@ -112,7 +115,7 @@ class CrawlStateStore(ArchiveBase):
         ).fetchall()
         return [FrontierItem(*row) for row in rows]
 
-    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
+    def hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
         marks = ",".join("?" * len(sites))
         rows = self.db.execute(
             f"SELECT DISTINCT host FROM frontier WHERE next_fetch_at <= ? AND site IN ({marks})",
@@ -120,7 +123,7 @@ class CrawlStateStore(ArchiveBase):
         ).fetchall()
         return [r[0] for r in rows]
 
-    def frontier_get(self, url: str) -> FrontierItem | None:
+    def get(self, url: str) -> FrontierItem | None:
         row = self.db.execute(
             "SELECT url, site, host, kind, depth, status, failures, etag, last_modified, lastmod, "
             "next_url "
@@ -129,7 +132,7 @@ class CrawlStateStore(ArchiveBase):
         ).fetchone()
         return FrontierItem(*row) if row else None
 
-    def frontier_done(self, url: str, visit: Visit) -> None:
+    def done(self, url: str, visit: Visit) -> None:
         """Record what fetching ``url`` came to and when it is due again."""
         with self._write():
             failures = "failures + 1" if visit.failed else "0"
@@ -152,21 +155,6 @@ class CrawlStateStore(ArchiveBase):
                 ],
             )
 
-    def not_modified(self, page: Page) -> int | None:
-        """A 304 for a stored article: only ``last_seen`` and a ``fetches`` row change."""
-        with self._write():
-            row = self.db.execute(
-                "SELECT id FROM articles WHERE url = ? OR canonical_url = ? LIMIT 1",
-                [page.url, canonicalize(page.url)],
-            ).fetchone()
-            ident = int(row[0]) if row else None
-            if ident is not None:
-                self.db.execute(
-                    "UPDATE articles SET last_seen = ? WHERE id = ?", [page.fetched_at, ident]
-                )
-            self._insert_attempts(page.attempts, None, ident, page)
-        return ident
-
     def host_state(self, host: str) -> HostState | None:
         row = self.db.execute(
             "SELECT host, robots_txt, robots_status, robots_fetched_at, next_allowed_at, "
@@ -177,48 +165,49 @@ class CrawlStateStore(ArchiveBase):
 
     def host_save(self, state: HostState) -> None:
         with self._write():
-            self.db.execute(
-                "INSERT OR REPLACE INTO hosts (host, robots_txt, robots_status, robots_fetched_at, "
-                "next_allowed_at, crawl_delay, failures) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    state.host,
-                    state.robots_txt,
-                    state.robots_status,
-                    state.robots_fetched_at,
-                    state.next_allowed_at,
-                    state.crawl_delay,
-                    state.failures,
-                ],
-            )
+            self.db.table("hosts").insert(dataclasses.asdict(state), replace=True)
 
-    def run_start(self, started: str, sites: Sequence[str], pid: int) -> int:
+    def article_found(self, url: str, article_id: int) -> None:
+        """A page the crawl fetched as not an article was kept as one after all (reparse)."""
+        self.db.execute(
+            "UPDATE frontier SET article_id = ?, status = 'ok', error = NULL "
+            "WHERE url = ? AND status = 'not_article'",
+            [article_id, url],
+        )
+
+
+class Runs:
+    """One ``runs`` row per ``archiver crawl``: its sites, process, figures and outcome."""
+
+    def __init__(self, db: sqlite_utils.Database, transactions: Transactions) -> None:
+        self.db = db
+        self._write = transactions.named
+
+    def start(self, started: str, sites: Sequence[str], pid: int) -> int:
         """A new ``runs`` row. Rows an earlier run left open (its process gone: killed, or
         stopped by a disk that no longer took even the closing update) are closed first, with
         outcome ``abandoned`` and this run's start as their end."""
         with self._write():
-            self._close_stale_runs(started)
-            cur = self.db.execute(
-                "INSERT INTO runs (started, sites, pid) VALUES (?, ?, ?)",
-                [started, " ".join(sites), pid],
+            self._close_stale(started)
+            table = self.db.table("runs").insert(
+                {"started": started, "sites": " ".join(sites), "pid": pid}
             )
-        return int(cur.lastrowid or 0)
+        return int(table.last_rowid or 0)
 
-    def run_update(self, run_id: int, figures: dict[str, Any]) -> None:
+    def update(self, run_id: int, figures: dict[str, Any]) -> None:
         """Store a run's figures: the counts, ``finished``, ``outcome``, ``exit_code``."""
         allowed = {
             "finished", "found", "new", "changed", "unchanged", "not_modified", "failed",
             "pages", "seconds", "outcome", "exit_code",
         }  # fmt: skip
-        cols = [k for k in figures if k in allowed]
-        if not cols:
+        values = {k: v for k, v in figures.items() if k in allowed}
+        if not values:
             return
-        with self._write():
-            self.db.execute(
-                f"UPDATE runs SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-                [*(figures[c] for c in cols), run_id],
-            )
+        # no such run: nothing to update (sqlite-utils reads the row first, and says so)
+        with self._write(), contextlib.suppress(sqlite_utils.db.NotFoundError):
+            self.db.table("runs").update(run_id, values)
 
-    def close_run(self, run_id: int, finished: str, outcome: str, exit_code: int) -> bool:
+    def close(self, run_id: int, finished: str, outcome: str, exit_code: int) -> bool:
         """Close a run that ended on an error, if the archive still takes a write; whether
         it did (else the next run closes it: ``run_start``)."""
         try:
@@ -232,7 +221,7 @@ class CrawlStateStore(ArchiveBase):
             return False
         return True
 
-    def _close_stale_runs(self, now: str) -> None:
+    def _close_stale(self, now: str) -> None:
         rows = self.db.execute("SELECT id, pid FROM runs WHERE finished IS NULL").fetchall()
         stale = [int(ident) for ident, pid in rows if not _alive(pid)]
         for ident in stale:
@@ -242,13 +231,9 @@ class CrawlStateStore(ArchiveBase):
                 [now, ident],
             )
 
-    def latest_run(self) -> int | None:
+    def latest(self) -> int | None:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()
         return int(row[0]) if row and row[0] is not None else None
-
-    def _write(self) -> _Tx:
-        """A transaction whose sqlite errors surface as ArchiveError."""
-        return _Tx(self, self.path)
 
 
 def _alive(pid: object) -> bool:

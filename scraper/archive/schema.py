@@ -1,6 +1,25 @@
-"""The archive's schema, one script per version; ``PRAGMA user_version`` says which ran."""
+"""The archive's schema: one migration per version, and the one function that applies them.
+
+``PRAGMA user_version`` says which ran. A migration is SQL, and where rows already written need
+something computed in Python (grouping into works, the search index), a named backfill run
+after it in the same transaction. A new ``Article`` field (scraper/models.py) needs one line
+here, ``ALTER TABLE articles ADD COLUMN <field> TEXT`` as the next version, and nothing else in
+the archive: its rows follow ``ARTICLE_FIELDS``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from scraper.archive import dedup
+from scraper.errors import ArchiveError
+
+from .base import Transactions
+from .search import SearchIndex
+from .works import Works
 
 SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -221,15 +240,84 @@ CREATE TABLE IF NOT EXISTS work_facts (
 DROP INDEX IF EXISTS articles_content_hash;
 CREATE INDEX IF NOT EXISTS articles_content_hash ON articles(content_hash, first_seen)
 """
+
+
+def _works_and_search(db: sqlite_utils.Database, search: SearchIndex) -> None:
+    """Schema 3 on an archive that has articles: fingerprint, group and index them all."""
+    works = Works(db, facts=False)  # the bookkeeping of schema 9 is not there yet
+    for row in list(db.table("articles").rows_where(order_by="first_seen, id")):
+        ident, body = int(row["id"]), row["body"] or ""
+        fp = dedup.fingerprint(body)
+        db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [fp, ident])
+        search.put(ident, row["title"], body, None)
+        works.group(ident, body, fp, None, row["last_seen"], named=(row["title"], row["published"]))
+
+
+def _work_state(db: sqlite_utils.Database, search: SearchIndex) -> None:
+    """Schema 9: the bookkeeping of every work of two or more copies, read from its copies."""
+    works = Works(db)
+    for work, updated in db.execute("SELECT id, updated FROM works WHERE copies >= 2").fetchall():
+        works.refresh(int(work), str(updated))
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What takes an archive to one version: SQL statements, then a backfill (if any)."""
+
+    sql: str
+    backfill: Callable[[sqlite_utils.Database, SearchIndex], None] | None = None
+
+
 MIGRATIONS = {
-    1: SCHEMA_V1,
-    2: SCHEMA_V2,
-    3: SCHEMA_V3,
-    4: SCHEMA_V4,
-    5: SCHEMA_V5,
-    6: SCHEMA_V6,
-    7: SCHEMA_V7,
-    8: SCHEMA_V8,
-    9: SCHEMA_V9,
+    1: Migration(SCHEMA_V1),
+    2: Migration(SCHEMA_V2),
+    3: Migration(SCHEMA_V3, _works_and_search),
+    4: Migration(SCHEMA_V4),
+    5: Migration(SCHEMA_V5),
+    6: Migration(SCHEMA_V6),
+    7: Migration(SCHEMA_V7),
+    8: Migration(SCHEMA_V8),
+    9: Migration(SCHEMA_V9, _work_state),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def newer_schema(path: str, version: int) -> ArchiveError:
+    return ArchiveError(
+        f"{path} has schema version {version}; this archiver knows up to "
+        f"{SCHEMA_VERSION}: upgrade archiver"
+    )
+
+
+def not_an_archive(path: str) -> ArchiveError:
+    return ArchiveError(f"{path} is not an archive (a SQLite file of something else); left as is")
+
+
+def migrate(db: sqlite_utils.Database, transactions: Transactions, search: SearchIndex) -> None:
+    """Bring the schema up to date in one transaction taken with the write lock.
+
+    The version is read again once the lock is held, so of several processes opening one new
+    (or old) archive at once exactly one migrates and the others find it done. ``search`` is
+    the archive's index, whose held-back writes go in at the commit.
+    """
+    if schema_version(db) == SCHEMA_VERSION:  # the common case: nothing to lock for
+        return
+    with transactions.plain():
+        current = schema_version(db)  # again, now that no one else can write
+        if current > SCHEMA_VERSION:
+            raise newer_schema(transactions.path, current)
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if current == 0 and tables:
+            raise not_an_archive(transactions.path)
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            migration = MIGRATIONS[version]
+            for statement in migration.sql.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            if migration.backfill is not None:
+                migration.backfill(db, search)
+            db.execute(f"PRAGMA user_version = {version}")

@@ -23,7 +23,7 @@ from scraper.archive import textindex
 from scraper.errors import InputError
 from scraper.models import SearchHit
 
-from .base import SQLITE_INT_MAX, ArchiveBase, site_since
+from .base import SQLITE_INT_MAX, Transactions, site_since
 
 _DELETE = "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)"
 _INSERT = "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)"
@@ -32,14 +32,17 @@ _INSERT = "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)"
 _HOLD_AT_MOST = 4096
 
 
-class SearchStore(ArchiveBase):
+class SearchIndex:
     """Keeping ``articles_fts`` in step with ``articles``, and querying it."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
-        super().__init__(db, path)
+    def __init__(self, db: sqlite_utils.Database, transactions: Transactions) -> None:
+        self.db = db
+        self.transactions = transactions
         self._held: list[tuple[int, str, list[Any]]] = []  # (rowid, statement, arguments)
+        transactions.before_commit.append(self._flush)
+        transactions.after_rollback.append(self._forget)
 
-    def _fts_put(
+    def put(
         self,
         ident: int,
         title: str | None,
@@ -63,33 +66,31 @@ class SearchStore(ArchiveBase):
             return
         self._held.extend(writes)
         if len(self._held) > _HOLD_AT_MOST:
-            self._before_commit()
+            self._flush()
 
-    def _before_commit(self) -> None:
+    def _flush(self) -> None:
         """Write the held-back index writes, in rowid order (a row's own in the order made)."""
         held, self._held = self._held, []
         if held:
             held.sort(key=itemgetter(0))  # stable: a row's delete stays before its insert
             self._write_index(held)
-        super()._before_commit()
 
-    def _after_rollback(self) -> None:
+    def _forget(self) -> None:
         self._held = []
-        super()._after_rollback()
 
     def _write_index(self, writes: list[tuple[int, str, list[Any]]]) -> None:
         """The writes in their order, each run of one statement as one executemany."""
         for statement, run in groupby(writes, key=itemgetter(1)):
             self.db.conn.executemany(statement, [args for _, _, args in run])
 
-    def rebuild_search_index(self) -> int:
+    def rebuild(self) -> int:
         """Index every article afresh (after a change in how text is cut); the count indexed."""
-        with self._transaction():
+        with self.transactions.plain():
             self.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
             count = 0
             rows = self.db.execute("SELECT id, title, body FROM articles ORDER BY id")
             for ident, title, body in rows:
-                self._fts_put(int(ident), title, body or "", None)
+                self.put(int(ident), title, body or "", None)
                 count += 1
         return count
 

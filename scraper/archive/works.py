@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import sqlite_utils
+
 from scraper.archive import dedup
 from scraper.urls import canonicalize, host_of
-
-from .base import ArchiveBase
 
 # How many near-duplicate candidates are compared at most: the best match shares the most
 # bands, so the few sharing most are enough (templated pages can share a band with dozens).
@@ -51,32 +51,57 @@ def _candidates_sql(bands: int) -> str:
     )
 
 
-class WorksStore(ArchiveBase):
-    """Grouping into works, original identification, and the versions table."""
+class Works:
+    """Grouping articles into works, and naming each work's original.
 
-    def _keep_version(self, old: dict[str, Any], now: str) -> None:
-        """Keep the previous title/body of an article whose title or body just changed."""
-        self.db.execute(
-            "INSERT INTO versions (article_id, title, published, source, author, editor, body, "
-            "content_hash, raw_sha256, first_seen, last_seen, replaced_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                old["id"],
-                old["title"],
-                old["published"],
-                old["source"],
-                old["author"],
-                old["editor"],
-                old["body"],
-                old["content_hash"],
-                old["raw_sha256"],
-                old["last_changed"],
-                old["last_seen"],
-                now,
-            ],
+    ``facts``: whether the works' bookkeeping of schema 9 (``work_facts``, the works row's
+    ``link_id``, ``named_id``, ``earliest_id``) exists; not while older migrations run.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, *, facts: bool = True) -> None:
+        self.db = db
+        self.facts = facts
+
+    def place(
+        self,
+        ident: int,
+        row: dict[str, Any],
+        old: dict[str, Any] | None,
+        signature: dedup.Signature,
+        now: str,
+    ) -> list[tuple[int, int | None]]:
+        """Set ``row``'s work (and signature) before it is written; return the works to refresh,
+        each with the article when all that changed is that it joined the work.
+
+        The work is found before the row is written, so work_id and signature go in with it:
+        updating them afterwards rewrites the whole row, body included. Grouping runs again
+        only when the body's fingerprint changed (or it never ran).
+        """
+        old_work = old["work_id"] if old is not None else None
+        if old is not None and old_work is not None and old["content_hash"] == row["content_hash"]:
+            row["work_id"] = old_work
+            fields = ("published", "source", "original_url", "title", "site_name")
+            return [(int(old_work), None)] if any(old[k] != row[k] for k in fields) else []
+        old_signature = old["signature"] if old is not None else None
+        work, created = self.assign(
+            ident,
+            row["body"],
+            row["content_hash"],
+            old_work,
+            now,
+            signature,
+            old_signature,
+            (row["title"], row["published"]),
         )
+        row["work_id"] = work
+        row["signature"] = dedup.signature_to_bytes(signature)
+        if old_work is not None and old_work != work:
+            return [(int(old_work), None)] if created else [(int(old_work), None), (work, ident)]
+        if created:
+            return []
+        return [(work, ident if old_work is None else None)]
 
-    def _group(
+    def group(
         self,
         ident: int,
         body: str,
@@ -97,18 +122,18 @@ class WorksStore(ArchiveBase):
                 "SELECT title, published FROM articles WHERE id = ?", [ident]
             ).fetchone()
             named = (found[0], found[1]) if found else (None, None)
-        work, created = self._assign_work(ident, body, fingerprint, old_work, now, sig, None, named)
+        work, created = self.assign(ident, body, fingerprint, old_work, now, sig, None, named)
         self.db.execute(
             "UPDATE articles SET work_id = ?, signature = ? WHERE id = ?",
             [work, dedup.signature_to_bytes(sig), ident],
         )
         if old_work is not None and old_work != work:
-            self._refresh_work(old_work, now)
+            self.refresh(old_work, now)
         if not created:
-            self._refresh_work(work, now, ident if old_work != work else None)
+            self.refresh(work, now, ident if old_work != work else None)
         return work
 
-    def _assign_work(
+    def assign(
         self,
         ident: int,
         body: str,
@@ -144,6 +169,7 @@ class WorksStore(ArchiveBase):
             work = old_work if old_work is not None and self._copies(old_work, ident) == 0 else None
         if work is not None:
             return work, False
+        # raw, not sqlite-utils' insert: a new work for most saved articles, 50 us less each
         cur = self.db.execute(
             "INSERT INTO works (original_id, title, published, copies, created, updated) "
             "VALUES (?, ?, ?, 1, ?, ?)",
@@ -191,7 +217,7 @@ class WorksStore(ArchiveBase):
                 best = (score, int(work))
         return best[1] if best else None
 
-    def _refresh_work(self, work: int, now: str, joined: int | None = None) -> None:
+    def refresh(self, work: int, now: str, joined: int | None = None) -> None:
         """Recount a work's copies and name its original; drop it once it has none.
 
         ``joined``: the only change is that this article (already written) joined the work.
@@ -200,7 +226,7 @@ class WorksStore(ArchiveBase):
         compared with those alone: the cost does not grow with the copies. Anything else (a
         copy left, or changed what it says) reads every copy once.
         """
-        if joined is not None and self._work_facts:
+        if joined is not None and self.facts:
             state = self.db.execute(
                 "SELECT copies, link_id, named_id, earliest_id FROM works WHERE id = ?", [work]
             ).fetchone()
@@ -216,11 +242,11 @@ class WorksStore(ArchiveBase):
         ]
         if not copies:
             self.db.execute("DELETE FROM works WHERE id = ?", [work])
-            if self._work_facts:
+            if self.facts:
                 self.db.execute("DELETE FROM work_facts WHERE work_id = ?", [work])
             return
         original = pick_original(copies)
-        if not self._work_facts:
+        if not self.facts:
             self.db.execute(
                 "UPDATE works SET original_id = ?, title = ?, published = ?, copies = ?, "
                 "updated = ? WHERE id = ?",
@@ -363,20 +389,12 @@ class WorksStore(ArchiveBase):
         row = self.db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical])
         return int(row.fetchone()[0])
 
-    def _backfill_work_state(self) -> None:
-        """Schema 9: the bookkeeping of every work of two or more copies, read from its copies."""
-        works = self.db.execute("SELECT id, updated FROM works WHERE copies >= 2").fetchall()
-        for work, updated in works:
-            self._refresh_work(int(work), str(updated))
-
 
 # What naming the original reads of each copy, in this order.
 _COPY_COLUMNS = (
     "id", "canonical_url", "site", "site_name", "source", "original_url", "published",
     "first_seen", "title",
 )  # fmt: skip
-# The schema that keeps the works' bookkeeping (older migrations run without it).
-FACTS_VERSION = 9
 
 
 def _key(c: dict[str, Any]) -> tuple[bool, str, str, int]:
@@ -448,24 +466,3 @@ def _facts(copies: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
                 best[(kind, value)] = c
     facts.update({k: int(c["id"]) for k, c in best.items()})
     return facts
-
-
-class HistoryStore(ArchiveBase):
-    """Reading an article's versions back."""
-
-    def history(self, ident: int) -> list[dict[str, Any]]:
-        """Every version of an article, oldest first; the last one is the current record."""
-        cols = "title, published, source, author, editor, body, content_hash, raw_sha256"
-        previous = [
-            dict(r)
-            for r in self.db.table("versions").rows_where(
-                "article_id = ?", [ident], order_by="id", select=f"{cols}, first_seen, last_seen"
-            )
-        ]
-        current = self.db.execute(
-            f"SELECT {cols}, last_changed, last_seen FROM articles WHERE id = ?", [ident]
-        ).fetchone()
-        if current is None:
-            return previous
-        names = [*cols.split(", "), "first_seen", "last_seen"]
-        return [*previous, dict(zip(names, current, strict=True))]

@@ -1,0 +1,55 @@
+"""Versions: an article's earlier titles and bodies, kept when a re-fetch changes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+# What a version keeps of the row it replaces, beside when it was seen.
+_KEPT = ("title", "published", "source", "author", "editor", "body", "content_hash", "raw_sha256")
+_COLUMNS = ("article_id", *_KEPT, "first_seen", "last_seen", "replaced_at")
+# raw, not sqlite-utils' insert (110 us a row more): a reparse of the archive keeps thousands
+_INSERT = f"INSERT INTO versions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+class Versions:
+    """Keeping the previous version of a changed article, and reading an article's history."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def keep(self, old: dict[str, Any], now: str) -> None:
+        """Keep the previous title/body of an article whose title or body just changed."""
+        kept = [old[c] for c in _KEPT]
+        self.db.execute(_INSERT, [old["id"], *kept, old["last_changed"], old["last_seen"], now])
+
+    def history(self, ident: int) -> list[dict[str, Any]]:
+        """Every version of an article, oldest first; the last one is the current record."""
+        cols = ", ".join(_KEPT)
+        previous = [
+            dict(r)
+            for r in self.db.table("versions").rows_where(
+                "article_id = ?", [ident], order_by="id", select=f"{cols}, first_seen, last_seen"
+            )
+        ]
+        current = self.db.execute(
+            f"SELECT {cols}, last_changed, last_seen FROM articles WHERE id = ?", [ident]
+        ).fetchone()
+        if current is None:
+            return previous
+        names = [*_KEPT, "first_seen", "last_seen"]
+        return [*previous, dict(zip(names, current, strict=True))]
+
+    def fields(self, article_id: int, raw_sha256: str) -> dict[str, Any] | None:
+        """The fields of an earlier version of an article that came from these raw bytes."""
+        rows = list(
+            self.db.table("versions").rows_where(
+                "article_id = ? AND raw_sha256 = ?",
+                [article_id, raw_sha256],
+                order_by="id DESC",
+                limit=1,
+                select="title, published, source, author, editor, body",
+            )
+        )
+        return rows[0] if rows else None
