@@ -48,7 +48,8 @@ UNCACHED = {
 }
 
 _SAVE = "scraper.archive.core.xǁArchiveǁ"
-_WORKS = "scraper.archive.works.xǁWorksStoreǁ"
+_ROWS = "scraper.archive.articles"
+_WORKS = "scraper.archive.works.xǁWorksǁ"
 MODULES: dict[str, tuple[str, ...]] = {
     "urls": ("scraper.urls.*",),
     "decode": ("scraper.decode.*",),
@@ -56,25 +57,27 @@ MODULES: dict[str, tuple[str, ...]] = {
     "meta": ("scraper.parse.meta.*",),
     "notices": ("scraper.parse.notices.*",),
     "rules": ("scraper.crawl.rules.*",),
-    # Archive.save, the helpers it calls in core.py, and the work decisions it makes in
-    # works.py (which work an article joins, which copy is the original). Left out: the
-    # work row's bookkeeping (_refresh_work, _join, _facts: 455 mutants more, about ten
-    # minutes on one core), history, and the migration backfill (_group).
+    # Archive.save, the article rows it writes (articles.py), and the work decisions it
+    # makes in works.py (which work an article joins, which copy is the original). Left out:
+    # the work row's bookkeeping (refresh, _join, _facts: 455 mutants more, about ten
+    # minutes on one core), history, and the migration backfill (group).
     "save": (
         f"{_SAVE}save__mutmut_*",
-        f"{_SAVE}_write_row__mutmut_*",
-        f"{_SAVE}_place_in_work__mutmut_*",
-        f"{_SAVE}_find_row__mutmut_*",
-        f"{_SAVE}_free_id__mutmut_*",
-        "scraper.archive.core.x__article_row__mutmut_*",
-        "scraper.archive.core.x_article_id__mutmut_*",
-        "scraper.archive.core.x_content_hash__mutmut_*",
-        f"{_WORKS}_assign_work__mutmut_*",
+        f"{_ROWS}.xǁArticlesǁinsert__mutmut_*",
+        f"{_ROWS}.xǁArticlesǁupdate__mutmut_*",
+        f"{_ROWS}.xǁArticlesǁfind__mutmut_*",
+        f"{_ROWS}.xǁArticlesǁfree_id__mutmut_*",
+        f"{_ROWS}.x_article_row__mutmut_*",
+        f"{_ROWS}.x_article_id__mutmut_*",
+        f"{_ROWS}.x_content_hash__mutmut_*",
+        f"{_ROWS}.x_changed__mutmut_*",
+        f"{_WORKS}place__mutmut_*",
+        f"{_WORKS}assign__mutmut_*",
         f"{_WORKS}_exact_work__mutmut_*",
         f"{_WORKS}_similar_work__mutmut_*",
         f"{_WORKS}_copies__mutmut_*",
         f"{_WORKS}_drop_bands__mutmut_*",
-        f"{_WORKS}_keep_version__mutmut_*",
+        "scraper.archive.versions.xǁVersionsǁkeep__mutmut_*",
         "scraper.archive.works.x_pick_original__mutmut_*",
         "scraper.archive.works.x__key__mutmut_*",
         "scraper.archive.works.x__earliest__mutmut_*",
