@@ -88,7 +88,9 @@ def is_local(target: str) -> bool:
 def read_local(target: str, *, url: str | None = None, max_bytes: int | None = None) -> Page:
     """A saved page read from disk (a path or a ``file://`` URL), as if it had been fetched.
 
-    ``url`` says where the page came from; without it the page's URL is its ``file://`` URL.
+    ``url`` says where the page came from; without it, the address the page itself records
+    (``saved_from``), so that it gets its real site and absolute links; failing that, its
+    ``file://`` URL.
     """
     split = urlsplit(target)
     path = Path(unquote(split.path)) if split.scheme.lower() == "file" else Path(target)
@@ -106,7 +108,7 @@ def read_local(target: str, *, url: str | None = None, max_bytes: int | None = N
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     if not looks_like_html(data):
         raise NotHTMLError("file does not look like an HTML page", url=str(path))
-    final_url = url or path.resolve().as_uri()
+    final_url = url or saved_from(data) or path.resolve().as_uri()
     return page_from_bytes(
         final_url,
         data,
@@ -114,6 +116,49 @@ def read_local(target: str, *, url: str | None = None, max_bytes: int | None = N
         status=None,  # read from disk: no HTTP exchange
         elapsed=round(time.monotonic() - started, 4),
     )
+
+
+# What a browser's "Save as" leaves in the file: Internet Explorer, Edge and Chrome write
+# "<!-- saved from url=(0046)https://... -->" (the count is the address's length); SingleFile
+# a comment with a "url:" line. The page's own <link rel=canonical> and og:url come next.
+_SAVED_FROM = re.compile(rb"<!--\s*saved from url=\((\d{1,5})\)(\S+?)(?=\s|-->|$)", re.IGNORECASE)
+_SINGLE_FILE = re.compile(rb"<!--\s*Page saved with SingleFile\s+url:\s*(\S+)", re.IGNORECASE)
+_HEAD_TAG = re.compile(rb"<(link|meta)\b([^>]*)>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_LOOK_AT = 256 * 1024  # where a saved page keeps these: its top and its <head>
+
+
+def saved_from(data: bytes) -> str | None:
+    """The web address a saved page records of itself, or None: the "saved from url" comment
+    a browser writes (or SingleFile's), else an absolute ``<link rel=canonical>``, else
+    ``<meta property="og:url">``. Only an http(s) URL with a host counts."""
+    from html import unescape
+
+    from scraper.urls import is_web_url
+
+    head = data[:_LOOK_AT]
+    found: list[bytes] = []
+    saved = _SAVED_FROM.search(head)
+    if saved:
+        length, address = int(saved.group(1)), saved.group(2)
+        found.append(address[:length] if 0 < length <= len(address) else address)
+    single = _SINGLE_FILE.search(head)
+    if single:
+        found.append(single.group(1))
+    canonical: list[bytes] = []
+    og_url: list[bytes] = []
+    for tag in _HEAD_TAG.finditer(head):
+        attrs = {k.lower(): v.strip(b"\"'") for k, v in _ATTRIBUTE.findall(tag.group(2))}
+        if tag.group(1).lower() == b"link":
+            if b"canonical" in attrs.get(b"rel", b"").lower().split() and b"href" in attrs:
+                canonical.append(attrs[b"href"])
+        elif attrs.get(b"property", attrs.get(b"name", b"")).lower() == b"og:url":
+            og_url.append(attrs.get(b"content", b""))
+    for candidate in (*found, *canonical, *og_url):
+        url = unescape(candidate.decode("utf-8", "replace")).strip()
+        if is_web_url(url):
+            return url
+    return None
 
 
 def _retry_after(value: str | None, cap: float) -> float | None:
@@ -252,6 +297,11 @@ class Fetcher:
             url, headers or {}, html_only=False, max_bytes=max_bytes, truncate=truncate
         )
 
+    def fetch_file(self, url: str, *, max_bytes: int | None = None) -> Page:
+        """Fetch a file (an attachment, an image) as bytes, not decoded as text; any
+        Content-Type, the same client, timeouts, retries, and ``max_bytes`` as its cap."""
+        return self._fetch(url, {}, html_only=False, max_bytes=max_bytes, binary=True)
+
     def _fetch(
         self,
         url: str,
@@ -260,6 +310,7 @@ class Fetcher:
         html_only: bool,
         max_bytes: int | None = None,
         truncate: bool = False,
+        binary: bool = False,
     ) -> Page:
         try:
             parts = urlsplit(url)
@@ -277,7 +328,12 @@ class Fetcher:
             last = attempt_no == s.retries
             try:
                 page = self._attempt(
-                    url, headers, html_only=html_only, max_bytes=max_bytes, truncate=truncate
+                    url,
+                    headers,
+                    html_only=html_only,
+                    max_bytes=max_bytes,
+                    truncate=truncate,
+                    binary=binary,
                 )
             except _Retryable as exc:
                 attempts.append(exc.attempt)
@@ -311,6 +367,7 @@ class Fetcher:
         html_only: bool = True,
         max_bytes: int | None = None,
         truncate: bool = False,
+        binary: bool = False,
     ) -> Page:
         """One request: stream the body under the cap and the deadline, then decode it.
 
@@ -327,7 +384,7 @@ class Fetcher:
         _DEADLINE.cut = False
         _DEADLINE.url = None
         try:
-            return self._exchange(url, headers, html_only, cap, truncate, stamp, started)
+            return self._exchange(url, headers, html_only, cap, truncate, stamp, started, binary)
         finally:
             _DEADLINE.at = None
 
@@ -340,6 +397,7 @@ class Fetcher:
         truncate: bool,
         stamp: str,
         started: float,
+        binary: bool = False,
     ) -> Page:
         s = self.settings
         deadline = started + s.total_timeout
@@ -458,7 +516,7 @@ class Fetcher:
                         status=status,
                         attempts=(record(status, final, size, reason, response),),
                     )
-                text, encoding = decode(data, ctype)
+                text, encoding = ("", "binary") if binary else decode(data, ctype)
                 attempt = record(status, final, size, response=response, encoding=encoding)
                 return Page(
                     url=shown,

@@ -107,9 +107,36 @@ class Article:
     # Why the page is not kept as an article at all (blank, binary, a list of links); not a
     # column: such a page is kept as a raw page and a fetch, and ``reparse`` reconsiders it.
     rejected: str | None = field(default=None, metadata={"column": False})
+    # The 信息公开 record table (parse/record.py), each None where the page prints none.
+    index_number: str | None = None  # 索引号
+    issuer: str | None = None  # 发布机构 / 发文机关
+    doc_number: str | None = None  # 发文字号 / 文号
+    written: str | None = None  # 成文日期, ISO date
+    subject: str | None = None  # 主题分类 / 主题词
+    validity: str | None = None  # 有效性, as printed (有效, 失效, 废止 ...)
+    # What the body carries besides its text, in page order; kept in their own tables.
+    images: tuple[Image, ...] = field(default=(), metadata={"column": False})
+    attachments: tuple[DocLink, ...] = field(default=(), metadata={"column": False})
+    related: tuple[DocLink, ...] = field(default=(), metadata={"column": False})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, the carried items as lists of plain dicts (as JSON has them)."""
+        data = asdict(self)
+        for name in _CARRIED:
+            data[name] = list(data[name])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """The inverse of ``to_dict`` (an article that crossed a process or a network)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["images"] = tuple(Image(**i) for i in values.get("images") or ())
+        for name in ("attachments", "related"):
+            values[name] = tuple(
+                DocLink(d["url"], d["name"], LinkKind(d["kind"])) for d in values.get(name) or ()
+            )
+        return cls(**values)
 
     @property
     def kept(self) -> bool:
@@ -120,6 +147,24 @@ class Article:
     def field_names(cls) -> tuple[str, ...]:
         """The archive's column names (every field but those marked ``column: False``)."""
         return tuple(f.name for f in fields(cls) if f.metadata.get("column", True))
+
+
+_CARRIED = ("images", "attachments", "related")
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """What fetching an attachment brought: the file's identity and the text taken out of it
+    (or why there is none). ``sha256`` None: no file (the fetch failed)."""
+
+    url: str
+    fetched_at: str
+    sha256: str | None = None
+    size: int | None = None
+    kind: str | None = None  # pdf, docx, xlsx, ofd, doc, ... (scraper.documents)
+    mime: str | None = None
+    text: str | None = None
+    error: str | None = None
 
 
 class SaveStatus(StrEnum):
@@ -150,6 +195,7 @@ class SearchHit:
     url: str
     snippet: str
     rank: float
+    attachment: str | None = None  # the attachment the match is in, where it is only in one
 
 
 # ------------------------------------------------------------------ crawl records

@@ -46,7 +46,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from scraper.errors import DisallowedError, FetchError, ParseError, ScraperError
-from scraper.models import Article, FetchAttempt, Page, SaveResult
+from scraper.models import Article, AttachmentFile, FetchAttempt, Page, SaveResult
 from scraper.pages import looks_like_html, page_from_bytes
 from scraper.urls import canonicalize
 
@@ -54,15 +54,19 @@ if TYPE_CHECKING:
     from scraper.archive.prepare import Prepared
 
 __all__ = [
+    "ATTACHMENT_MAX_BYTES",
+    "AttachmentCounts",
     "Counters",
     "Kind",
     "Recorded",
     "Store",
+    "fetch_attachments",
     "looks_like_html",
     "page_from_bytes",
     "parser_guard",
     "record",
     "safe_parse",
+    "take_attachment",
 ]
 
 # ---------------------------------------------------------------- Page -> Article
@@ -215,3 +219,83 @@ def record(
     kind = Kind(saved.status.value)
     counters.count(kind)
     return Recorded(kind, saved=saved)
+
+
+# ---------------------------------------------------------------- attachments
+
+ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024
+"""The size cap of one attachment (a page's cap is far smaller): what scraper.documents reads
+at most. A larger file is recorded with its reason, not kept."""
+
+
+class AttachmentStore(Protocol):
+    """What fetching an article's attachments writes to; ``Archive`` is the one store."""
+
+    def pending_attachments(self, ident: int) -> list[str]: ...
+    def attach(
+        self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
+    ) -> list[int]: ...
+
+
+class FileFetcher(Protocol):
+    def fetch_file(self, url: str, *, max_bytes: int | None = None) -> Page: ...
+
+
+@dataclass
+class AttachmentCounts:
+    """Attachments fetched with an article: kept with text, kept without, failed."""
+
+    text: int = 0
+    no_text: int = 0
+    failed: int = 0
+
+
+def take_attachment(url: str, page: Page | None, error: FetchError | None) -> AttachmentFile:
+    """What a fetched attachment (or its failure) is: its kind and text, or why there is none.
+    Shared by every front end that fetches attachments, so they store them alike."""
+    if page is None:
+        reason = (
+            (error.args[0] if error.args else str(error)) if error is not None else "not fetched"
+        )
+        when = error.attempts[-1].time if error is not None and error.attempts else ""
+        return AttachmentFile(url, when, error=reason)
+    from scraper.documents import extract  # a PDF library: loaded by those that need it
+
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+    got = extract(page.content, name=name, mime=page.content_type)
+    return AttachmentFile(
+        url,
+        page.fetched_at,
+        size=len(page.content),
+        kind=got.kind,
+        mime=got.mime,
+        text=got.text,
+        error=got.error,
+    )
+
+
+def fetch_attachments(
+    store: AttachmentStore,
+    fetcher: FileFetcher,
+    ident: int,
+    *,
+    max_bytes: int = ATTACHMENT_MAX_BYTES,
+    counts: AttachmentCounts | None = None,
+) -> AttachmentCounts:
+    """Fetch the attachments of article ``ident`` not fetched yet, extract their text and keep
+    them: each in its own transaction, a failure recorded with its reason (the rest go on)."""
+    counts = counts if counts is not None else AttachmentCounts()
+    for url in store.pending_attachments(ident):
+        try:
+            page = fetcher.fetch_file(url, max_bytes=max_bytes)
+        except FetchError as exc:
+            store.attach(take_attachment(url, None, exc), None, exc.attempts)
+            counts.failed += 1
+            continue
+        got = take_attachment(url, page, None)
+        store.attach(got, page.content, page.attempts)
+        if got.text is not None:
+            counts.text += 1
+        else:
+            counts.no_text += 1
+    return counts

@@ -283,3 +283,165 @@ def test_a_warc_import_skips_a_pdf_served_without_a_content_type(tmp_path: Path)
         assert db.execute("select count(*) from fetches where url like '%report'").fetchone() == (
             0,
         )
+
+
+# ------------------------------------------------------------------ attachments
+
+DOCUMENTS = Path(__file__).resolve().parent / "documents"
+# A phrase that is only in each file, never on the page that links to them.
+ATTACHED = {
+    "procurement-consultation.pdf": "竞争性磋商文件",
+    "nea-standard-draft-part1.docx": "核电厂定期安全评价",
+    "issues-closed.xlsx": "当前的运行环境是什么",
+    "district-health-bureau-reply.ofd": "同意张阿三同志辞职",
+}
+NOTICE = """<html><head><title>关于公布2023年度第一批文件的通知_澜江省人民政府</title></head><body>
+<div class="nav"><a href="/">首页</a></div>
+<table><tr><td>索引号：</td><td>115200000099000456/2023-00031</td>
+<td>发布机构：</td><td>澜江省人民政府办公厅</td></tr>
+<tr><td>发文字号：</td><td>澜政办发〔2023〕7号</td><td>成文日期：</td><td>2023年04月18日</td></tr></table>
+<h1>关于公布2023年度第一批文件的通知</h1>
+<div class="article">
+<p>各市人民政府，省政府各部门：</p>
+<p>现将2023年度第一批文件予以公布，请结合实际认真贯彻落实。各地在执行中遇到的问题，请及时向省政府办公厅反映。</p>
+<p>本通知自印发之日起施行。各地要加强组织领导，细化工作措施，确保各项任务落到实处。</p>
+<p>附件：<a href="/files/a.pdf">1.磋商文件</a></p>
+<p><a href="/files/b.docx">2.行业标准征求意见稿</a></p>
+<p><a href="/files/c.xlsx">3.问题清单</a></p>
+<p><a href="/files/d.ofd">4.批复</a></p>
+<p><a href="/files/missing.pdf">5.已删除的附件</a></p>
+</div>
+<div class="footer">澜江省人民政府办公厅主办</div>
+</body></html>"""
+
+
+def _file(name: str, ctype: str) -> tuple[bytes, str]:
+    return (DOCUMENTS / name).read_bytes(), ctype
+
+
+class _Site:
+    """A site on 127.0.0.1 that serves the notice and its attachment files."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.files = {
+            "/notice.html": (NOTICE.encode(), "text/html; charset=utf-8"),
+            "/files/a.pdf": _file("procurement-consultation.pdf", "application/pdf"),
+            "/files/b.docx": _file("nea-standard-draft-part1.docx", "application/octet-stream"),
+            "/files/c.xlsx": _file("issues-closed.xlsx", "application/vnd.ms-excel"),
+            "/files/d.ofd": _file("district-health-bureau-reply.ofd", "application/ofd"),
+        }
+        files = self.files
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path not in files:
+                    self.send_error(404)
+                    return
+                data, ctype = files[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[_Site]:
+    served = _Site()
+    yield served
+    served.close()
+
+
+def _fetch_notice(archive: Archive, site: _Site) -> int:
+    from scraper.fetch import Fetcher, FetchSettings
+    from scraper.pipeline import fetch_attachments
+
+    with Fetcher(FetchSettings(backoff=0.01, retries=0)) as fetcher:
+        page = fetcher.fetch(site.base + "/notice.html")
+        done = record(archive, page, safe_parse(page), Counters())
+        assert done.saved is not None
+        counts = fetch_attachments(archive, fetcher, done.saved.id)
+    assert (counts.text, counts.no_text, counts.failed) == (4, 0, 1)
+    return done.saved.id
+
+
+def test_a_notice_keeps_its_record_fields_and_all_four_attachments_with_their_text(
+    archive: Archive, site: _Site
+) -> None:
+    ident = _fetch_notice(archive, site)
+    row = archive.get(ident)
+    assert row is not None
+    assert (row["index_number"], row["issuer"], row["doc_number"], row["written"]) == (
+        "115200000099000456/2023-00031",
+        "澜江省人民政府办公厅",
+        "澜政办发〔2023〕7号",
+        "2023-04-18",
+    )
+    got = rows(archive, "SELECT position, name, kind, size, sha256 IS NOT NULL, error "
+                        "FROM attachments ORDER BY position")  # fmt: skip
+    assert [g[:3] for g in got] == [
+        (1, "1.磋商文件", "pdf"),
+        (2, "2.行业标准征求意见稿", "docx"),
+        (3, "3.问题清单", "xlsx"),
+        (4, "4.批复", "ofd"),
+        (5, "5.已删除的附件", None),
+    ]
+    assert all(g[4] for g in got[:4]) and got[4][4] == 0 and "404" in str(got[4][5])
+    for name, data in [(n, (DOCUMENTS / n).read_bytes()) for n in ATTACHED]:
+        import hashlib
+
+        (raw,) = rows(
+            archive,
+            f"SELECT size FROM raw_pages WHERE sha256 = '{hashlib.sha256(data).hexdigest()}'",
+        )
+        assert raw == (len(data),), name
+
+
+@pytest.mark.parametrize("name", list(ATTACHED))
+def test_a_phrase_only_in_an_attachment_finds_the_article_and_says_so(
+    archive: Archive, site: _Site, name: str
+) -> None:
+    ident = _fetch_notice(archive, site)
+    hits = archive.search(ATTACHED[name])
+    assert [h.id for h in hits] == [ident]
+    assert hits[0].attachment is not None and ATTACHED[name] in hits[0].snippet.replace(
+        "[", ""
+    ).replace("]", "")
+
+
+def test_a_changed_attachment_is_a_new_version_and_a_missing_one_keeps_its_reason(
+    archive: Archive, site: _Site
+) -> None:
+    import json
+
+    from scraper.fetch import Fetcher, FetchSettings
+    from scraper.pipeline import fetch_attachments
+
+    ident = _fetch_notice(archive, site)
+    assert archive.history(ident)[:-1] == []
+    before = rows(archive, "SELECT url, sha256 FROM attachments ORDER BY position")
+    site.files["/files/a.pdf"] = (
+        (DOCUMENTS / "air-itinerary-einvoice.pdf").read_bytes(),
+        "application/pdf",
+    )
+    archive.db.execute("UPDATE attachments SET fetched_at = NULL WHERE url LIKE '%a.pdf'")
+    with Fetcher(FetchSettings(backoff=0.01, retries=0)) as fetcher:
+        fetch_attachments(archive, fetcher, ident)
+    versions = rows(archive, "SELECT attachments FROM versions")
+    assert len(versions) == 1
+    assert json.loads(str(versions[0][0])) == [list(r) for r in before]
+    assert archive.search(ATTACHED["procurement-consultation.pdf"]) == []

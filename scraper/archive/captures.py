@@ -69,21 +69,30 @@ class Captures:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def store_raw(self, content: bytes, packed: tuple[str, bytes] | None = None) -> str | None:
-        """Keep page bytes once, by sha256; bytes already stored are not compressed again.
-
-        ``packed`` is ``prepare.pack_raw(content)`` when the caller has it already.
-        """
+    def store_raw(
+        self,
+        content: bytes | None,
+        packed: tuple[str, bytes] | None = None,
+        *,
+        compress: bool = True,
+    ) -> str | None:
+        """Keep page (or file) bytes once, by sha256; bytes already stored are not compressed
+        again. ``packed`` is ``prepare.pack_raw(content)`` when the caller has it already;
+        ``compress`` False keeps bytes that are compressed already as they are."""
         if not content:
             return None
         sha = packed[0] if packed is not None else hashlib.sha256(content).hexdigest()
         if self.db.execute("SELECT 1 FROM raw_pages WHERE sha256 = ?", [sha]).fetchone():
             return sha
-        blob = packed[1] if packed is not None else zlib.compress(content, RAW_COMPRESSION)
+        if packed is not None or compress:
+            blob = packed[1] if packed is not None else zlib.compress(content, RAW_COMPRESSION)
+            method = "zlib"
+        else:
+            blob, method = content, "none"
         self.db.execute(
             "INSERT OR IGNORE INTO raw_pages (sha256, size, compression, content) "
-            "VALUES (?, ?, 'zlib', ?)",
-            [sha, len(content), blob],
+            "VALUES (?, ?, ?, ?)",
+            [sha, len(content), method, blob],
         )
         return sha
 

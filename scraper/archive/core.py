@@ -13,6 +13,7 @@ Each save is one transaction: a crash leaves the previous state, never half a re
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -26,6 +27,7 @@ from scraper.archive.prepare import Prepared
 from scraper.errors import ArchiveError
 from scraper.models import (
     Article,
+    AttachmentFile,
     FetchAttempt,
     FrontierItem,
     HostState,
@@ -43,12 +45,21 @@ from . import connect, schema
 from .articles import ARTICLE_FIELDS, Articles, article_id, article_row, changed, content_hash
 from .base import Transactions, _Tx
 from .captures import Capture, Captures
+from .carried import Carried
 from .crawlstate import Frontier, Runs
 from .search import SearchIndex
 from .versions import Versions
 from .works import Works
 
 __all__ = ["ARTICLE_FIELDS", "Archive", "article_id", "content_hash"]
+
+# Files already compressed inside (zip-based office formats, OFD, archives, pictures) are kept
+# as they are: zlib would spend time for a few bytes.
+_STORED_AS_IS = frozenset({"docx", "xlsx", "pptx", "ofd", "zip", "jpeg", "png", "gif", "webp"})
+
+
+def _compressible(kind: str | None) -> bool:
+    return kind not in _STORED_AS_IS
 
 
 class Archive:
@@ -62,6 +73,7 @@ class Archive:
         self._captures = Captures(db)
         self._works = Works(db)
         self._versions = Versions(db)
+        self._carried = Carried(db)
         self._search = SearchIndex(db, self._tx)
         self._frontier = Frontier(db, self._tx)
         self._runs = Runs(db, self._tx)
@@ -140,8 +152,8 @@ class Archive:
                     self._articles.insert(row)
                     status = SaveStatus.NEW
                 else:
-                    if old["title"] != row["title"] or old["body"] != row["body"]:
-                        self._versions.keep(old, now)
+                    if Versions.worth_keeping(old, row):
+                        self._versions.keep(old, now, self._attachment_state(ident))
                     status = SaveStatus.UPDATED if changed(old, row) else SaveStatus.UNCHANGED
                     if status is SaveStatus.UPDATED:
                         row["last_changed"] = now
@@ -149,6 +161,7 @@ class Archive:
                 if old is None or old["title"] != row["title"] or old["body"] != row["body"]:
                     index = (prepared.title_index, prepared.body_index)
                     self._search.put(ident, row["title"], row["body"], old, index)
+                self._carried.put(ident, article)
                 for work, joined in touched:
                     self._works.refresh(work, now, joined)
                 self._captures.record(page.attempts, sha, ident, page)
@@ -211,6 +224,34 @@ class Archive:
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return result
+
+    def attach(
+        self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
+    ) -> list[int]:
+        """Keep a fetched attachment (or why it could not be had) for every article linking to
+        its URL: the file in raw_pages, its text in the search index, its fetches. An article
+        whose attachment is now another file keeps a version; those articles are returned."""
+        try:
+            with self._tx.plain():
+                sha = self._captures.store_raw(content, compress=_compressible(got.kind))
+                got = replace(got, sha256=sha) if content else got
+                replaced = self._carried.replaced(got)
+                for ident in replaced:
+                    old = self.db.execute("SELECT * FROM articles WHERE id = ?", [ident])
+                    row = dict(zip([c[0] for c in old.description], old.fetchone(), strict=True))
+                    self._versions.keep(row, got.fetched_at, self._attachment_state(ident))
+                    self.db.execute(
+                        "UPDATE articles SET last_changed = ? WHERE id = ?", [got.fetched_at, ident]
+                    )
+                self._carried.attach(got)
+                self._captures.record(tuple(attempts), sha, None)
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
+        return replaced
+
+    def _attachment_state(self, ident: int) -> str | None:
+        state = self._carried.state(ident)
+        return json.dumps(state) if state else None
 
     def record_page(self, page: Page) -> None:
         """Keep a fetched page that is not stored as an article (a list page): raw + fetches."""
@@ -307,6 +348,14 @@ class Archive:
 
     def raw_shas_for_url(self, url: str) -> list[str]:
         return self._captures.raw_shas_for_url(url)
+
+    # carried.py
+
+    def carried(self, ident: int) -> dict[str, list[dict[str, Any]]]:
+        return self._carried.of(ident)
+
+    def pending_attachments(self, ident: int) -> list[str]:
+        return self._carried.pending(ident)
 
     # versions.py
 

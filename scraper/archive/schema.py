@@ -241,6 +241,60 @@ DROP INDEX IF EXISTS articles_content_hash;
 CREATE INDEX IF NOT EXISTS articles_content_hash ON articles(content_hash, first_seen)
 """
 
+# Government documents as records: the 信息公开 record table's fields on articles (and kept in
+# versions), and what the body carries in tables of their own: its images in order, its
+# attachments (附件) with their extracted text, and typed links to related documents (a
+# policy's interpretations, an interpretation's policy). Files are kept in raw_pages by sha256.
+# A version also keeps the attachments it had (a JSON list of [url, sha256] pairs): a changed
+# attachment is a new version of the article.
+_RECORD_COLUMNS = ("index_number", "issuer", "doc_number", "written", "subject", "validity")
+SCHEMA_V10 = (
+    "".join(f"ALTER TABLE articles ADD COLUMN {c} TEXT;\n" for c in _RECORD_COLUMNS)
+    + "".join(f"ALTER TABLE versions ADD COLUMN {c} TEXT;\n" for c in _RECORD_COLUMNS)
+    + """ALTER TABLE versions ADD COLUMN attachments TEXT;
+CREATE INDEX IF NOT EXISTS articles_issuer ON articles(issuer);
+CREATE INDEX IF NOT EXISTS articles_doc_number ON articles(doc_number);
+CREATE TABLE IF NOT EXISTS images (
+    article_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,        -- 1, 2, ... in the body's order
+    url TEXT NOT NULL,
+    alt TEXT,
+    caption TEXT,
+    sha256 TEXT,                      -- the picture in raw_pages, where the site keeps images
+    size INTEGER,
+    error TEXT,                       -- why it was not kept
+    PRIMARY KEY (article_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,        -- 1, 2, ... in the page's order
+    url TEXT NOT NULL,
+    name TEXT,                        -- the link text: the attachment's title as the page names it
+    kind TEXT,                        -- pdf, docx, xlsx, ofd, doc, xls, wps, zip, ...
+    mime TEXT,
+    size INTEGER,
+    sha256 TEXT,                      -- the file in raw_pages
+    text TEXT,                        -- its text, extracted
+    error TEXT,                       -- why there is no text (or no file)
+    fetched_at TEXT,
+    UNIQUE (article_id, url)
+);
+CREATE INDEX IF NOT EXISTS attachments_url ON attachments(url);
+CREATE VIRTUAL TABLE IF NOT EXISTS attachments_fts USING fts5(
+    name, text, content='', tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TABLE IF NOT EXISTS related (
+    article_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- interpretation (解读 of this policy), policy (it explains)
+    name TEXT,
+    PRIMARY KEY (article_id, url, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS related_url ON related(url)
+"""
+)
+
 
 def _works_and_search(db: sqlite_utils.Database, search: SearchIndex) -> None:
     """Schema 3 on an archive that has articles: fingerprint, group and index them all."""
@@ -278,6 +332,7 @@ MIGRATIONS = {
     7: Migration(SCHEMA_V7),
     8: Migration(SCHEMA_V8),
     9: Migration(SCHEMA_V9, _work_state),
+    10: Migration(SCHEMA_V10),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

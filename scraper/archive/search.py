@@ -107,15 +107,16 @@ class SearchIndex:
         filters, filter_args = site_since(site, since, "a.")
         where = ["articles_fts MATCH ?", *filters]
         args: list[Any] = [expr, *filter_args]
+        cap = min(limit, SQLITE_INT_MAX)
         rows = self.db.execute(
             "SELECT a.id, a.title, a.published, a.site, a.url, a.body, "
             "bm25(articles_fts, 5.0, 1.0) AS rank "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
-            [*args, min(limit, SQLITE_INT_MAX)],
+            [*args, cap],
         ).fetchall()
-        return [
-            SearchHit(
+        hits = {
+            int(r[0]): SearchHit(
                 id=int(r[0]),
                 title=r[1],
                 published=r[2],
@@ -125,4 +126,27 @@ class SearchIndex:
                 rank=float(r[6]),
             )
             for r in rows
-        ]
+        }
+        # Articles found only by their attachments' text (a phrase in the PDF, not the page).
+        where[0] = "attachments_fts MATCH ?"
+        for r in self.db.execute(
+            "SELECT a.id, a.title, a.published, a.site, a.url, t.name, t.text, t.url, "
+            "bm25(attachments_fts, 2.0, 1.0) AS rank "
+            "FROM attachments_fts JOIN attachments t ON t.id = attachments_fts.rowid "
+            "JOIN articles a ON a.id = t.article_id "
+            f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
+            [*args, cap],
+        ):
+            ident = int(r[0])
+            if ident not in hits:
+                hits[ident] = SearchHit(
+                    id=ident,
+                    title=r[1],
+                    published=r[2],
+                    site=r[3],
+                    url=r[4],
+                    snippet=textindex.snippet(r[6] or r[5] or "", query),
+                    rank=float(r[8]),
+                    attachment=r[5] or r[7],
+                )
+        return sorted(hits.values(), key=lambda h: h.rank)[:cap]

@@ -7,8 +7,14 @@ from typing import Any
 import sqlite_utils
 
 # What a version keeps of the row it replaces, beside when it was seen.
-_KEPT = ("title", "published", "source", "author", "editor", "body", "content_hash", "raw_sha256")
-_COLUMNS = ("article_id", *_KEPT, "first_seen", "last_seen", "replaced_at")
+_KEPT = (
+    "title", "published", "source", "author", "editor", "body", "content_hash", "raw_sha256",
+    "index_number", "issuer", "doc_number", "written", "subject", "validity",
+)  # fmt: skip
+_COLUMNS = ("article_id", *_KEPT, "attachments", "first_seen", "last_seen", "replaced_at")
+# Record-table fields whose change (from one value to another) is an edit worth a version; a
+# field that was empty and is now read (an older parser) is not.
+_RECORD = ("index_number", "issuer", "doc_number", "written", "subject", "validity")
 # raw, not sqlite-utils' insert (110 us a row more): a reparse of the archive keeps thousands
 _INSERT = f"INSERT INTO versions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -19,10 +25,21 @@ class Versions:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def keep(self, old: dict[str, Any], now: str) -> None:
-        """Keep the previous title/body of an article whose title or body just changed."""
+    @staticmethod
+    def worth_keeping(old: dict[str, Any], row: dict[str, Any]) -> bool:
+        """Whether a re-fetch changed what a reader would call the document: its title or
+        text, or a record-table value (有效 → 废止), not a field an older parser left empty."""
+        if old["title"] != row["title"] or old["body"] != row["body"]:
+            return True
+        return any(old[c] is not None and old[c] != row[c] for c in _RECORD)
+
+    def keep(self, old: dict[str, Any], now: str, attachments: str | None = None) -> None:
+        """Keep the previous version of an article that just changed (``attachments``: the
+        JSON ``[url, sha256]`` pairs it had)."""
         kept = [old[c] for c in _KEPT]
-        self.db.execute(_INSERT, [old["id"], *kept, old["last_changed"], old["last_seen"], now])
+        self.db.execute(
+            _INSERT, [old["id"], *kept, attachments, old["last_changed"], old["last_seen"], now]
+        )
 
     def history(self, ident: int) -> list[dict[str, Any]]:
         """Every version of an article, oldest first; the last one is the current record."""
@@ -49,7 +66,8 @@ class Versions:
                 [article_id, raw_sha256],
                 order_by="id DESC",
                 limit=1,
-                select="title, published, source, author, editor, body",
+                select="title, published, source, author, editor, body, index_number, issuer, "
+                "doc_number, written, subject, validity",
             )
         )
         return rows[0] if rows else None

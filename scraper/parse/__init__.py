@@ -15,12 +15,14 @@ from ..models import Article
 from ..urls import absolute
 from . import boilerplate as bp
 from . import meta
+from .attached import find_images, find_links
 from .content import Content, extract
 from .dates import find_dates
 from .dom import Doc, Line, build, clean, squash
 from .listing import judge
 from .notices import find_disclaimer, find_footer
 from .profiles import profile_for
+from .record import find_record
 
 __all__ = ["parse_page"]
 
@@ -198,6 +200,9 @@ def parse_page(html: str, url: str) -> Article:
             canonical = declared
     sample = " ".join(ln.text for ln in lines[:400])
     verdict = judge(doc, body, url, headline, html)
+    record = find_record([ln.text for ln in lines[:limit]])
+    images = find_images(doc, first_body, body_end, url)
+    attachments, related = find_links(doc, first_body, body_end, url, title_line=title_line)
     return Article(
         url=url,
         canonical_url=canonical,
@@ -215,4 +220,8 @@ def parse_page(html: str, url: str) -> Article:
         doubt=verdict.doubt,
         rejected=verdict.rejected,
         language=_language(doc, sample),
+        **record,
+        images=images,
+        attachments=attachments,
+        related=related,
     )

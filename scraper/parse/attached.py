@@ -52,25 +52,30 @@ def find_images(doc: Doc, first: int, last: int, base: str) -> tuple[Image, ...]
     too, an image closing the body), in order, each once, with absolute http(s) URLs."""
     out: list[Image] = []
     seen: set[str] = set()
-    for src, alt, title, line in doc.images:
+    for src, alt, title, line, elem in doc.images:
         if not first <= line <= last + 1:
             continue
         url = absolute(base, src)
         if not url or not is_web_url(url) or url in seen:
             continue
         seen.add(url)
-        out.append(Image(url, alt or title or None, _caption(doc, line, last)))
+        out.append(Image(url, alt or title or None, _caption(doc, line, last, elem)))
     return tuple(out)
 
 
-def _caption(doc: Doc, line: int, last: int) -> str | None:
-    """The caption under an image: a <figcaption>, or a short line that says it is one."""
+def _caption(doc: Doc, line: int, last: int, image_elem: int) -> str | None:
+    """The caption under an image: a <figcaption>, a short line that says it is one, or the
+    short centred line right under a picture in a block of its own (how most government CMSs
+    print one)."""
     if line > last or line >= len(doc.lines):
         return None
     ln = doc.lines[line]
-    if ln.chars > _CAPTION_MAX:
+    if ln.chars > _CAPTION_MAX or ln.links:
         return None
-    if doc.elems[ln.elem].tag == "figcaption" or _CAPTION.search(ln.text):
+    elem = doc.elems[ln.elem]
+    if elem.tag == "figcaption" or _CAPTION.search(ln.text):
+        return ln.text
+    if elem.centered and ln.elem != image_elem and doc.elems[image_elem].end <= line:
         return ln.text
     return None
 

@@ -90,6 +90,7 @@ SKIP = frozenset(
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _WS = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_CENTERED = re.compile(r"text-align\s*:\s*center", re.I)
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ class Elem:
     depth: int
     start: int = 0
     end: int = 0
+    centered: bool = False  # style text-align:center or align=center (captions, headlines)
 
 
 @dataclass
@@ -122,8 +124,9 @@ class Doc:
     lines: list[Line] = field(default_factory=list)
     elems: list[Elem] = field(default_factory=list)
     links: list[tuple[str, str, int]] = field(default_factory=list)  # (href, text, line)
-    # (src, alt, title, line): an image sits before the text of line ``line``
-    images: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # (src, alt, title, line, elem): an image sits before the text of line ``line``, inside
+    # block element ``elem``
+    images: list[tuple[str, str, str, int, int]] = field(default_factory=list)
     by_mem: dict[int, int] = field(default_factory=dict)  # selectolax mem_id -> elem index
     title: str = ""
     meta: dict[str, str] = field(default_factory=dict)
@@ -216,7 +219,10 @@ class _Walker:
                 level = doc.elems[parent].depth + 1 if parent >= 0 else 0
                 hint = f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower()
                 idx = len(doc.elems)
-                doc.elems.append(Elem(tag, parent, hint, level, len(doc.lines)))
+                centered = tag == "center" or (attrs.get("align") or "").lower() == "center"
+                if not centered and (style := attrs.get("style")):
+                    centered = bool(_CENTERED.search(style))
+                doc.elems.append(Elem(tag, parent, hint, level, len(doc.lines), 0, centered))
                 doc.by_mem[child.mem_id] = idx
                 self.cur = idx
                 heading = self.heading
@@ -241,7 +247,9 @@ class _Walker:
                 src = attrs.get("src") or attrs.get("data-src") or attrs.get("data-original")
                 if src and not _tiny(attrs):
                     alt, title = attrs.get("alt") or "", attrs.get("title") or ""
-                    doc.images.append((src.strip(), clean(alt), clean(title), len(doc.lines)))
+                    doc.images.append(
+                        (src.strip(), clean(alt), clean(title), len(doc.lines), self.cur)
+                    )
             else:
                 self.walk(child, depth + 1)
 

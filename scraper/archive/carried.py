@@ -1,0 +1,200 @@
+"""What an article carries besides its text: its images, attachments and related documents.
+
+Each has a table keyed by the article (schema 10). Saving an article brings the rows in line
+with what the page now links to: rows for links that are gone are deleted, new links get rows,
+and an attachment (or image) whose URL the page still links to keeps what was fetched of it.
+The files themselves are kept in ``raw_pages`` by sha256, like pages, and come in later, when
+the front end that fetched the article fetches them (``Archive.attach``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from scraper.models import Article, AttachmentFile
+
+from .textindex import index_text
+
+
+class Carried:
+    """The ``images``, ``attachments`` and ``related`` rows of articles."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def put(self, ident: int, article: Article) -> bool:
+        """Bring the article's rows in line with its page; whether anything changed."""
+        changed = self._put_images(ident, article)
+        changed |= self._put_related(ident, article)
+        return self._put_attachments(ident, article) or changed
+
+    def _put_images(self, ident: int, article: Article) -> bool:
+        rows = self.db.execute(
+            "SELECT url, alt, caption FROM images WHERE article_id = ? ORDER BY position", [ident]
+        ).fetchall()
+        wanted = [(i.url, i.alt, i.caption) for i in article.images]
+        if [tuple(r) for r in rows] == wanted:
+            return False
+        kept = {
+            r[0]: r[1:]
+            for r in self.db.execute(
+                "SELECT url, sha256, size, error FROM images WHERE article_id = ?", [ident]
+            )
+        }
+        self.db.execute("DELETE FROM images WHERE article_id = ?", [ident])
+        for position, (url, alt, caption) in enumerate(wanted, 1):
+            sha, size, error = kept.get(url, (None, None, None))
+            self.db.execute(
+                "INSERT OR IGNORE INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [ident, position, url, alt, caption, sha, size, error],
+            )
+        return True
+
+    def _put_related(self, ident: int, article: Article) -> bool:
+        rows = self.db.execute(
+            "SELECT url, kind, name FROM related WHERE article_id = ? ORDER BY url, kind", [ident]
+        ).fetchall()
+        wanted = sorted({(d.url, str(d.kind), d.name) for d in article.related})
+        if [tuple(r) for r in rows] == wanted:
+            return False
+        self.db.execute("DELETE FROM related WHERE article_id = ?", [ident])
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO related (article_id, url, kind, name) VALUES (?, ?, ?, ?)",
+            [(ident, *row) for row in wanted],
+        )
+        return True
+
+    def _put_attachments(self, ident: int, article: Article) -> bool:
+        rows = {
+            str(r[1]): (int(r[0]), int(r[2]), r[3])
+            for r in self.db.execute(
+                "SELECT id, url, position, name FROM attachments WHERE article_id = ?", [ident]
+            )
+        }
+        wanted = {d.url: (position, d.name) for position, d in enumerate(article.attachments, 1)}
+        changed = False
+        for url, (rowid, position, name) in rows.items():
+            if url not in wanted:
+                self._unindex(rowid)
+                self.db.execute("DELETE FROM attachments WHERE id = ?", [rowid])
+                changed = True
+            elif wanted[url] != (position, name):
+                self._unindex(rowid)
+                self.db.execute(
+                    "UPDATE attachments SET position = ?, name = ? WHERE id = ?",
+                    [*wanted[url], rowid],
+                )
+                self._index(rowid)
+                changed = True
+        for url, (position, name) in wanted.items():
+            if url not in rows:
+                self.db.execute(
+                    "INSERT INTO attachments (article_id, position, url, name) VALUES (?, ?, ?, ?)",
+                    [ident, position, url, name],
+                )
+                changed = True
+        return changed
+
+    def pending(self, ident: int) -> list[str]:
+        """The URLs of the article's attachments not fetched yet."""
+        return [
+            str(r[0])
+            for r in self.db.execute(
+                "SELECT url FROM attachments WHERE article_id = ? AND fetched_at IS NULL "
+                "ORDER BY position",
+                [ident],
+            )
+        ]
+
+    def replaced(self, got: AttachmentFile) -> list[int]:
+        """The articles whose attachment at ``got.url`` this file replaces (another file than
+        the one kept before): each keeps a version when it comes in."""
+        if got.sha256 is None:
+            return []
+        return [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT article_id FROM attachments WHERE url = ? AND sha256 IS NOT NULL "
+                "AND sha256 != ?",
+                [got.url, got.sha256],
+            )
+        ]
+
+    def state(self, ident: int) -> list[list[str | None]]:
+        """The article's attachments as ``[url, sha256]`` pairs, in order (kept in versions)."""
+        return [
+            [r[0], r[1]]
+            for r in self.db.execute(
+                "SELECT url, sha256 FROM attachments WHERE article_id = ? ORDER BY position",
+                [ident],
+            )
+        ]
+
+    def attach(self, got: AttachmentFile) -> None:
+        """Record a fetched attachment on every article that links to its URL."""
+        for rowid, old_sha in self.db.execute(
+            "SELECT id, sha256 FROM attachments WHERE url = ?", [got.url]
+        ).fetchall():
+            if got.sha256 is None and old_sha is not None:
+                # a failed re-fetch keeps the file already kept; it notes why it failed
+                self.db.execute("UPDATE attachments SET error = ? WHERE id = ?", [got.error, rowid])
+                continue
+            self._unindex(rowid)
+            self.db.execute(
+                "UPDATE attachments SET kind = ?, mime = ?, size = ?, sha256 = ?, text = ?, "
+                "error = ?, fetched_at = ? WHERE id = ?",
+                [
+                    got.kind,
+                    got.mime,
+                    got.size,
+                    got.sha256,
+                    got.text,
+                    got.error,
+                    got.fetched_at,
+                    rowid,
+                ],
+            )
+            self._index(rowid)
+
+    # The search index holds an attachment once it is fetched: its name and text as bigram
+    # text (textindex). Contentless, so a row is taken out by giving back what it was given.
+    _INDEXED = (
+        "SELECT name, text FROM attachments WHERE id = ? AND fetched_at IS NOT NULL "
+        "AND (name IS NOT NULL OR text IS NOT NULL)"
+    )
+
+    def _index(self, rowid: int) -> None:
+        row = self.db.execute(self._INDEXED, [rowid]).fetchone()
+        if row is not None:
+            self.db.execute(
+                "INSERT INTO attachments_fts (rowid, name, text) VALUES (?, ?, ?)",
+                [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
+            )
+
+    def _unindex(self, rowid: int) -> None:
+        row = self.db.execute(self._INDEXED, [rowid]).fetchone()
+        if row is not None:
+            self.db.execute(
+                "INSERT INTO attachments_fts (attachments_fts, rowid, name, text) "
+                "VALUES ('delete', ?, ?, ?)",
+                [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
+            )
+
+    def of(self, ident: int) -> dict[str, list[dict[str, Any]]]:
+        """The article's images, attachments (without their text) and related links."""
+        images = self.db.table("images").rows_where("article_id = ?", [ident], order_by="position")
+        attachments = self.db.table("attachments").rows_where(
+            "article_id = ?",
+            [ident],
+            order_by="position",
+            select="id, position, url, name, kind, mime, size, sha256, error, fetched_at, "
+            "length(text) AS text_chars",
+        )
+        related = self.db.table("related").rows_where("article_id = ?", [ident], order_by="kind")
+        return {
+            "images": [dict(r) for r in images],
+            "attachments": [dict(r) for r in attachments],
+            "related": [dict(r) for r in related],
+        }
