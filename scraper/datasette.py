@@ -28,6 +28,18 @@ ORDER BY bm25(articles_fts, 5.0, 1.0)
 LIMIT 100
 """.strip()
 
+# The same, over the text of attachments (PDF, Word, Excel, OFD files attached to articles).
+ATTACHMENT_SEARCH_SQL = (
+    SEARCH_SQL.split("SELECT a.id, a.published", 1)[0]
+    + """SELECT a.id, a.published, a.site, a.title, t.name AS attachment,
+       substr(t.text, max(1, instr(t.text, trim(:q)) - 20), 80) AS snippet, t.url
+FROM attachments_fts JOIN attachments t ON t.id = attachments_fts.rowid
+JOIN articles a ON a.id = t.article_id
+WHERE attachments_fts MATCH (SELECT m FROM expr)
+ORDER BY bm25(attachments_fts, 2.0, 1.0)
+LIMIT 100"""
+)
+
 
 def metadata_for(database: str) -> dict[str, Any]:
     """The metadata document for an archive Datasette will call ``database``."""
@@ -47,7 +59,7 @@ def metadata_for(database: str) -> dict[str, Any]:
                             "characters (党建) directly; use the 'search' query for any length."
                         ),
                         "sort_desc": "published",
-                        "facets": ["site", "source", "is_article"],
+                        "facets": ["site", "source", "issuer", "subject", "is_article"],
                         "fts_table": "articles_fts",
                         "fts_pk": "id",
                         "label_column": "title",
@@ -69,6 +81,25 @@ def metadata_for(database: str) -> dict[str, Any]:
                         "sort_desc": "time",
                         "facets": ["status", "error"],
                     },
+                    "attachments": {
+                        "title": "Attachments (附件)",
+                        "description": (
+                            "Files attached to articles, with their text; error says why a file "
+                            "has no text. The file itself is in raw_pages by sha256."
+                        ),
+                        "facets": ["kind", "error"],
+                        "label_column": "name",
+                    },
+                    "images": {"title": "Images in article bodies", "facets": ["error"]},
+                    "related": {
+                        "title": "Related documents",
+                        "description": (
+                            "Typed links: a policy's interpretations (解读, 图解), an "
+                            "interpretation's policy."
+                        ),
+                        "facets": ["kind"],
+                    },
+                    "attachments_fts": {"hidden": True},
                     "runs": {"title": "Crawl runs", "sort_desc": "started"},
                     "frontier": {"title": "Crawl frontier", "facets": ["status", "kind", "site"]},
                     "hosts": {"title": "Hosts (robots.txt, politeness)"},
@@ -97,6 +128,28 @@ def metadata_for(database: str) -> dict[str, Any]:
                             "FROM works w LEFT JOIN articles a ON a.id = w.original_id "
                             "WHERE w.copies > 1 ORDER BY w.copies DESC, w.published DESC "
                             "LIMIT 100"
+                        ),
+                    },
+                    "search_attachments": {
+                        "title": "Search attachment text (a Chinese term of any length)",
+                        "description": "Articles whose attached files hold the term.",
+                        "sql": ATTACHMENT_SEARCH_SQL,
+                    },
+                    "policy_and_interpretations": {
+                        "title": "A policy and every explanation of it",
+                        "description": "Give the policy's article id (or leave it empty: all).",
+                        "sql": (
+                            "SELECT p.id AS policy_id, p.title AS policy, r.kind, "
+                            "coalesce(i.title, r.name) AS related, r.url "
+                            "FROM related r JOIN articles p ON p.id = r.article_id "
+                            "LEFT JOIN articles i ON i.url = r.url "
+                            "WHERE r.kind = 'interpretation' AND (:id = '' OR p.id = :id) "
+                            "UNION ALL "
+                            "SELECT p.id, p.title, 'interpretation', i.title, i.url "
+                            "FROM related r JOIN articles i ON i.id = r.article_id "
+                            "JOIN articles p ON p.url = r.url "
+                            "WHERE r.kind = 'policy' AND (:id = '' OR p.id = :id) "
+                            "ORDER BY 1"
                         ),
                     },
                     "recent_failures": {

@@ -104,3 +104,21 @@ def test_views_and_metadata_are_served(datasette: str) -> None:
     assert isinstance(counts, list) and sum(r["articles"] for r in counts) == 4
     meta = _get(f"{datasette}/-/metadata.json")
     assert isinstance(meta, dict) and "search" in meta["databases"]["archive"]["queries"]
+
+
+def test_record_fields_are_facets_and_the_new_tables_are_served(datasette: str) -> None:
+    page = _get(f"{datasette}/archive/articles.json")
+    assert isinstance(page, dict)
+    facets = page["facet_results"]
+    facets = facets.get("results", facets)  # Datasette 1.0 nests them
+    issuers = {v["value"]: v["count"] for v in facets["issuer"]["results"]}
+    assert issuers == {"澜江省生态环境厅": 1}
+    assert {v["value"] for v in facets["subject"]["results"]} == {"生态环境"}
+    attachments = _get(f"{datasette}/archive/attachments.json?_shape=array")
+    assert isinstance(attachments, list)
+    assert attachments == []  # a saved file's relative links lead to the disk, not the web
+    queries = _get(f"{datasette}/-/metadata.json")
+    assert isinstance(queries, dict)
+    assert {"search_attachments", "policy_and_interpretations"} <= set(
+        queries["databases"]["archive"]["queries"]
+    )
