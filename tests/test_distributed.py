@@ -668,7 +668,7 @@ def _unreachable(url: str) -> Any:
 def test_a_connection_says_once_that_postgresql_is_away_and_once_that_it_is_back() -> None:
     import threading
 
-    from scraper.crawl.distributed import Backoff, Link, WorkerStats, _Connection
+    from scraper.crawl.distributed.worker import Backoff, Link, WorkerStats, _Connection
 
     fake, lines = FakeTime(), list[str]()
     link = Link("postgresql://archiver:s3cret@db.example:5432/crawl", lines.append, 600, fake.clock)
@@ -700,7 +700,7 @@ def test_a_connection_says_once_that_postgresql_is_away_and_once_that_it_is_back
 def test_a_connection_gives_up_at_the_bound_with_one_line() -> None:
     import threading
 
-    from scraper.crawl.distributed import Backoff, Link, WorkerStats, _Connection
+    from scraper.crawl.distributed.worker import Backoff, Link, WorkerStats, _Connection
     from scraper.crawl.frontier_pg import FrontierUnavailable
 
     fake, lines = FakeTime(), list[str]()
@@ -723,7 +723,7 @@ def test_a_connection_gives_up_at_the_bound_with_one_line() -> None:
 def test_a_connection_stops_waiting_at_its_deadline() -> None:
     import threading
 
-    from scraper.crawl.distributed import Link, WorkerStats, _Connection
+    from scraper.crawl.distributed.worker import Link, WorkerStats, _Connection
     from scraper.crawl.frontier_pg import FrontierUnavailable
 
     fake, lines = FakeTime(), list[str]()
@@ -765,7 +765,7 @@ def test_messages_never_show_the_password() -> None:
 
 
 def _watch(tty: bool) -> tuple[Any, io.StringIO]:
-    from scraper.crawl.distributed import Console, _Watch
+    from scraper.crawl.distributed.console import Console, _Watch
 
     class Stream(io.StringIO):
         def isatty(self) -> bool:

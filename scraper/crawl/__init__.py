@@ -1,8 +1,13 @@
 """Scheduled crawls: discovery, scheduling and politeness around fetch -> parse -> archive.
 
-``run`` holds the scheduler (the one writer), ``worker`` the fetching side and ``parsing`` the
-parsing side of the workers, ``procs`` the worker processes they run in when a crawl uses
-several cores, ``lock`` the kernel lock that keeps two runs apart.
+``decide`` holds what a fetched URL comes to (its frontier row, the URLs it adds, what the
+archive gets), the one set of decisions for both crawlers; ``frontier`` the protocol both
+frontiers (the archive's, PostgreSQL's ``frontier_pg``) implement. A local crawl: ``run`` is
+the scheduler (the one writer), ``hosts`` its politeness per host, ``results`` what it does
+with an outcome, ``worker`` the fetching side and ``parsing`` the parsing side of the
+workers, ``procs`` the worker processes they run in when a crawl uses several cores, ``lock``
+the kernel lock that keeps two runs apart. A distributed crawl: the ``distributed`` package
+(workers, the ingest, what they say).
 
 The names below are loaded on first use: a fetching process imports ``worker`` through this
 package and must not pull in the scheduler, the archive and SQLite with it.

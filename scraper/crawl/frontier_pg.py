@@ -13,7 +13,13 @@ become claimable again. Nothing else to run, no job table beside ours.
 Results (parsed records, raw bytes, headers) travel back in ``results`` for the one ingest
 process, which deletes them only after archive.db has committed them.
 
-Times are PostgreSQL's (``clock_timestamp()``), never the workers' clocks.
+Times are PostgreSQL's (``clock_timestamp()``), never the workers' clocks; the ``Frontier``
+protocol's calls (crawl/frontier.py) take and give ``decide.stamp`` strings, as the archive's.
+
+Over 500 lines on purpose: it is the one module that imports psycopg (importing the crawl or
+the CLI must not load it), and its statements share the private functions that lock hosts in
+order and add URLs (``_lock_hosts``, ``_add``) and turn a lost connection into
+``FrontierUnavailable`` (``_guard``); split, those would have to be public across modules.
 """
 
 from __future__ import annotations
@@ -21,14 +27,14 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from scraper.crawl.config import SiteConfig
 from scraper.errors import ArchiveError, InputError
-from scraper.models import NewUrl
+from scraper.models import FrontierItem, HostState, NewUrl, TaskKind, Visit
 
 try:
     import psycopg
@@ -211,7 +217,11 @@ def site_from_json(text: str) -> SiteConfig:
 
 
 class PgFrontier:
-    """One connection to the shared frontier. Not thread-safe: one per thread."""
+    """One connection to the shared frontier. Not thread-safe: one per thread.
+
+    Workers claim and complete through leases (``claim``, ``complete``); the same tables also
+    answer the ``Frontier`` protocol (crawl/frontier.py) that the archive's frontier answers.
+    """
 
     def __init__(self, conn: psycopg.Connection[Any], url: str) -> None:
         self.conn = conn
@@ -305,6 +315,110 @@ class PgFrontier:
             ).fetchone()
         assert row is not None
         return int(row[0])
+
+    # ------------------------------------------------------------ the ``Frontier`` protocol
+    # What a scheduler reads and writes without leases (crawl/frontier.py): the same calls
+    # the archive's frontier answers, times as ``decide.stamp`` strings both ways.
+
+    @contextmanager
+    def crawl_transaction(self) -> Iterator[None]:
+        with _guard(), self.conn.transaction():
+            yield
+
+    def frontier_add(self, urls: Iterable[NewUrl], now: str) -> list[str]:
+        """Insert unknown URLs (due at ``now``); make known ones due as ``_add`` says."""
+        batch = list(urls)
+        with _guard(), self.conn.transaction():
+            _lock_hosts(self.conn, {_host(u.url) for u in batch})
+            return _add(self.conn, batch, now=now)
+
+    def frontier_due(
+        self,
+        host: str,
+        sites: Sequence[str],
+        now: str,
+        since: str | None = None,
+        fetched_before: str | None = None,
+        limit: int = 1,
+    ) -> list[FrontierItem]:
+        """The next URLs due on ``host``, in the order a claim takes them (URLs due at the
+        same instant by URL; the archive's frontier takes them in the order they came)."""
+        where, args = "", [host, now, list(sites)]
+        if fetched_before:
+            where = "AND (last_fetch_at IS NULL OR last_fetch_at < %s::timestamptz) "
+            args.append(fetched_before)
+        if since:
+            where += (
+                "AND NOT (kind = 'article' AND lastmod IS NOT NULL "
+                "AND substr(lastmod, 1, 10) < %s) "
+            )
+            args.append(since[:10])
+        with _guard():
+            rows = self.conn.execute(
+                "SELECT url, site, host, kind, depth, status, failures, etag, last_modified, "
+                "lastmod, next_url FROM frontier WHERE host = %s "
+                f"AND next_fetch_at <= %s::timestamptz AND site = ANY(%s) {where}"
+                f"ORDER BY priority, depth, next_fetch_at, url LIMIT {int(limit)}",
+                args,
+            ).fetchall()
+        return [FrontierItem(*row) for row in rows]
+
+    def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
+        with _guard():
+            rows = self.conn.execute(
+                "SELECT DISTINCT host FROM frontier WHERE next_fetch_at <= %s::timestamptz "
+                "AND site = ANY(%s)",
+                [now, list(sites)],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def frontier_done(self, url: str, visit: Visit) -> None:
+        """Record a visit (``article_id`` is the archive's: not kept here); the host becomes
+        claimable when the URL is due again."""
+        failures = "failures + 1" if visit.failed else "0"
+        with _guard(), self.conn.transaction():
+            row = self.conn.execute(
+                f"UPDATE frontier SET status = %s, last_fetch_at = %s::timestamptz, "
+                f"next_fetch_at = %s::timestamptz, failures = {failures}, "
+                "etag = coalesce(%s, etag), last_modified = coalesce(%s, last_modified), "
+                "next_url = coalesce(%s, next_url), error = %s WHERE url = %s RETURNING host",
+                [
+                    str(visit.status), visit.time, visit.next_fetch_at, visit.etag,
+                    visit.last_modified, visit.next_url, visit.error, url,
+                ],
+            ).fetchone()  # fmt: skip
+            if row is not None:
+                self.conn.execute(
+                    "UPDATE hosts SET next_due_at = least(next_due_at, %s::timestamptz) "
+                    "WHERE host = %s",
+                    [visit.next_fetch_at, row[0]],
+                )
+
+    def host_state(self, host: str) -> HostState | None:
+        with _guard():
+            row = self.conn.execute(
+                f"SELECT host, robots_txt, robots_status, {_stamp('robots_fetched_at')}, "
+                f"{_stamp('next_allowed_at')}, crawl_delay, failures FROM hosts WHERE host = %s",
+                [host],
+            ).fetchone()
+        return HostState(*row) if row else None
+
+    def host_save(self, state: HostState) -> None:
+        """Store a host's robots.txt and politeness state (its leases are left as they are)."""
+        with _guard():
+            self.conn.execute(
+                "INSERT INTO hosts (host, robots_txt, robots_status, robots_fetched_at, "
+                "next_allowed_at, crawl_delay, failures) VALUES (%s, %s, %s, %s::timestamptz, "
+                "coalesce(%s::timestamptz, '-infinity'), %s, %s) ON CONFLICT (host) DO UPDATE "
+                "SET robots_txt = excluded.robots_txt, robots_status = excluded.robots_status, "
+                "robots_fetched_at = excluded.robots_fetched_at, "
+                "next_allowed_at = excluded.next_allowed_at, "
+                "crawl_delay = excluded.crawl_delay, failures = excluded.failures",
+                [
+                    state.host, state.robots_txt, state.robots_status, state.robots_fetched_at,
+                    state.next_allowed_at, state.crawl_delay, state.failures,
+                ],
+            )  # fmt: skip
 
     # ------------------------------------------------------------ the claim
 
@@ -616,6 +730,14 @@ class Completion:
             )
 
 
+def _stamp(column: str) -> str:
+    """SQL for a time column as a ``decide.stamp`` string (None when unset or infinite)."""
+    return (
+        f"CASE WHEN isfinite({column}) THEN to_char({column} AT TIME ZONE 'UTC', "
+        f'\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    )
+
+
 def _bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
 
@@ -640,9 +762,16 @@ def _lock_hosts(conn: psycopg.Connection[Any], hosts: set[str]) -> None:
     ).fetchall()
 
 
-def _add(conn: psycopg.Connection[Any], urls: Sequence[NewUrl], chain: int = 0) -> list[str]:
-    """Insert unknown URLs (due now); make known ones due when their lastmod is newer or when
-    ``due`` is set (what the SQLite frontier does), except a URL leased right now."""
+def _add(
+    conn: psycopg.Connection[Any],
+    urls: Sequence[NewUrl],
+    chain: int = 0,
+    *,
+    now: str | None = None,
+) -> list[str]:
+    """Insert unknown URLs (due now, or at ``now``); make known ones due when their lastmod is
+    newer or when ``due`` is set (what the SQLite frontier does), except a URL leased right
+    now. Without ``now``, times are the database's clock."""
     unique = list({u.url: u for u in urls}.values())
     if not unique:
         return []
@@ -651,28 +780,30 @@ def _add(conn: psycopg.Connection[Any], urls: Sequence[NewUrl], chain: int = 0) 
         [u.site for u in unique],
         [_host(u.url) for u in unique],
         [u.kind for u in unique],
-        [0 if u.kind != "article" else 1 for u in unique],
+        [0 if u.kind != TaskKind.ARTICLE else 1 for u in unique],
         [u.depth for u in unique],
         [u.lastmod for u in unique],
         [u.due for u in unique],
     )
+    # ``now`` or, per row, the database's clock (URLs added together are then due in order)
+    at = "coalesce(%s::timestamptz, clock_timestamp())"
     rows = conn.execute(
         "WITH new (url, site, host, kind, priority, depth, lastmod, due) AS ("
         "  SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int2[], "
         "  %s::int[], %s::text[], %s::bool[])), "
         "ins AS (INSERT INTO frontier (url, site, host, kind, priority, depth, chain, "
         "  next_fetch_at, lastmod) "
-        "  SELECT url, site, host, kind, priority, depth, %s, clock_timestamp(), lastmod "
+        f"  SELECT url, site, host, kind, priority, depth, %s, {at}, lastmod "
         "  FROM new ON CONFLICT (url) DO NOTHING RETURNING url), "
-        "upd AS (UPDATE frontier f SET next_fetch_at = clock_timestamp(), "
+        f"upd AS (UPDATE frontier f SET next_fetch_at = {at}, "
         "  lastmod = coalesce(n.lastmod, f.lastmod), depth = least(f.depth, n.depth), "
         "  chain = %s FROM new n WHERE f.url = n.url AND f.lease_token IS NULL AND ("
         "  (n.lastmod IS NOT NULL AND (f.lastmod IS NULL OR n.lastmod > f.lastmod)) "
-        "  OR (n.due AND f.next_fetch_at > clock_timestamp())) RETURNING f.host), "
-        "hosts_due AS (UPDATE hosts SET next_due_at = least(next_due_at, clock_timestamp()) "
+        f"  OR (n.due AND f.next_fetch_at > {at})) RETURNING f.host), "
+        f"hosts_due AS (UPDATE hosts SET next_due_at = least(next_due_at, {at}) "
         "  WHERE host IN (SELECT host FROM new n WHERE n.url IN (SELECT url FROM ins)) "
         "  OR host IN (SELECT host FROM upd)) "
         "SELECT url FROM ins",
-        [*cols, chain, chain],
+        [*cols, chain, now, now, chain, now, now],
     ).fetchall()
     return [r[0] for r in rows]

@@ -22,7 +22,7 @@ from scraper.crawl.discover import (
 from scraper.decode import decode
 from scraper.errors import ParseError
 from scraper.fetch import Fetcher
-from scraper.models import Page
+from scraper.models import Page, TaskKind
 from scraper.parse.links import Listing, extract_list
 from scraper.pipeline import parser_guard, safe_parse
 
@@ -47,23 +47,23 @@ def parse_fetched(out: Outcome, *, slim: bool = False) -> Outcome:
         parsed = _use(out.task, out.page)
     except Exception as exc:
         parsed = unexpected(out.task, exc)
-    if slim and parsed.page is not None and out.task.kind != "robots":
+    if slim and parsed.page is not None and out.task.kind != TaskKind.ROBOTS:
         parsed = replace(parsed, page=replace(parsed.page, text=""))
     return replace(parsed, answered=out.answered)
 
 
 def _use(task: Task, page: Page) -> Outcome:
     """Parse what was fetched for ``task``: an article, a list page, a sitemap or a feed."""
-    if page.status == 304 or task.kind == "robots":
+    if page.status == 304 or task.kind == TaskKind.ROBOTS:
         return Outcome(task, page=page)
     try:
         with parser_guard(task.url):
-            if task.kind == "list":
+            if task.kind == TaskKind.LIST:
                 listing = extract_list(page.text, page.final_url)
                 return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
-            if task.kind in ("sitemap", "feed"):
+            if task.kind in (TaskKind.SITEMAP, TaskKind.FEED):
                 text = xml_text(page, task.settings.max_bytes)
-                if task.kind == "feed":
+                if task.kind == TaskKind.FEED:
                     return Outcome(task, page, entries=parse_feed(text, page.final_url))
                 sitemap = parse_sitemap(text, page.final_url)
                 return Outcome(task, page, entries=sitemap.entries, is_index=sitemap.is_index)

@@ -16,7 +16,7 @@ from scraper.crawl.discover import (
 )
 from scraper.errors import BlockedError, DisallowedError, FetchError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, FetchSettings
-from scraper.models import NewUrl
+from scraper.models import NewUrl, RunOutcome, TaskKind
 from scraper.parse.links import Link
 from scraper.urls import canonicalize, host_of
 
@@ -43,7 +43,12 @@ def is_article_link(site: SiteConfig, link: Link, list_url: str) -> bool:
 def article_urls(site: SiteConfig, links: Iterable[Link], list_url: str) -> list[NewUrl]:
     """The article links of a list page, as frontier entries of ``site``."""
     return [
-        NewUrl(canonicalize(link.url, site.strip_params), site.name, "article", lastmod=link.date)
+        NewUrl(
+            canonicalize(link.url, site.strip_params),
+            site.name,
+            TaskKind.ARTICLE,
+            lastmod=link.date,
+        )
         for link in links
         if is_article_link(site, link, list_url)
     ]
@@ -60,7 +65,7 @@ def entry_urls(
     """
     if is_index and depth >= site.max_sitemap_depth:
         return []
-    kind = "sitemap" if is_index else "article"
+    kind = TaskKind.SITEMAP if is_index else TaskKind.ARTICLE
     urls = [
         NewUrl(
             canonicalize(e.url, site.strip_params),
@@ -73,7 +78,7 @@ def entry_urls(
         if is_crawlable(e.url)
         and site.allows_host(host_of(e.url))
         and (
-            kind == "sitemap"
+            kind == TaskKind.SITEMAP
             or not site.article_patterns
             or matches_any(e.url, site.article_patterns)
         )
@@ -161,7 +166,7 @@ def summary_line(s: RunFigures) -> str:
         f"found {s.found}, new {s.new}, changed {s.changed}, unchanged {s.unchanged}, "
         f"not modified {s.not_modified}, failed {s.failed}, {s.seconds:.1f}s"
     )
-    return line if s.outcome == "ok" else f"{line} (stopped: {s.outcome})"
+    return line if s.outcome == RunOutcome.OK else f"{line} (stopped: {s.outcome})"
 
 
 def figures(s: RunFigures, seconds: float | None = None) -> dict[str, object]:

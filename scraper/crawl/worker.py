@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from scraper.crawl.config import SiteConfig
 from scraper.errors import ScraperError
 from scraper.fetch import Fetcher, FetchSettings, tls_context
-from scraper.models import FrontierItem, Page
+from scraper.models import FrontierItem, Page, TaskKind
 
 if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of its processes
     from scraper.archive.prepare import Prepared
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of i
 @dataclass(frozen=True)
 class Task:
     url: str
-    kind: str  # robots, list, article, sitemap, feed
+    kind: str  # a TaskKind
     site: SiteConfig
     settings: FetchSettings
     item: FrontierItem | None = None
@@ -104,9 +104,9 @@ def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
     """Only the fetch: the page, or the error, with when the answer came."""
     headers = dict(task.headers)
     try:
-        if task.kind == "robots":  # its first 500 KiB, however long it is (RFC 9309 2.5)
+        if task.kind == TaskKind.ROBOTS:  # its first 500 KiB, however long it is (RFC 9309 2.5)
             page = fetcher.fetch_text(task.url, max_bytes=ROBOTS_MAX_BYTES, truncate=True)
-        elif task.kind in ("sitemap", "feed"):
+        elif task.kind in (TaskKind.SITEMAP, TaskKind.FEED):
             page = fetcher.fetch_text(task.url, headers=headers)
         else:
             page = fetcher.fetch(task.url, headers=headers)

@@ -1,0 +1,293 @@
+"""What a fetched URL comes to, decided once for the local crawl and the distributed workers.
+
+Both crawlers hold an ``Outcome`` (a page or the error that stopped it, and what parsing made
+of it) and must decide the same things: the frontier row's new state (``revisit``), what the
+archive gets (``to_archive``), which URLs the page adds (``article_urls`` of a list page,
+``entry_plan`` of a sitemap or feed, ``next_list_page``) and what a robots.txt answer means
+(``robots_verdict``). These are pure functions; each crawler applies them through its own
+frontier (a transaction of the archive, or a lease-checked PostgreSQL completion), so the two
+cannot drift apart. What legitimately differs comes in as arguments: ``since`` (only a local
+run has one), the previous chain count (kept in memory by a local run, in the frontier row by
+the distributed one).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from scraper.crawl.config import SiteConfig
+from scraper.crawl.discover import (
+    Robots,
+    is_crawlable,
+    older_than,
+    robots_for_status,
+    robots_head,
+)
+from scraper.crawl.rules import entry_urls, failure_wait, sitemap_count_note, sitemap_depth_note
+from scraper.errors import DisallowedError, FetchError, ScraperError, TooLargeError
+from scraper.fetch import DEFAULT_USER_AGENT
+from scraper.models import (
+    Article,
+    FetchAttempt,
+    NewUrl,
+    Page,
+    TaskKind,
+    Visit,
+    VisitStatus,
+)
+from scraper.urls import canonicalize, host_of
+
+from .worker import Outcome
+
+ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
+ERROR_CHARS = 500  # of an error's text kept in the frontier row
+
+
+def stamp(epoch: float | None = None) -> str:
+    """UTC time with microseconds, fixed width, so frontier times sort as text."""
+    frac, whole = math.modf(time.time() if epoch is None else epoch)
+    micro = round(frac * 1e6)  # rounded as datetime.fromtimestamp rounds
+    second = int(whole) + micro // 1_000_000
+    return f"{_second(second)}.{micro % 1_000_000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a whole second (a crawl stamps many times a second)."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# ---------------------------------------------------------------- the frontier row
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """A fetched URL's frontier row, due again ``wait`` seconds after the fetch. Relative, so
+    a local run turns it into a ``Visit`` by its clock and PostgreSQL by the database's."""
+
+    status: VisitStatus
+    wait: float
+    failed: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    next_url: str | None = None
+
+    def visit(self, now: float | None = None, article_id: int | None = None) -> Visit:
+        at = time.time() if now is None else now
+        return Visit(
+            self.status,
+            stamp(at),
+            stamp(at + self.wait),
+            failed=self.failed,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            article_id=article_id,
+            error=self.error,
+            next_url=self.next_url,
+        )
+
+
+def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
+    """The frontier row a page's outcome leaves (``failures``: the URL's failures so far).
+
+    A refused fetch (a redirect to a private address) is due again after the revisit
+    interval, a failure after its backoff (``failure_wait``), anything else after the revisit
+    interval; a list page keeps its next page's URL, an article not kept why it was not.
+    """
+    page, error = out.page, out.error
+    if error is not None:
+        if page is None and isinstance(error, DisallowedError):
+            return Revisit(
+                VisitStatus.DISALLOWED, site.revisit_after, error=str(error)[:ERROR_CHARS]
+            )
+        return Revisit(
+            VisitStatus.FAILED,
+            failure_wait(site, error, failures),
+            failed=True,
+            error=str(error)[:ERROR_CHARS],
+        )
+    assert page is not None
+    if page.status == 304:
+        return Revisit(VisitStatus.NOT_MODIFIED, site.revisit_after)
+    etag, modified = page.header("etag"), page.header("last-modified")
+    status, error_text, next_url = VisitStatus.OK, None, None
+    if out.task.kind == TaskKind.ARTICLE and out.article is not None and not out.article.kept:
+        status, error_text = VisitStatus.NOT_ARTICLE, out.article.rejected
+    elif out.task.kind == TaskKind.LIST:
+        next_url = out.next_url
+    return Revisit(status, site.revisit_after, False, etag, modified, error_text, next_url)
+
+
+def to_archive(out: Outcome) -> tuple[Page | ScraperError, Article | ScraperError | None]:
+    """What ``pipeline.record`` gets for a page's outcome: the page, or the error that stopped
+    its fetch; and the article, the error parsing met, or None (not parsed as an article)."""
+    if out.page is None:
+        assert out.error is not None
+        return out.error, None
+    parsed = out.error or (out.article if out.task.kind == TaskKind.ARTICLE else None)
+    return out.page, parsed
+
+
+# ---------------------------------------------------------------- URLs a page adds
+
+
+def list_news(
+    candidates: Sequence[NewUrl], added: set[str], since: str | None
+) -> tuple[bool, bool]:
+    """(news, all_old) of a list page: whether it brought a new URL not older than ``since``,
+    and whether every dated link on it is older than ``since`` (then the list ends here)."""
+    news = any(c.url in added and not older_than(c.lastmod, since) for c in candidates)
+    dated = [c for c in candidates if c.lastmod]
+    all_old = bool(since and dated and all(older_than(c.lastmod, since) for c in dated))
+    return news, all_old
+
+
+@dataclass(frozen=True)
+class NextPage:
+    """The next page of a list to make due, and its pages in a row with nothing new."""
+
+    url: NewUrl
+    chain: int
+
+
+def next_list_page(
+    site: SiteConfig,
+    depth: int,
+    chain: int,
+    next_url: str | None,
+    *,
+    news: bool,
+    all_old: bool = False,
+) -> NextPage | None:
+    """The next list page, unless pages in a row brought nothing new (``chain``: the count
+    up to this page), or only articles older than --since, or the list is as deep as
+    ``max_list_pages``."""
+    unchanged = 0 if news else chain + 1
+    if (
+        next_url
+        and is_crawlable(next_url)
+        and site.allows_host(host_of(next_url))
+        and depth + 1 < site.max_list_pages
+        and unchanged < site.stop_after_unchanged
+        and not all_old
+    ):
+        url = canonicalize(next_url, site.strip_params)
+        return NextPage(NewUrl(url, site.name, TaskKind.LIST, depth + 1, due=True), unchanged)
+    return None
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """What a sitemap or feed adds: its URLs (articles, or an index's sitemaps), and why some
+    were left out (``note``, kept in the row's error and said at the end of a run)."""
+
+    urls: list[NewUrl]
+    index: bool
+    note: str | None = None
+
+
+def entry_plan(site: SiteConfig, out: Outcome, depth: int) -> EntryPlan:
+    """The URLs of a fetched sitemap or feed within the site's sitemap bounds: an index as
+    deep as ``max_sitemap_depth`` adds nothing, and at most ``max_sitemaps`` of its own."""
+    urls = entry_urls(site, out.entries, out.is_index, depth)
+    if not out.is_index:
+        return EntryPlan(urls, False)
+    if out.entries and depth >= site.max_sitemap_depth:
+        return EntryPlan([], True, sitemap_depth_note(site))
+    cut = len(out.entries) > len(urls) >= site.max_sitemaps  # by entry_urls
+    return EntryPlan(urls, True, sitemap_count_note(site) if cut else None)
+
+
+# ---------------------------------------------------------------- robots.txt
+
+
+@dataclass(frozen=True)
+class RobotsVerdict:
+    """What a robots.txt answer means. ``unreachable``: no rules could be read (a network
+    failure, 5xx, 429, or a file refused for its size): crawl nothing on the host for now."""
+
+    unreachable: bool
+    status: int | None = None
+    rules: Robots | None = None
+    crawl_delay: float | None = None
+    attempts: tuple[FetchAttempt, ...] = ()
+
+    @property
+    def text(self) -> str | None:
+        """The rules' text to store (None: no rules, or keep out)."""
+        return self.rules.text if self.rules is not None else None
+
+
+def robots_verdict(out: Outcome, site: SiteConfig) -> RobotsVerdict:
+    """The rules a robots.txt fetch brought for ``site``'s user agent, or that it brought none
+    (what Google does with an unreachable robots.txt: crawl nothing there for now)."""
+    if out.error is not None:
+        status = getattr(out.error, "status", None)
+        attempts = out.error.attempts if isinstance(out.error, FetchError) else ()
+        if status is None or status >= 500 or status == 429 or too_large(out.error):
+            return RobotsVerdict(True, status, attempts=attempts)
+        rules = robots_for_status(status, None)
+    else:
+        assert out.page is not None
+        status, attempts = out.page.status, out.page.attempts
+        rules = robots_for_status(status, robots_head(out.page.text, len(out.page.content)))
+    delay = rules.crawl_delay(site.user_agent or DEFAULT_USER_AGENT)
+    return RobotsVerdict(False, status, rules, delay, attempts)
+
+
+def too_large(error: BaseException) -> bool:
+    """A robots.txt refused for its size: never "no rules". The first ``ROBOTS_MAX_BYTES`` are
+    fetched and read, so this only comes from a fetcher that refused the whole file."""
+    return isinstance(error, TooLargeError)
+
+
+def robots_fresh(age: float | None) -> bool:
+    """Whether a robots.txt fetched ``age`` seconds ago is still trusted (None: never)."""
+    return age is not None and age <= ROBOTS_MAX_AGE
+
+
+def seeds(sites: Sequence[SiteConfig]) -> list[NewUrl]:
+    """What every run (or distributed enqueue) makes due: start URLs, sitemaps and feeds."""
+    return [
+        NewUrl(canonicalize(url, site.strip_params), site.name, kind, due=True)
+        for site in sites
+        for kind, urls in (
+            (TaskKind.LIST, site.start_urls),
+            (TaskKind.SITEMAP, site.sitemaps),
+            (TaskKind.FEED, site.feeds),
+        )
+        for url in urls
+    ]
+
+
+# ---------------------------------------------------------------- before a fetch
+
+
+def refusal(
+    site: SiteConfig, url: str, robots: Robots | None, refused: str | None
+) -> Revisit | None:
+    """Why a due URL is not fetched, as its frontier row: its host resolves to a private
+    address (``refused``, unless the site allows private ones) or robots.txt disallows it;
+    None when it may be fetched. Due again after the revisit interval."""
+    if refused is not None and not site.allow_private:
+        return Revisit(VisitStatus.DISALLOWED, site.revisit_after, error=f"not fetched: {refused}")
+    agent = site.user_agent or DEFAULT_USER_AGENT
+    if site.obey_robots and robots is not None and not robots.allows(url, agent):
+        return Revisit(VisitStatus.DISALLOWED, site.revisit_after)
+    return None
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> tuple[tuple[str, str], ...]:
+    """The validators of a URL's last fetch, so an unchanged page answers 304."""
+    headers: list[tuple[str, str]] = []
+    if etag:
+        headers.append(("If-None-Match", etag))
+    if last_modified:
+        headers.append(("If-Modified-Since", last_modified))
+    return tuple(headers)
