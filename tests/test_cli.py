@@ -560,3 +560,282 @@ def test_csv_export_keeps_formulas_from_running_in_a_spreadsheet(tmp_path: Path)
     assert record["published"] == EXPECTED["published"] and record["title"] == HOSTILE
     code, out, _ = run("export", "--db", str(db))  # JSON Lines: exactly as stored
     assert code == 0 and json.loads(out)["source"] == "=cmd|' /C calc'!A0"
+
+
+# ------------------------------------------------------------- a new user's first week
+
+
+def _big_page(tmp_path: Path, paragraphs: int = 2000) -> Path:
+    """The seed with a body far larger than a pipe's buffer (64 KiB)."""
+    text = SEED.read_text(encoding="utf-8")
+    filler = "".join(
+        f"<p>　　第{n}段：机关党建工作扎实推进，各项任务全面完成，成效显著。</p>\n"
+        for n in range(paragraphs)
+    )
+    page = tmp_path / "big.html"
+    page.write_text(
+        text.replace(
+            '<div class="content" id="Article">', '<div class="content" id="Article">' + filler, 1
+        ),
+        encoding="utf-8",
+    )
+    return page
+
+
+def _cli(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "scraper", *args], **kw)  # type: ignore[call-overload,no-any-return]
+
+
+@pytest.mark.parametrize("command", [["export"], ["export", "--format", "csv"], ["show", "1"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """`archiver export | head`: the closed pipe ends the command, exit 0, nothing on stderr."""
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", str(_big_page(tmp_path)), "--db", str(db))
+    assert code == 0, err
+    if command[0] == "show":
+        command = ["show", out.split("\t")[0]]
+    proc = _cli(*command, "--db", str(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)  # the reader takes its first bytes and goes away
+    proc.stdout.close()
+    err_bytes = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert err_bytes == b""
+
+
+def test_an_archive_in_a_missing_directory_is_refused_unless_asked_for(tmp_path: Path) -> None:
+    db = tmp_path / "no" / "such" / "dir" / "archive.db"
+    for command in (["fetch", str(SEED)], ["import", str(SEED)]):
+        code, out, err = run(*command, "--db", str(db))
+        assert (code, out) == (EXIT_USAGE, "")
+        assert err.count("\n") == 1 and f"directory {db.parent} does not exist" in err
+        assert "--create-dirs" in err
+    assert not (tmp_path / "no").exists()
+    code, _, err = run("fetch", str(SEED), "--db", str(db), "--create-dirs")
+    assert code == 0 and db.exists(), err
+    code, out, _ = run("fetch", str(SEED), "--db", str(db))  # an existing archive: unchanged
+    assert code == 0 and out.split("\t")[1] == "unchanged"
+    env_db = tmp_path / "elsewhere" / "a.db"
+    code, _, err = run("fetch", str(SEED), env={"ARCHIVER_DB": str(env_db)})
+    assert code == EXIT_USAGE and str(env_db.parent) in err
+
+
+def test_help_names_values_not_python_types() -> None:
+    from scraper.cli import COMMANDS
+
+    wide = {"COLUMNS": "200"}
+    for name in ["", *(n for n, _ in COMMANDS)]:
+        code, out, _ = run(*([name] if name else []), "--help", env=wide)
+        assert code == 0, name
+        for bad in ("<bool>", "<list[str]>", "[[", "...]...", "...}..."):
+            assert bad not in out, (name, bad)
+    _, out, _ = run("crawl", "--help", env=wide)
+    assert "[SITE]..." in out
+    _, out, _ = run("export", "--help", env=wide)
+    assert "--since" in out and "YYYY-MM-DD" in out
+    _, out, _ = run("search", "--help", env=wide)
+    assert "at most this many hits" in out
+    _, out, _ = run("--help", env=wide)
+    assert "--install-completion" in out and "--show-completion" in out
+
+
+def test_sites_prints_a_revisit_period_as_configured(tmp_path: Path) -> None:
+    config = tmp_path / "sites.toml"
+    config.write_text(
+        "[sites.weekly]\nstart_urls = ['https://a.example.gov.cn/']\nrevisit_after = '7d'\n"
+        "[sites.daily]\nstart_urls = ['https://b.example.gov.cn/']\nrevisit_after = '36h'\n"
+        "[sites.often]\nstart_urls = ['https://c.example.gov.cn/']\nrevisit_after = 5400\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("sites", "--config", str(config))
+    assert code == 0, err
+    revisits = [line.split("\t")[3] for line in out.splitlines()]
+    assert revisits == ["revisit 7d", "revisit 36h", "revisit 90m"]
+
+
+def test_csv_for_excel_begins_with_a_byte_order_mark(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, _ = run("export", "--db", str(db), "--format", "csv", "--bom")
+    assert code == 0 and out.startswith("\ufeffid,") and out.count("\ufeff") == 1
+    code, out, _ = run("export", "--db", str(db), "--format", "csv")
+    assert code == 0 and out.startswith("id,")
+    target = tmp_path / "articles.csv"
+    code, _, _ = run("export", "--db", str(db), "--format", "csv", "--bom", "-o", str(target))
+    assert code == 0 and target.read_bytes().startswith(b"\xef\xbb\xbfid,")
+    assert EXPECTED["title"] in target.read_text(encoding="utf-8-sig")
+    code, _, err = run("export", "--db", str(db), "--bom")
+    assert code == EXIT_USAGE and "--bom" in err
+
+
+def test_an_address_typed_without_its_scheme_gets_a_suggestion(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    typed = "www.gov.cn/zhengce/content/2022-06/24/content_1.htm"
+    code, out, err = run("fetch", typed, "--db", str(db))
+    assert (code, out) == (EXIT_USAGE, "")
+    assert err == f"error: {typed}: no such file; did you mean https://{typed}?\n"
+    code, _, err = run("fetch", str(tmp_path / "page.html"), "--db", str(db))
+    assert code == EXIT_USAGE and "no such file" in err and "did you mean" not in err
+    code, _, err = run("parse", "gov.cn:8080/a.html")  # a port: not taken for a path
+    assert code == EXIT_USAGE and "did you mean" not in err
+
+
+def _saved_page(tmp_path: Path, first_line: str) -> Path:
+    """The seed as a browser saves it, its 原文链接 relative to the site it came from."""
+    import re
+
+    text = re.sub(
+        r'原文链接:<a href="[^"]*"[^>]*>[^<]*</a>',
+        '原文链接:<a href="/index.php?m=content&amp;id=20233">点击查看</a>',
+        SEED.read_text(encoding="utf-8"),
+    )
+    page = tmp_path / "saved.html"
+    page.write_text(first_line + "\n" + text, encoding="utf-8")
+    return page
+
+
+def test_a_saved_page_is_stored_under_the_address_it_records(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    where = "https://qfzj.example.org.cn/index.php?m=content&c=index&a=show&catid=35&id=20233"
+    page = _saved_page(tmp_path, f"<!-- saved from url=({len(where):04d}){where} -->")
+    code, _, err = run("fetch", str(page), "--db", str(db))
+    assert code == 0, err
+    ((url, site, original),) = rows(db, "select url, site, original_url from articles")
+    assert (url, site) == (where, "qfzj.example.org.cn")
+    assert str(original).startswith("https://qfzj.example.org.cn/index.php?m=content")
+    # a page that records nothing keeps its file:// URL
+    plain = tmp_path / "plain.html"
+    plain.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, _ = run("fetch", str(plain), "--db", str(db))
+    assert code == 0
+    assert rows(db, "select url from articles where url like 'file:%'") == [(plain.as_uri(),)]
+
+
+def test_pairs_file_fetches_each_saved_page_with_its_address(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    shutil.copy(SEED, pages / "seed.html")
+    shutil.copy(SAMPLES / "table-meta.html", pages / "table.html")
+    listing = pages / "pairs.csv"
+    listing.write_text(
+        "path,url\n"
+        "seed.html,https://www.example.gov.cn/art/1.html\n"
+        "missing.html,https://www.example.gov.cn/art/2.html\n"
+        "table.html,not a url\n"
+        f"{pages / 'table.html'},https://www.example.gov.cn/art/3.html\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("fetch", "--pairs", str(listing), "--db", str(db))
+    assert code == EXIT_USAGE  # the first failure's code; the rest archived
+    assert len(out.splitlines()) == 2
+    errors = err.splitlines()
+    assert len(errors) == 2 and all(e.startswith("error: ") for e in errors)
+    assert "missing.html: no such file" in errors[0]
+    assert "line 4" in errors[1] and "not a web address" in errors[1]
+    assert rows(db, "select url from articles order by url") == [
+        ("https://www.example.gov.cn/art/1.html",),
+        ("https://www.example.gov.cn/art/3.html",),
+    ]
+    code, _, err = run("fetch", "--pairs", str(tmp_path / "none.csv"), "--db", str(db))
+    assert code == EXIT_USAGE and "none.csv" in err
+    code, _, err = run("fetch", "--db", str(db))
+    assert code == EXIT_USAGE and "nothing to fetch" in err
+
+
+def test_show_finds_what_fetch_stored_for_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "a.db"
+    code, out, _ = run("fetch", str(SEED), "--db", str(db))
+    ident = out.split("\t")[0]
+    code, by_path, err = run("show", str(SEED), "--db", str(db))
+    assert code == 0 and EXPECTED["title"] in by_path, err
+    monkeypatch.chdir(SAMPLES.parent)
+    assert run("show", f"{SAMPLES.name}/{SEED.name}", "--db", str(db))[1] == by_path
+    assert run("show", SEED.as_uri(), "--db", str(db))[1] == by_path
+    assert run("history", str(SEED), "--db", str(db))[0] == 0
+    # stored under --url: found by its bytes
+    other = tmp_path / "copy.html"
+    other.write_bytes((SAMPLES / "table-meta.html").read_bytes())
+    where = "https://www.example.gov.cn/t.html"
+    run("fetch", str(other), "--url", where, "--db", str(db))
+    code, out, _ = run("show", str(other), "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["url"] == where
+    # --json carries the fetch history that the text prints
+    code, out, _ = run("show", ident, "--db", str(db), "--json")
+    record = json.loads(out)
+    assert code == 0 and len(record["fetches"]) == 1
+    (attempt,) = record["fetches"]
+    assert attempt["url"] == SEED.resolve().as_uri() and attempt["article_id"] == int(ident)
+    assert attempt["time"] in run("show", ident, "--db", str(db))[1]
+
+
+def test_history_marks_a_changed_character_inline(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    page = tmp_path / "page.html"
+    original = SEED.read_text(encoding="utf-8")
+    page.write_text(original, encoding="utf-8")
+    where = "https://www.example.gov.cn/a.html"
+    run("fetch", str(page), "--url", where, "--db", str(db))
+    page.write_text(original.replace("坚实保障", "有力保障"), encoding="utf-8")
+    run("fetch", str(page), "--url", where, "--db", str(db))
+    code, out, _ = run("history", where, "--db", str(db))
+    assert code == 0
+    (marked,) = [line for line in out.splitlines() if line.startswith("~")]
+    assert "[-坚实-]{+有力+}保障" in marked
+    code, out, _ = run("history", where, "--db", str(db), "--json")
+    found = json.loads(out)
+    assert code == 0 and len(found["versions"]) == 2
+    (change,) = found["changes"]
+    assert (change["from"], change["to"], change["title"]) == (1, 2, None)
+    changed = [line for hunk in change["hunks"] for line in hunk["lines"] if line["op"] == "change"]
+    assert len(changed) == 1
+    parts = changed[0]["parts"]
+    assert {"op": "delete", "text": "坚实"} in parts and {"op": "insert", "text": "有力"} in parts
+    assert "".join(p["text"] for p in parts if p["op"] != "insert") == changed[0]["before"]
+
+
+def _on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run the installed program with stderr on a pseudo-terminal: its exit code and what
+    the terminal showed."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = _cli(*args, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return proc.wait(timeout=60), shown.decode("utf-8", "replace")
+
+
+def test_long_commands_show_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    pages = [
+        str(SAMPLES / p) for p in ("seed-utf8.html", "table-meta.html", "portal-dateline.html")
+    ]
+    code, shown = _on_a_terminal("fetch", *pages, "--db", str(db))
+    assert code == 0 and "fetching" in shown and "/3" in shown
+    code, shown = _on_a_terminal("fetch", *pages, "--db", str(db), "--quiet")
+    assert code == 0 and shown == ""
+    code, shown = _on_a_terminal("reparse", "--db", str(db))
+    assert code == 0 and "reparsing" in shown
+    code, shown = _on_a_terminal("reparse", "--db", str(db), "-q")
+    assert code == 0 and shown == ""
+    code, shown = _on_a_terminal("export", "--db", str(db))
+    assert code == 0 and "exporting" in shown
+    code, shown = _on_a_terminal("export", "--db", str(db), "--quiet")
+    assert code == 0 and shown == ""
+    # not a terminal: nothing but the summary line
+    code, _, err = run("fetch", *pages, "--db", str(db))
+    assert code == 0 and err == ""

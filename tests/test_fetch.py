@@ -231,6 +231,47 @@ def test_missing_local_file_is_an_input_error(tmp_path: object) -> None:
         read_local("/nonexistent/page.html")
 
 
+def test_a_saved_page_without_url_takes_the_address_it_records(tmp_path: Any) -> None:
+    """A browser's "saved from url" comment first, then an absolute canonical link, then
+    og:url; a relative canonical, a non-web address or nothing leaves the file:// URL."""
+    seed = (SAMPLES / "seed-utf8.html").read_bytes()
+    gov = "https://www.gov.cn/zhengce/content/2022-06/24/content_5697.htm"
+    cases = [
+        (f"<!-- saved from url=({len(gov):04d}){gov} -->\r\n".encode(), gov),
+        (f"<!-- saved from url=({len(gov):04d}){gov}-->".encode(), gov),  # cut at its length
+        (f"<!-- saved from url=(0999){gov}-->".encode(), gov),  # a wrong count
+        (
+            b"<!--\n Page saved with SingleFile \n url: " + gov.encode() + b" \n-->",
+            gov,
+        ),
+        (
+            b'<link href="/a.html" rel="canonical"><meta property="og:url" content="'
+            + gov.encode()
+            + b'">',
+            gov,
+        ),
+        (
+            b"<link rel='canonical' href='https://a.gov.cn/x?id=1&amp;p=2'>",
+            "https://a.gov.cn/x?id=1&p=2",
+        ),
+        (b'<meta property="og:url" content="javascript:alert(1)">', None),
+        (b"", None),
+    ]
+    for n, (head, expected) in enumerate(cases):
+        path = tmp_path / f"saved{n}.html"
+        path.write_bytes(head + seed)
+        assert read_local(str(path)).final_url == (expected or path.resolve().as_uri()), head
+    # --url wins over what the page says
+    path = tmp_path / "saved0.html"
+    assert (
+        read_local(str(path), url="https://b.gov.cn/b.html").final_url == "https://b.gov.cn/b.html"
+    )
+    # the sample with a relative canonical and an absolute og:url
+    assert read_local(str(SAMPLES / "portal-dateline.html")).final_url == (
+        "https://news.example.com/2022/0624/c1001-123.html"
+    )
+
+
 # --------------------------------------------------------------------- network faults
 
 

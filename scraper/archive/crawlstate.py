@@ -3,8 +3,8 @@
 Used by the crawl through its ``Frontier`` protocol (scraper/crawl/frontier.py), which
 ``Archive`` implements by handing each call to these parts, as ``PgFrontier``
 (scraper/crawl/frontier_pg.py) does for the distributed crawl; tests/test_frontier.py runs one
-behaviour suite on both. Every write is one transaction; a crawl wraps a page's save and its frontier update
-in ``Archive.crawl_transaction`` so a kill -9 leaves either both or neither.
+behaviour suite on both. Every write is one transaction; a crawl wraps a page's save and its
+frontier update in ``Archive.crawl_transaction`` so a kill -9 leaves either both or neither.
 """
 
 from __future__ import annotations

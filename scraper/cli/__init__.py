@@ -23,6 +23,7 @@ from scraper.cli.program import (
     EXIT_OK,
     EXIT_UNEXPECTED,
     EXIT_USAGE,
+    Command,
     app,
     exit_code_for,
     main,
@@ -63,5 +64,5 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("status", crawling.frontier_status),
 )
 for _name, _command in COMMANDS:
-    app.command(_name)(_command)
+    app.command(_name, cls=Command)(_command)
 del _name, _command

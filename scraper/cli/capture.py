@@ -7,8 +7,8 @@ command's (``program.Batch``).
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +22,11 @@ from scraper.cli.options import (
     DEFAULT_MAX_BYTES,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
+    CreateDirsOption,
     DbOption,
     JsonOption,
     MaxBytesOption,
+    NoProgressOption,
     NoSummaryOption,
     RetriesOption,
     TargetsArgument,
@@ -56,30 +58,107 @@ def _check_url_option(targets: list[str], url: str | None) -> None:
         raise InputError(f"--url wants the page's web address (http:// or https://), not {url!r}")
 
 
+# "www.gov.cn/zhengce/...": a host name (a dot in it, a top-level domain of letters) and a
+# path, typed without its scheme.
+_HOST_AND_PATH = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:\d+)?/")
+
+# One input of a batch: what to read, and where a saved page came from (None: from the page
+# itself), or the error that stops it before it is read (a bad line of a --pairs list).
+Item = tuple[str, "str | ScraperError | None"]
+
+
+def _missing(target: str) -> InputError:
+    """A local target that is not there; when it reads as an address without its scheme,
+    the error says which address was probably meant."""
+    if _HOST_AND_PATH.match(target):
+        return InputError(f"{target}: no such file; did you mean https://{target}?")
+    return InputError(f"{target}: no such file")
+
+
 def _pages(
-    targets: list[str], url: str | None, settings: FetchSettings
+    items: list[Item], settings: FetchSettings, advance: Callable[[], None] = lambda: None
 ) -> Iterator[tuple[str, Page | ScraperError]]:
-    """Each target's page, or the error that stopped it, in input order."""
+    """Each input's page, or the error that stopped it, in input order."""
     with Fetcher(settings) as fetcher:
-        for target in targets:
+        for target, url in items:
             try:
+                if isinstance(url, ScraperError):
+                    raise url
                 if is_local(target):
+                    if "://" not in target and not Path(target).exists():
+                        raise _missing(target)
                     yield target, read_local(target, url=url, max_bytes=settings.max_bytes)
                 else:
                     yield target, fetcher.fetch(target)
             except ScraperError as exc:
                 yield target, exc
+            finally:
+                advance()
+
+
+def read_pairs(listing: Path) -> list[Item]:
+    """The saved pages a ``--pairs`` file names, one ``path,url`` CSV line each (a first line
+    whose second cell is no web address is a header). A relative path is taken from the
+    list's own directory, so a list travels with its pages. A bad line is an error of its own,
+    in its place in the batch."""
+    import csv
+
+    try:
+        text = listing.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"--pairs {listing}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"--pairs {listing}: cannot read ({why})") from None
+    items: list[Item] = []
+    for number, cells in enumerate(csv.reader(text.splitlines()), 1):
+        cells = [c.strip() for c in cells]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and (len(cells) < 2 or not is_web_url(cells[1])):
+            continue  # a header: path,url
+        where = f"{listing} line {number}"
+        if len(cells) != 2 or not cells[0]:
+            items.append((where, InputError(f"{where}: wants path,url")))
+            continue
+        path, url = cells
+        if not is_web_url(url):
+            items.append((where, InputError(f"{where}: {url!r} is not a web address")))
+            continue
+        if not is_local(path):
+            items.append((where, InputError(f"{where}: {path!r} is not a saved page's path")))
+            continue
+        items.append((path if path.startswith("file:") else str(listing.parent / path), url))
+    return items
+
+
+PairsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--pairs",
+        metavar="FILE",
+        help="Saved pages and the addresses they came from: a CSV file of path,url lines "
+        "(a header line optional; paths relative to the file).",
+        dir_okay=False,
+    ),
+]
 
 
 def fetch(
-    targets: TargetsArgument,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="URL|PATH", help="URLs, saved pages or file:// URLs."),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     url: UrlOption = None,
+    pairs: PairsOption = None,
     as_json: JsonOption = False,
     user_agent: UserAgentOption = DEFAULT_USER_AGENT,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     max_bytes: MaxBytesOption = DEFAULT_MAX_BYTES,
     retries: RetriesOption = DEFAULT_RETRIES,
+    quiet: NoProgressOption = False,
+    create_dirs: CreateDirsOption = False,
 ) -> None:
     """Fetch pages, parse them and store one record per article in the archive.
 
@@ -87,11 +166,25 @@ def fetch(
     """
     batch = Batch()
     settings = fetch_settings(user_agent, timeout, max_bytes, retries)
+    targets = targets or []
     with reported():
         _check_url_option(targets, url)
-        with open_archive(db) as archive:
-            _fetch_all(archive, _pages(targets, url, settings), batch, as_json)
+        items: list[Item] = [(t, url) for t in targets]
+        if pairs is not None:
+            items += read_pairs(pairs)
+        if not items:
+            raise InputError("nothing to fetch: give URLs or saved pages, or --pairs FILE")
+        with (
+            open_archive(db, create_dirs=create_dirs) as archive,
+            output.counted("fetching", len(items), show=_long(items, quiet)) as advance,
+        ):
+            _fetch_all(archive, _pages(items, settings, advance), batch, as_json)
     raise typer.Exit(batch.code)
+
+
+def _long(items: list[Item], quiet: bool) -> bool:
+    """A batch worth a progress bar: more than one page, on a terminal."""
+    return len(items) > 1 and output.show_progress(quiet)
 
 
 def _fetch_all(
@@ -143,7 +236,7 @@ def parse(
         _check_url_option(targets, url)
     batch = Batch()
     settings = fetch_settings(user_agent, timeout, max_bytes, retries)
-    for target, got in _pages(targets, url, settings):
+    for target, got in _pages([(t, url) for t in targets], settings):
         try:
             if isinstance(got, ScraperError):
                 raise got
@@ -161,8 +254,11 @@ def parse(
 
 
 def reparse(
-    keys: Annotated[list[str] | None, typer.Argument(help="Ids or URLs (default: all).")] = None,
+    keys: Annotated[
+        list[str] | None, typer.Argument(metavar="ID|URL", help="Ids or URLs (default: all).")
+    ] = None,
     db: DbOption = DEFAULT_DB,
+    quiet: NoSummaryOption = False,
 ) -> None:
     """Re-extract stored raw pages with the current parser; changed records keep versions.
 
@@ -174,30 +270,36 @@ def reparse(
     batch = Batch()
     with reported(), open_existing(db, readonly=False) as archive:
         rows = [find(archive, k, db) for k in keys] if keys else list(archive.articles())
-        for row in rows:
-            try:
-                result = archive.reparse(int(row["id"]), safe_parse)
-            except ScraperError as exc:
-                counts["failed"] += 1
-                batch.fail(exc, str(row["url"]))
-                continue
-            counts[result.status.value if result.status.value in counts else "updated"] += 1
         rejected = [] if keys else archive.rejected_pages()
-        for fetch_id in rejected:
-            try:
-                saved = archive.reconsider(fetch_id, safe_parse)
-            except ScraperError as exc:
-                counts["failed"] += 1
-                batch.fail(exc, f"fetch {fetch_id}")
-                continue
-            if saved is not None:
-                recovered += 1
-                _report_saved(archive, saved, as_json=False)
-    output.summary(
-        f"reparsed {len(rows)}: updated {counts['updated']}, unchanged {counts['unchanged']}, "
-        f"failed {counts['failed']}; pages not taken as articles {len(rejected)}, "
-        f"now stored {recovered}"
-    )
+        total = len(rows) + len(rejected)
+        show = total > 1 and output.show_progress(quiet)
+        with output.counted("reparsing", total, show=show) as advance:
+            for row in rows:
+                advance()
+                try:
+                    result = archive.reparse(int(row["id"]), safe_parse)
+                except ScraperError as exc:
+                    counts["failed"] += 1
+                    batch.fail(exc, str(row["url"]))
+                    continue
+                counts[result.status.value if result.status.value in counts else "updated"] += 1
+            for fetch_id in rejected:
+                advance()
+                try:
+                    saved = archive.reconsider(fetch_id, safe_parse)
+                except ScraperError as exc:
+                    counts["failed"] += 1
+                    batch.fail(exc, f"fetch {fetch_id}")
+                    continue
+                if saved is not None:
+                    recovered += 1
+                    _report_saved(archive, saved, as_json=False)
+    if batch.code != EXIT_OK or not quiet:
+        output.summary(
+            f"reparsed {len(rows)}: updated {counts['updated']}, "
+            f"unchanged {counts['unchanged']}, failed {counts['failed']}; "
+            f"pages not taken as articles {len(rejected)}, now stored {recovered}"
+        )
     raise typer.Exit(batch.code)
 
 
@@ -212,6 +314,7 @@ def import_warcs(
     ],
     db: DbOption = DEFAULT_DB,
     quiet: NoSummaryOption = False,
+    create_dirs: CreateDirsOption = False,
 ) -> None:
     """Archive every HTML page in WARC files, as a fetch would, dated by their WARC-Date.
 
@@ -224,8 +327,8 @@ def import_warcs(
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise InputError(f"{missing[0]}: no such file")
-        with open_archive(db) as archive, sigterm_interrupts():
-            show_bar = not quiet and sys.stderr.isatty()
+        with open_archive(db, create_dirs=create_dirs) as archive, sigterm_interrupts():
+            show_bar = output.show_progress(quiet)
             try:
                 stats = _import_with_progress(archive, files, show_bar, batch)
             except KeyboardInterrupt:

@@ -10,7 +10,6 @@ only, so the local crawl and every other command run without psycopg installed.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from scraper.cli.options import (
     CrawlFrontierOption,
     CrawlSinceOption,
     CrawlTimeLimitOption,
+    CreateDirsOption,
     DbOption,
     EnqueueOption,
     FrontierOption,
@@ -77,7 +77,7 @@ def sites(config: ConfigOption = None) -> None:
                     site.name,
                     " ".join(site.start_urls),
                     f"delay {site.delay:g}s",
-                    f"revisit {site.revisit_after / 3600:g}h",
+                    f"revisit {output.duration(site.revisit_after)}",
                     *extra,
                 ]
             )
@@ -85,7 +85,7 @@ def sites(config: ConfigOption = None) -> None:
 
 def crawl(
     site_names: Annotated[
-        list[str] | None, typer.Argument(metavar="[SITE]...", help="Sites to crawl (default: all).")
+        list[str] | None, typer.Argument(metavar="SITE", help="Sites to crawl (default: all).")
     ] = None,
     since: CrawlSinceOption = None,
     max_pages: Annotated[
@@ -109,6 +109,7 @@ def crawl(
     db: DbOption = DEFAULT_DB,
     frontier: CrawlFrontierOption = None,
     enqueue: EnqueueOption = False,
+    create_dirs: CreateDirsOption = False,
 ) -> None:
     """Crawl the configured sites: new articles are archived, known ones revisited when due.
 
@@ -122,7 +123,9 @@ def crawl(
             if since or max_pages:
                 raise InputError("--since and --max-pages apply to local crawls, not --frontier")
             raise typer.Exit(
-                _crawl_frontier(frontier, enqueue, chosen, db, time_limit, max_failures, quiet)
+                _crawl_frontier(
+                    frontier, enqueue, chosen, db, time_limit, max_failures, quiet, create_dirs
+                )
             )
         options = CrawlOptions(
             since=parse_since(since),
@@ -131,8 +134,12 @@ def crawl(
             max_failures=max_failures,
             processes=default_processes() if processes is None else processes,
         )
-        with locked(db), open_archive(db) as archive, sigterm_interrupts():
-            show_bar = not quiet and sys.stderr.isatty()
+        with (
+            locked(db, create_dirs=create_dirs),
+            open_archive(db, create_dirs=create_dirs) as archive,
+            sigterm_interrupts(),
+        ):
+            show_bar = output.show_progress(quiet)
             try:
                 stats = _crawl_with_progress(archive, chosen, options, show_bar)
             except KeyboardInterrupt:
@@ -221,6 +228,7 @@ def _crawl_frontier(
     time_limit: float | None,
     max_failures: int | None,
     quiet: bool,
+    create_dirs: bool = False,
 ) -> int:
     """Queue the sites in the frontier; without --enqueue, then ingest until the workers are
     done (the coordinating crawl), exiting 3 after more than ``max_failures`` failed pages."""
@@ -233,7 +241,13 @@ def _crawl_frontier(
             output.summary(f"queued {seeded} URLs of {len(chosen)} sites")
         return EXIT_OK
     return _ingest(
-        url, db, until_idle=True, time_limit=time_limit, max_failures=max_failures, quiet=quiet
+        url,
+        db,
+        until_idle=True,
+        time_limit=time_limit,
+        max_failures=max_failures,
+        quiet=quiet,
+        create_dirs=create_dirs,
     )
 
 
@@ -246,11 +260,16 @@ def _ingest(
     quiet: bool,
     max_failures: int | None = None,
     give_up_after: float | None = None,
+    create_dirs: bool = False,
 ) -> int:
     from scraper.crawl import distributed
 
     log = print_error if not quiet else distributed.no_log
-    with locked(db), open_archive(db) as archive, sigterm_interrupts():
+    with (
+        locked(db, create_dirs=create_dirs),
+        open_archive(db, create_dirs=create_dirs) as archive,
+        sigterm_interrupts(),
+    ):
         ingest_ = distributed.Ingest(
             url,
             archive,
@@ -326,6 +345,7 @@ def ingest(
     time_limit: TimeLimitOption = None,
     give_up_after: GiveUpOption = DEFAULT_GIVE_UP_AFTER,
     quiet: QuietOption = False,
+    create_dirs: CreateDirsOption = False,
 ) -> None:
     """Write the workers' results into the archive: the one writer, exactly once.
 
@@ -340,6 +360,7 @@ def ingest(
             time_limit=time_limit,
             quiet=quiet,
             give_up_after=give_up_after,
+            create_dirs=create_dirs,
         )
     raise typer.Exit(code)
 

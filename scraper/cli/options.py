@@ -27,26 +27,66 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="ARCHIVER_DB",
-        help="Archive database (created on first use).",
+        help="Archive database (created on first use, in a directory that exists).",
         dir_okay=False,
+    ),
+]
+CreateDirsOption = Annotated[
+    bool,
+    typer.Option(
+        "--create-dirs",
+        help="Create the --db file's missing directories (without it, a path whose directory "
+        "does not exist is refused, so that a typo does not start a new archive elsewhere).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON Lines.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
-NoSummaryOption = Annotated[bool, typer.Option("--quiet", "-q", help="No summary line.")]
+NoSummaryOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No summary line, no progress bar.")
+]
+NoProgressOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 # ---------------------------------------------------------------------- what to read
 
-TargetsArgument = Annotated[list[str], typer.Argument(help="URLs, saved pages or file:// URLs.")]
-KeyArgument = Annotated[str, typer.Argument(help="Article id or URL.")]
+TargetsArgument = Annotated[
+    list[str],
+    typer.Argument(metavar="URL|PATH", help="URLs, saved pages or file:// URLs."),
+]
+KeyArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID|URL|PATH", help="Article id or URL, or the path of a saved page fetched."
+    ),
+]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="Where a saved page came from (one local file only)."),
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Where a saved page came from (one local file only; default: the address the "
+        "browser recorded in the file, if any).",
+    ),
 ]
-SiteOption = Annotated[str | None, typer.Option("--site", help="A host or site name.")]
-SinceOption = Annotated[str | None, typer.Option("--since", help="Published on or after.")]
+SiteOption = Annotated[
+    str | None, typer.Option("--site", metavar="SITE", help="A host or site name.")
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Published on or after this day: YYYY-MM-DD (a longer ISO 8601 time is cut to "
+        "its day).",
+    ),
+]
 CrawlSinceOption = Annotated[
-    str | None, typer.Option("--since", help="Skip articles dated before this day.")
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Skip articles dated before this day: YYYY-MM-DD (a longer ISO 8601 time is cut "
+        "to its day).",
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -101,6 +101,19 @@ def record(values: Mapping[str, Any]) -> None:
         typer.echo(safe(value, multiline=True) if value else "-")
 
 
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def duration(seconds: float) -> str:
+    """A duration as sites.toml would write it: in its largest whole unit (``7d``, not
+    ``168h``; ``90m``; ``1.5s`` where no unit divides it)."""
+    for unit, size in _UNITS:
+        count = seconds / size
+        if seconds >= size and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{seconds:g}s"
+
+
 def snippet(text: str, *, color: bool) -> str:
     """A search snippet made safe, its 【matches】 highlighted on a terminal (our own colour
     codes, added after the page's text is made safe)."""
@@ -108,6 +121,38 @@ def snippet(text: str, *, color: bool) -> str:
     if color:
         text = text.replace("【", "\x1b[1;33m").replace("】", "\x1b[0m")
     return text
+
+
+def diff(change: Mapping[str, Any]) -> None:
+    """A change between two versions as text: hunks of lines (`` `` kept, ``-`` out, ``+``
+    in), and under each changed line pair the same line diffed by character, ``~`` and its
+    deletions and insertions marked inline as ``[-old-]{+new+}`` (git's --word-diff marks)."""
+    title = change.get("title")
+    if title is not None:
+        _changed_line(title, "title: ")
+    for hunk in change["hunks"]:
+        (a, a_len), (b, b_len) = hunk["before"], hunk["after"]
+        typer.echo(f"@@ -{a},{a_len} +{b},{b_len} @@")
+        for entry in hunk["lines"]:
+            op = entry["op"]
+            if op == "change":
+                _changed_line(entry)
+            else:
+                sign = {"equal": " ", "delete": "-", "insert": "+"}[op]
+                typer.echo(sign + safe(entry["text"]))
+
+
+def _changed_line(entry: Mapping[str, Any], label: str = "") -> None:
+    typer.echo(f"-{label}{safe(entry['before'])}")
+    typer.echo(f"+{label}{safe(entry['after'])}")
+    if entry["parts"] is not None:
+        typer.echo(f"~{label}{inline(entry['parts'])}")
+
+
+def inline(parts: Iterable[Mapping[str, str]]) -> str:
+    """A line's character diff with its changes marked: ``[-deleted-]`` and ``{+inserted+}``."""
+    marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
+    return "".join(marks[p["op"]].format(safe(p["text"])) for p in parts)
 
 
 # ---------------------------------------------------------------------- JSON, JSONL, CSV
@@ -126,14 +171,24 @@ def article_json(row: Mapping[str, Any], *, file: TextIO | None = None) -> None:
 FORMATS = ("jsonl", "csv")
 
 
-def rows(articles: Iterable[Mapping[str, Any]], fmt: str, out: TextIO) -> None:
-    """Articles' rows as JSON Lines or CSV (a header from the first row's columns)."""
+# Excel opens a CSV file without a byte order mark in the locale's code page (GBK on a
+# Chinese Windows, cp1252 elsewhere), garbling UTF-8 text; with U+FEFF first it reads UTF-8.
+BOM = "\ufeff"
+
+
+def rows(
+    articles: Iterable[Mapping[str, Any]], fmt: str, out: TextIO, *, bom: bool = False
+) -> None:
+    """Articles' rows as JSON Lines or CSV (a header from the first row's columns; ``bom``:
+    a UTF-8 byte order mark first, for Excel)."""
     if fmt == "jsonl":
         for row in articles:
             article_json(row, file=out)
         return
     import csv
 
+    if bom:
+        out.write(BOM)
     writer: Any = None
     for row in articles:
         if writer is None:
@@ -164,10 +219,43 @@ def summary(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def show_progress(quiet: bool) -> bool:
+    """Whether a long command shows a progress bar: on a terminal's stderr, never with
+    --quiet (nor in cron, a pipe or a log)."""
+    return not quiet and sys.stderr.isatty()
+
+
 def progress_bar(*columns: ProgressColumn) -> Progress:
-    """A progress bar on stderr with the elapsed time, gone when done (a terminal only)."""
+    """A progress bar on stderr with the elapsed time, gone when done (a terminal only).
+
+    Lines printed meanwhile appear above the bar; data on stdout goes there only when stdout
+    is that terminal too: redirected, it stays out of the bar's way and off stderr."""
     from rich.console import Console
     from rich.progress import Progress, TimeElapsedColumn
 
     console = Console(stderr=True)  # stdout stays free for data
-    return Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
+    return Progress(
+        *columns,
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        redirect_stdout=sys.stdout.isatty(),
+    )
+
+
+@contextmanager
+def counted(description: str, total: int | None, *, show: bool) -> Iterator[Callable[[], None]]:
+    """A bar counting items (``total`` None: a count without a bar's end); yields the call
+    that counts one more. Without ``show``, that call does nothing."""
+    if not show:
+        yield _nothing
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+    with progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _nothing() -> None:
+    return None

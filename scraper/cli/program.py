@@ -16,9 +16,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from scraper import __version__
 from scraper.archive.base import environment_fault
@@ -45,11 +46,56 @@ EXIT_BLOCKED = 6
 EXIT_ARCHIVE = 7
 EXIT_INTERRUPTED = 130
 
+
+class StdoutClosed(Exception):
+    """stdout's reader went away (``archiver export | head``): the end of the output, not a
+    fault. Raised instead of BrokenPipeError so that typer does not turn it into exit 1."""
+
+
+def _readable(params: list[Any]) -> None:
+    """Help that names values, not Python types: a flag shows no ``<bool>``, an argument with
+    a metavar shows that name alone (typer prints ``<list[str]>`` beside it otherwise)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument) and param.metavar is not None:
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+class Command(TyperCommand):
+    """A command with readable help whose closed stdout ends it quietly (see ``main``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _readable(params)
+        return params
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise StdoutClosed from exc
+
+
+class Group(TyperGroup):
+    """The root of the program, with the same readable help as its commands."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _readable(params)
+        return params
+
+
 app = typer.Typer(
     name="archiver",
     help="Capture republished government articles into one deduplicated SQLite archive.",
+    cls=Group,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -161,10 +207,24 @@ def _root(
     """Capture republished government articles into one deduplicated SQLite archive."""
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what is still
+    buffered cannot fail again on the closed pipe (the Python documentation's recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout to point anywhere
+        pass
+
+
 def main() -> None:
     """Console entry point: run the app, turning errors into one stderr line and an exit code."""
     try:
         code = app(standalone_mode=False)
+    except (StdoutClosed, BrokenPipeError):  # the reader has all it wanted: not an error
+        _quiet_stdout()
+        sys.exit(EXIT_OK)
     except (KeyboardInterrupt, typer.Abort):
         print_error("interrupted")
         sys.exit(EXIT_INTERRUPTED)

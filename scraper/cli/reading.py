@@ -7,7 +7,10 @@ or changed) and print through ``output``, which owns every format.
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +24,7 @@ from scraper.cli.options import (
     DbOption,
     JsonOption,
     KeyArgument,
+    NoSummaryOption,
     SinceOption,
     SiteOption,
     parse_since,
@@ -33,12 +37,12 @@ from scraper.warc import export_warc
 
 
 def show(key: KeyArgument, db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
-    """Print one stored record readably (or as JSON)."""
+    """Print one stored record readably (or as JSON), with its fetch history."""
     with reported(), open_existing(db) as archive:
         row = find(archive, key, db)
         fetches = archive.fetches_for(int(row["id"]))
     if as_json:
-        output.article_json(row)
+        output.article_json({**row, "fetches": [_fetch_json(f) for f in fetches]})
         return
     row = dict(row)
     row["is_article"] = bool(row["is_article"])
@@ -49,48 +53,129 @@ def show(key: KeyArgument, db: DbOption = DEFAULT_DB, as_json: JsonOption = Fals
         output.line(f"{safe(f['time'])}  {f['status'] or '-'}  {safe(f['final_url'] or f['url'])}")
 
 
+def _fetch_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A fetch row for JSON: its headers as the lists they are, not JSON text inside JSON."""
+    out = dict(row)
+    for key in ("headers", "request_headers"):
+        if isinstance(out.get(key), str):
+            with suppress(ValueError):
+                out[key] = json.loads(out[key])
+    return out
+
+
 def history(
     key: KeyArgument,
     db: DbOption = DEFAULT_DB,
     diff: Annotated[bool, typer.Option("--diff/--no-diff", help="Show what changed.")] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: the versions and, per change, the changed lines "
+            "with their parts (equal, delete, insert).",
+        ),
+    ] = False,
 ) -> None:
-    """List the versions of an article, oldest first, with a diff between each two."""
+    """List the versions of an article, oldest first, with a diff between each two.
+
+    Within a changed line the diff is by character, shown inline: [-deleted-]{+inserted+}.
+    """
     with reported(), open_existing(db) as archive:
         row = find(archive, key, db)
         versions = archive.history(int(row["id"]))
+    changes = [_changes(versions[n - 1], versions[n]) for n in range(1, len(versions))]
+    if as_json:
+        output.json_line(
+            {
+                "id": row["id"],
+                "url": row["url"],
+                "versions": versions,
+                "changes": [{"from": n, "to": n + 1, **c} for n, c in enumerate(changes, 1)]
+                if diff
+                else [],
+            }
+        )
+        return
     output.line(f"{row['id']}  {safe(row['url'])}  ({len(versions)} version(s))")
     for n, v in enumerate(versions, 1):
         current = "  (current)" if n == len(versions) else ""
         output.line(f"v{n}  {v['first_seen']} .. {v['last_seen']}  {safe(v['title'])}{current}")
     if not diff:
         return
-    for n in range(1, len(versions)):
-        before, after = versions[n - 1], versions[n]
+    for n, change in enumerate(changes, 1):
         output.line(f"\n--- v{n}\n+++ v{n + 1}")
-        output.line(safe(_diff(before, after), multiline=True), nl=False)
+        output.diff(change)
 
 
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> str:
-    import difflib
+# A changed line is diffed by character when at least this much of it is kept; below, it was
+# rewritten, and shows as one line out and one line in.
+_SIMILAR = 0.4
 
-    out: list[str] = []
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What changed from one version to the next: the title, and the body's hunks (a line of
+    context either side), each changed line pair split into equal, delete and insert parts."""
+    from difflib import SequenceMatcher
+
+    title = None
     if before["title"] != after["title"]:
-        out += [f"-title: {before['title']}\n", f"+title: {after['title']}\n"]
-    body = difflib.unified_diff(
-        (before["body"] or "").splitlines(keepends=True),
-        (after["body"] or "").splitlines(keepends=True),
-        n=1,
-    )
-    out += [line if line.endswith("\n") else line + "\n" for line in list(body)[2:]]
-    return "".join(out)
+        title = _line("change", before["title"] or "", after["title"] or "")
+    old = (before["body"] or "").splitlines()
+    new = (after["body"] or "").splitlines()
+    hunks: list[dict[str, Any]] = []
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    for group in matcher.get_grouped_opcodes(1):
+        lines: list[dict[str, Any]] = []
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [{"op": "equal", "text": text} for text in old[i1:i2]]
+                continue
+            gone, came = old[i1:i2], new[j1:j2]
+            paired = min(len(gone), len(came))
+            for a, b in zip(gone[:paired], came[:paired], strict=True):
+                lines.append(_line("change", a, b))
+            lines += [{"op": "delete", "text": text} for text in gone[paired:]]
+            lines += [{"op": "insert", "text": text} for text in came[paired:]]
+        first, last = group[0], group[-1]
+        hunks.append(
+            {
+                "before": [first[1] + 1, last[2] - first[1]],
+                "after": [first[3] + 1, last[4] - first[3]],
+                "lines": lines,
+            }
+        )
+    return {"title": title, "hunks": hunks}
+
+
+def _line(op: str, before: str, after: str) -> dict[str, Any]:
+    """A changed line: by character (its parts) when enough of it stayed, else rewritten."""
+    from difflib import SequenceMatcher
+
+    matcher = SequenceMatcher(None, before, after, autojunk=False)
+    if matcher.ratio() < _SIMILAR:
+        return {"op": op, "before": before, "after": after, "parts": None}
+    parts: list[dict[str, str]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append({"op": "equal", "text": before[i1:i2]})
+            continue
+        if i2 > i1:
+            parts.append({"op": "delete", "text": before[i1:i2]})
+        if j2 > j1:
+            parts.append({"op": "insert", "text": after[j1:j2]})
+    return {"op": op, "before": before, "after": after, "parts": parts}
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="Terms of any length; all must match.")],
+    query: Annotated[
+        str, typer.Argument(metavar="QUERY", help="Terms of any length; all must match.")
+    ],
     db: DbOption = DEFAULT_DB,
     site: SiteOption = None,
     since: SinceOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Print at most this many hits, best first.")
+    ] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """Full-text search over titles and bodies, ranked, with highlighted snippets."""
@@ -115,10 +200,20 @@ def export(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Write to this file (required for warc: FILE.warc.gz, gzip per record).",
             dir_okay=False,
         ),
     ] = None,
+    bom: Annotated[
+        bool,
+        typer.Option(
+            "--bom",
+            help="CSV: begin with a UTF-8 byte order mark, without which Excel reads the file "
+            "in the system's code page and garbles the Chinese text.",
+        ),
+    ] = False,
+    quiet: NoSummaryOption = False,
 ) -> None:
     """Write the archived articles as JSON Lines or CSV (stdout), or every capture as a WARC.
 
@@ -127,15 +222,32 @@ def export(
     with reported():
         if fmt not in (*output.FORMATS, "warc"):
             raise InputError(f"unknown format {fmt!r}: use jsonl, csv or warc")
+        if bom and fmt != "csv":
+            raise InputError("--bom is for --format csv (for Excel)")
         if fmt == "warc":
             if output_path is None:
                 raise InputError("--format warc writes a binary file: give -o FILE.warc.gz")
             with open_existing(db) as archive:
                 done = export_warc(archive, output_path, site=site, since=parse_since(since))
-            output.summary(done.summary())
+            if not quiet:
+                output.summary(done.summary())
             return
         with open_existing(db) as archive, output.text_output(output_path) as out:
-            output.rows(archive.articles(site=site, since=parse_since(since)), fmt, out)
+            # a bar beside the data on one terminal would only get in its way
+            show = output.show_progress(quiet) and (out is not sys.stdout or not out.isatty())
+            total = archive.count("articles") if show and not (site or since) else None
+            with output.counted("exporting", total, show=show) as advance:
+                articles = archive.articles(site=site, since=parse_since(since))
+                output.rows(_counting(articles, advance), fmt, out, bom=bom)
+
+
+def _counting(
+    rows: Iterator[dict[str, Any]], advance: Callable[[], None]
+) -> Iterator[dict[str, Any]]:
+    """The rows, each counted on the progress bar as it is written."""
+    for row in rows:
+        yield row
+        advance()
 
 
 def stats(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
