@@ -281,9 +281,11 @@ def fetch_attachments(
     *,
     max_bytes: int = ATTACHMENT_MAX_BYTES,
     counts: AttachmentCounts | None = None,
+    on_failure: Callable[[FetchError], None] | None = None,
 ) -> AttachmentCounts:
     """Fetch the attachments of article ``ident`` not fetched yet, extract their text and keep
-    them: each in its own transaction, a failure recorded with its reason (the rest go on)."""
+    them: each in its own transaction, a failure recorded with its reason (and passed to
+    ``on_failure``); the rest go on."""
     counts = counts if counts is not None else AttachmentCounts()
     for url in store.pending_attachments(ident):
         try:
@@ -291,6 +293,8 @@ def fetch_attachments(
         except FetchError as exc:
             store.attach(take_attachment(url, None, exc), None, exc.attempts)
             counts.failed += 1
+            if on_failure is not None:
+                on_failure(exc)
             continue
         got = take_attachment(url, page, None)
         store.attach(got, page.content, page.attempts)

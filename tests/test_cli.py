@@ -839,3 +839,61 @@ def test_long_commands_show_progress_on_a_terminal_only(tmp_path: Path) -> None:
     # not a terminal: nothing but the summary line
     code, _, err = run("fetch", *pages, "--db", str(db))
     assert code == 0 and err == ""
+
+
+# ------------------------------------------------- documents: record fields and attachments
+
+
+def test_fetch_keeps_a_notices_attachments_and_search_finds_a_phrase_in_each(
+    tmp_path: Path,
+) -> None:
+    """A 信息公开 notice with a PDF, a DOCX, an XLSX and an OFD attached, over HTTP: all four
+    files are kept with their text, each phrase found and said to be in an attachment, and the
+    files come back out byte for byte."""
+    from .test_pipeline import ATTACHED, DOCUMENTS, _Site
+
+    site = _Site()
+    db = tmp_path / "a.db"
+    try:
+        code, out, err = run("fetch", site.base + "/notice.html", "--db", str(db))
+    finally:
+        site.close()
+    assert code == 0, err  # the fifth attachment is gone (404): said, and the article kept
+    assert "new" in out and err.startswith("warning: attachment not kept:") and "404" in err
+    (ident,) = rows(db, "SELECT id FROM articles")[0]
+    for phrase in ATTACHED.values():
+        code, out, _ = run("search", phrase, "--db", str(db))
+        assert code == 0 and out.startswith(f"{ident}\t") and "in attachment:" in out, phrase
+    code, out, _ = run("show", str(ident), "--db", str(db))
+    assert code == 0 and "[attachments]" in out and "澜政办发〔2023〕7号" in out
+    assert out.count("characters of text") == 4 and "404" in out
+    saved = tmp_path / "files"
+    code, out, _ = run("attachment", str(ident), "--db", str(db), "--save", str(saved))
+    assert code == 0
+    written = {p.name.split("-", 1)[1]: p.read_bytes() for p in saved.iterdir()}
+    assert set(written) == {"a.pdf", "b.docx", "c.xlsx", "d.ofd"}
+    originals = sorted((DOCUMENTS / name).read_bytes() for name in ATTACHED)
+    assert sorted(written.values()) == originals
+
+
+def test_the_attachments_table_answers_sqlite3(tmp_path: Path) -> None:
+    from .test_pipeline import _Site
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("sqlite3 is not installed")
+    site = _Site()
+    db = tmp_path / "a.db"
+    try:
+        run("fetch", site.base + "/notice.html", "--db", str(db))
+    finally:
+        site.close()
+    query = (
+        "SELECT a.doc_number, t.kind, t.size > 0 FROM attachments t "
+        "JOIN articles a ON a.id = t.article_id WHERE t.text IS NOT NULL ORDER BY t.position"
+    )
+    out = subprocess.run(
+        ["sqlite3", str(db), query], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines() == [
+        f"澜政办发〔2023〕7号|{k}|1" for k in ("pdf", "docx", "xlsx", "ofd")
+    ]

@@ -108,6 +108,31 @@ class Carried:
             )
         ]
 
+    def pending_images(self, ident: int) -> list[str]:
+        """The URLs of the article's pictures not fetched yet (no file, no reason)."""
+        return [
+            str(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT url FROM images WHERE article_id = ? AND sha256 IS NULL "
+                "AND error IS NULL ORDER BY position",
+                [ident],
+            )
+        ]
+
+    def keep_image(self, url: str, sha: str | None, size: int | None, error: str | None) -> int:
+        """Record a fetched picture (its file, or why there is none) on every article that
+        shows ``url``; a failed re-fetch keeps the file kept before. The rows changed."""
+        if sha is None:
+            cursor = self.db.execute(
+                "UPDATE images SET error = ? WHERE url = ?", [error or "not fetched", url]
+            )
+        else:
+            cursor = self.db.execute(
+                "UPDATE images SET sha256 = ?, size = ?, error = NULL WHERE url = ?",
+                [sha, size, url],
+            )
+        return int(cursor.rowcount)
+
     def replaced(self, got: AttachmentFile) -> list[int]:
         """The articles whose attachment at ``got.url`` this file replaces (another file than
         the one kept before): each keeps a version when it comes in."""
@@ -181,6 +206,14 @@ class Carried:
                 "VALUES ('delete', ?, ?, ?)",
                 [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
             )
+
+    def find(self, key: int | str) -> list[dict[str, Any]]:
+        """Attachments by their id, or by URL (one file may be attached to several articles),
+        with their text."""
+        where, args = ("id = ?", [key]) if isinstance(key, int) else ("url = ?", [key])
+        return [
+            dict(r) for r in self.db.table("attachments").rows_where(where, args, order_by="id")
+        ]
 
     def of(self, ident: int) -> dict[str, list[dict[str, Any]]]:
         """The article's images, attachments (without their text) and related links."""

@@ -249,6 +249,26 @@ class Archive:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return replaced
 
+    def keep_image(
+        self,
+        url: str,
+        content: bytes | None,
+        attempts: Sequence[FetchAttempt],
+        error: str | None = None,
+    ) -> int:
+        """Keep a fetched picture (or why it could not be had) for every article showing it:
+        the file in raw_pages as it is (pictures are compressed already), its fetches; how
+        many ``images`` rows it filled."""
+        try:
+            with self._tx.plain():
+                sha = None if error else self._captures.store_raw(content, compress=False)
+                size = len(content) if sha is not None and content is not None else None
+                kept = self._carried.keep_image(url, sha, size, error)
+                self._captures.record(tuple(attempts), sha, None)
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
+        return kept
+
     def _attachment_state(self, ident: int) -> str | None:
         state = self._carried.state(ident)
         return json.dumps(state) if state else None
@@ -356,6 +376,12 @@ class Archive:
 
     def pending_attachments(self, ident: int) -> list[str]:
         return self._carried.pending(ident)
+
+    def pending_images(self, ident: int) -> list[str]:
+        return self._carried.pending_images(ident)
+
+    def attachments(self, key: int | str) -> list[dict[str, Any]]:
+        return self._carried.find(key)
 
     # versions.py
 

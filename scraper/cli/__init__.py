@@ -50,6 +50,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("fetch", capture.fetch),
     ("parse", capture.parse),
     ("show", reading.show),
+    ("attachment", reading.attachment),
     ("sites", crawling.sites),
     ("crawl", crawling.crawl),
     ("history", reading.history),

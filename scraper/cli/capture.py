@@ -46,7 +46,13 @@ from scraper.cli.program import (
 from scraper.errors import InputError, ParseError, ScraperError
 from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
 from scraper.models import Article, Page, SaveResult
-from scraper.pipeline import Counters, record, safe_parse
+from scraper.pipeline import (
+    ATTACHMENT_MAX_BYTES,
+    Counters,
+    fetch_attachments,
+    record,
+    safe_parse,
+)
 from scraper.urls import is_web_url
 from scraper.warc import ImportStats, import_warc
 
@@ -76,24 +82,26 @@ def _missing(target: str) -> InputError:
 
 
 def _pages(
-    items: list[Item], settings: FetchSettings, advance: Callable[[], None] = lambda: None
+    items: list[Item],
+    settings: FetchSettings,
+    fetcher: Fetcher,
+    advance: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[str, Page | ScraperError]]:
     """Each input's page, or the error that stopped it, in input order."""
-    with Fetcher(settings) as fetcher:
-        for target, url in items:
-            try:
-                if isinstance(url, ScraperError):
-                    raise url
-                if is_local(target):
-                    if "://" not in target and not Path(target).exists():
-                        raise _missing(target)
-                    yield target, read_local(target, url=url, max_bytes=settings.max_bytes)
-                else:
-                    yield target, fetcher.fetch(target)
-            except ScraperError as exc:
-                yield target, exc
-            finally:
-                advance()
+    for target, url in items:
+        try:
+            if isinstance(url, ScraperError):
+                raise url
+            if is_local(target):
+                if "://" not in target and not Path(target).exists():
+                    raise _missing(target)
+                yield target, read_local(target, url=url, max_bytes=settings.max_bytes)
+            else:
+                yield target, fetcher.fetch(target)
+        except ScraperError as exc:
+            yield target, exc
+        finally:
+            advance()
 
 
 def read_pairs(listing: Path) -> list[Item]:
@@ -159,10 +167,19 @@ def fetch(
     retries: RetriesOption = DEFAULT_RETRIES,
     quiet: NoProgressOption = False,
     create_dirs: CreateDirsOption = False,
+    attachments: Annotated[
+        bool,
+        typer.Option(
+            "--attachments/--no-attachments",
+            help="Also fetch the files a fetched article attaches (附件: PDF, Word, Excel, OFD "
+            f"...; each up to {ATTACHMENT_MAX_BYTES // 2**20} MiB) and keep them with their text.",
+        ),
+    ] = True,
 ) -> None:
     """Fetch pages, parse them and store one record per article in the archive.
 
-    Prints one line per page: id, new/updated/unchanged, published, source, title.
+    Prints one line per page: id, new/updated/unchanged, published, source, title. The files
+    an article attaches are fetched with it (not for saved pages: their links lead to disk).
     """
     batch = Batch()
     settings = fetch_settings(user_agent, timeout, max_bytes, retries)
@@ -176,9 +193,11 @@ def fetch(
             raise InputError("nothing to fetch: give URLs or saved pages, or --pairs FILE")
         with (
             open_archive(db, create_dirs=create_dirs) as archive,
+            Fetcher(settings) as fetcher,
             output.counted("fetching", len(items), show=_long(items, quiet)) as advance,
         ):
-            _fetch_all(archive, _pages(items, settings, advance), batch, as_json)
+            pages = _pages(items, settings, fetcher, advance)
+            _fetch_all(archive, pages, batch, as_json, fetcher if attachments else None)
     raise typer.Exit(batch.code)
 
 
@@ -192,6 +211,7 @@ def _fetch_all(
     pages: Iterator[tuple[str, Page | ScraperError]],
     batch: Batch,
     as_json: bool,
+    attachments_by: Fetcher | None = None,
 ) -> None:
     counters = Counters()
     for target, got in pages:
@@ -202,10 +222,18 @@ def _fetch_all(
             except ParseError as exc:
                 parsed = exc
         done = record(archive, got, parsed, counters)
+        if done.saved is not None and attachments_by is not None and not is_local(target):
+            fetch_attachments(archive, attachments_by, done.saved.id, on_failure=_no_attachment)
         if done.saved is not None:
             _report_saved(archive, done.saved, as_json)
         elif done.error is not None:
             batch.fail(done.error, target)
+
+
+def _no_attachment(error: ScraperError) -> None:
+    """An attachment that could not be had: said on stderr; the article is kept without it
+    (its row keeps the reason), so the batch's exit code is not changed."""
+    output.warning(f"attachment not kept: {error}")
 
 
 def _report_saved(archive: Archive, result: SaveResult, as_json: bool) -> None:
@@ -236,20 +264,21 @@ def parse(
         _check_url_option(targets, url)
     batch = Batch()
     settings = fetch_settings(user_agent, timeout, max_bytes, retries)
-    for target, got in _pages([(t, url) for t in targets], settings):
-        try:
-            if isinstance(got, ScraperError):
-                raise got
-            article = safe_parse(got)
-        except ScraperError as exc:
-            batch.fail(exc, target)
+    with Fetcher(settings) as fetcher:
+        for target, got in _pages([(t, url) for t in targets], settings, fetcher):
+            try:
+                if isinstance(got, ScraperError):
+                    raise got
+                article = safe_parse(got)
+            except ScraperError as exc:
+                batch.fail(exc, target)
+                if as_json:
+                    output.json_line({"input": target, "error": str(exc)})
+                continue
             if as_json:
-                output.json_line({"input": target, "error": str(exc)})
-            continue
-        if as_json:
-            output.json_line({**article.to_dict(), "encoding": got.encoding})
-        else:
-            output.record(article.to_dict())
+                output.json_line({**article.to_dict(), "encoding": got.encoding})
+            else:
+                output.record(article.to_dict())
     raise typer.Exit(batch.code)
 
 

@@ -87,10 +87,11 @@ _LONG_FIELDS = ("body", "disclaimer", "footer")
 
 
 def record(values: Mapping[str, Any]) -> None:
-    """A record, readably: the short fields as ``name: value`` lines, then the long texts."""
+    """A record, readably: the short fields as ``name: value`` lines, then the long texts,
+    then its lists (images, attachments, related documents) one item a line."""
     width = max(len(k) for k in values)
     for key, value in values.items():
-        if key in _LONG_FIELDS:
+        if key in _LONG_FIELDS or isinstance(value, list):
             continue
         if isinstance(value, bool):
             value = "yes" if value else "no"
@@ -99,6 +100,12 @@ def record(values: Mapping[str, Any]) -> None:
         value = values.get(key)
         typer.echo(f"\n[{key}]")
         typer.echo(safe(value, multiline=True) if value else "-")
+    for key, value in values.items():
+        if isinstance(value, list) and value:
+            typer.echo(f"\n[{key}]")
+            for item in value:
+                shown = item.values() if isinstance(item, dict) else [item]
+                fields(v if v is not None else "-" for v in shown)
 
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -212,6 +219,11 @@ def text_output(output: Path | None) -> Iterator[TextIO]:
 
 
 # ---------------------------------------------------------------------- stderr
+
+
+def warning(text: str) -> None:
+    """One ``warning:`` line on stderr: something was left out, the command went on."""
+    typer.echo(f"warning: {safe(text)}", err=True)
 
 
 def summary(text: str) -> None:

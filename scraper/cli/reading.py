@@ -1,5 +1,5 @@
-"""Commands that read the archive back: ``show``, ``history``, ``search``, ``export``,
-``stats`` and ``datasette-metadata``.
+"""Commands that read the archive back: ``show``, ``attachment``, ``history``, ``search``,
+``export``, ``stats`` and ``datasette-metadata``.
 
 They open an existing archive read-only (it may sit on read-only media; it is never migrated
 or changed) and print through ``output``, which owns every format.
@@ -8,12 +8,14 @@ or changed) and print through ``output``, which owns every format.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import typer
 
@@ -41,16 +43,95 @@ def show(key: KeyArgument, db: DbOption = DEFAULT_DB, as_json: JsonOption = Fals
     with reported(), open_existing(db) as archive:
         row = find(archive, key, db)
         fetches = archive.fetches_for(int(row["id"]))
+        carried = archive.carried(int(row["id"]))
     if as_json:
-        output.article_json({**row, "fetches": [_fetch_json(f) for f in fetches]})
+        output.article_json({**row, **carried, "fetches": [_fetch_json(f) for f in fetches]})
         return
     row = dict(row)
     row["is_article"] = bool(row["is_article"])
     row.pop("raw_sha256", None)
+    row["attachments"] = [
+        [a["id"], a["name"], a["kind"], a["size"], _text_or_error(a), a["url"]]
+        for a in carried["attachments"]
+    ]
+    row["images"] = [[i["position"], i["url"], i["caption"]] for i in carried["images"]]
+    row["related"] = [[r["kind"], r["name"], r["url"]] for r in carried["related"]]
     output.record(row)
     output.line(f"\n[fetches] {len(fetches)}")
     for f in fetches:
         output.line(f"{safe(f['time'])}  {f['status'] or '-'}  {safe(f['final_url'] or f['url'])}")
+
+
+def _text_or_error(attachment: dict[str, Any]) -> str:
+    if attachment["fetched_at"] is None:
+        return "not fetched"
+    if attachment["text_chars"] is not None:
+        return f"{attachment['text_chars']} characters of text"
+    return str(attachment["error"] or "no text")
+
+
+def attachment(
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID|URL",
+            help="An attachment's id (as show lists it) or URL, or an article's id or URL: "
+            "all its attachments.",
+        ),
+    ],
+    db: DbOption = DEFAULT_DB,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            metavar="DIR",
+            file_okay=False,
+            help="Write the files into DIR (created if missing), named <id>-<file name>.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show an article's attachments (附件) with their text, or write the files back out."""
+    with reported(), open_existing(db) as archive:
+        rows = archive.attachments(int(key) if key.isdecimal() else key)
+        if not rows:
+            article = find(archive, key, db)
+            rows = [
+                r
+                for a in archive.carried(int(article["id"]))["attachments"]
+                for r in archive.attachments(int(a["id"]))
+            ]
+        files = {r["id"]: archive.raw_page(r["sha256"]) if r["sha256"] else None for r in rows}
+    for r in rows:
+        if save is not None:
+            r["saved_to"] = _save_file(save, r, files[r["id"]])
+        if as_json:
+            output.json_line(r)
+            continue
+        shown = [r["id"], r["article_id"], r["kind"], r["size"], r["name"], r["url"]]
+        output.fields(v if v is not None else "-" for v in shown)
+        if save is None:
+            text = r["text"] if r["text"] is not None else f"({r['error'] or 'not fetched'})"
+            output.line(safe(text, multiline=True))
+        elif r["saved_to"] is not None:
+            output.line(f"saved {safe(r['saved_to'])}")
+
+
+_UNSAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+def _save_file(folder: Path, row: dict[str, Any], data: bytes | None) -> str | None:
+    """Write one attachment's bytes as ``folder/<id>-<file name>``; None when none are kept.
+    The name is the URL's last segment (or the link text), cut to safe characters, so a
+    hostile name cannot leave the folder."""
+    if data is None:
+        return None
+    tail = unquote(urlsplit(row["url"]).path.rsplit("/", 1)[-1]) or row["name"] or "file"
+    name = _UNSAFE_NAME.sub("_", tail).strip("._")[:120] or "file"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{row['id']}-{name}"
+    path.write_bytes(data)
+    return str(path)
 
 
 def _fetch_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +268,8 @@ def search(
             output.json_line(asdict(hit))
             continue
         output.fields([hit.id, hit.published or "-", hit.site or "-", hit.title or "-"])
+        if hit.attachment is not None:
+            output.line(f"    in attachment: {safe(hit.attachment)}")
         output.line(f"    {output.snippet(hit.snippet, color=color)}")
 
 
