@@ -93,16 +93,18 @@ def find_links(
     for href, text, line in doc.links:
         if not start <= line <= end:
             continue
+        # what the link is, from its own href and text, before the (costlier) absolute URL
+        attached = _extension(href, text) is not None
+        kind = LinkKind.ATTACHMENT if attached else _related_kind(doc, text, line)
+        if kind is None:
+            continue
         url = absolute(base, href)
         if not url or not is_web_url(url) or url in seen:
             continue
-        if _extension(url, text):
-            seen.add(url)
-            attachments.append(DocLink(url, _name(url, text), LinkKind.ATTACHMENT))
-            continue
-        kind = _related_kind(doc, text, line)
-        if kind is not None:
-            seen.add(url)
+        seen.add(url)
+        if attached:
+            attachments.append(DocLink(url, _name(url, text), kind))
+        else:
             related.append(DocLink(url, clean(text), kind))
     return tuple(attachments), tuple(related)
 

@@ -75,6 +75,8 @@ _LABEL = re.compile(
     r"(" + "|".join(r"\s*".join(map(re.escape, label)) for label in _ALL) + r")"
     r"\s*(?:[:：︰]|$)"
 )
+# Any field's label, spaced out or not: a page without one has no record to read.
+_ANY_FIELD = re.compile("|".join(r"\s*".join(map(re.escape, label)) for label in _FIELD_OF))
 _MAX_LINE = 300  # a record line is short; a paragraph that happens to hold 文号： is not one
 _BLANK = {"", "-", "--", "—", "无", "暂无", "/"}
 _EDGES = "|｜;；,，、 "
@@ -106,6 +108,8 @@ def _clean(field: str, value: str) -> str | None:
 def find_record(texts: Sequence[str]) -> dict[str, str | None]:
     """The record fields printed in ``texts`` (a page's lines in order), each None where the
     page prints no record table or no value for it."""
+    if not _ANY_FIELD.search("\n".join(texts)):  # most pages: no record, one pass in C
+        return dict.fromkeys(FIELD_LABELS)
     found: dict[str, dict[str, str]] = {name: {} for name in FIELD_LABELS}
     labels_seen: set[str] = set()
     waiting: str | None = None  # a label alone in its cell: its value is the next line
