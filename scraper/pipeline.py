@@ -11,7 +11,7 @@ what each does around it (a frontier row, a ledger entry, a line on stdout) stay
 The step, for one page::
 
     bytes ──page_from_bytes──▶ Page ──safe_parse──▶ Article ──record──▶ archive + Counters
-    (fetch.py builds a fetched Page itself)         (or ParseError)
+    (fetch/ builds a fetched Page itself)           (or ParseError)
 
 and ``record`` decides, in this order:
 
@@ -33,7 +33,7 @@ Also here, because every front end needs the same answer: ``looks_like_html`` (t
 of bytes that came without a usable Content-Type) and ``safe_parse`` (the parser, its
 blowups on hostile pages turned into ``ParseError``).
 
-This module is imported by fetching processes (through fetch.py), which load no parser, numpy
+This module is imported by fetching processes (through the crawl), which load no parser, numpy
 or SQLite: the parser is imported when first used, the archive only named as a ``Store``.
 """
 

@@ -1,32 +1,21 @@
-"""Getting page bytes: the only module that imports httpx.
-
-Every attempt is recorded (as a ``FetchAttempt``) so the archive can keep one row per attempt,
-failures included. Bodies are streamed and cut off at the size cap, so an oversized or endless
-response costs at most the cap in memory; a whole-page deadline bounds slow drips that a
-per-read timeout never catches.
-"""
+"""``Fetcher``: one HTTP client with archiver's timeouts, retries, size caps and User-Agent;
+every attempt recorded as a ``FetchAttempt``, failures included."""
 
 from __future__ import annotations
 
 import email.utils
-import re
-import socket
 import ssl
-import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import httpcore
 import httpx
-from httpcore._backends.sync import SyncStream
 
-from scraper import __version__, netguard
+from scraper import netguard
 from scraper.decode import decode
 from scraper.errors import (
     BlockedError,
@@ -38,127 +27,23 @@ from scraper.errors import (
     TooLargeError,
 )
 from scraper.models import FetchAttempt, Page
-from scraper.pages import looks_like_html, page_from_bytes
+from scraper.pages import looks_like_html
 from scraper.urls import form_post
 
-DEFAULT_USER_AGENT = (
-    f"archiver/{__version__} (+https://github.com/archiver-project/archiver; "
-    "archiving public government articles)"
+from .settings import FetchSettings, now_iso
+from .wire import (
+    DEADLINE,
+    LIMITS,
+    Decompressor,
+    Truncated,
+    note_request,
+    raw_headers,
+    transport_for,
+    without_credentials,
 )
+
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# A crawl talks to many hosts at once: keep a connection per host alive between requests
-# (httpx keeps 20 by default, so 50 hosts reconnected on almost every page).
-_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128, keepalive_expiry=60.0)
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """How politely and how patiently to fetch. Defaults suit one-off fetches."""
-
-    user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
-    max_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 10
-    retries: int = 3
-    backoff: float = 0.5
-    max_retry_wait: float = 30.0
-    # False in crawls (unless a site allows it): refuse any request, redirects included, to a
-    # private, loopback or link-local address. A user's own `archiver fetch URL` may go anywhere.
-    allow_private: bool = True
-
-
-def now_iso() -> str:
-    """Current UTC time, ISO 8601 with seconds, as stored in the archive."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-
-
-def is_local(target: str) -> bool:
-    """True when a command-line target names a file on disk (a path or a ``file://`` URL)."""
-    scheme_end = _SCHEME.match(target)  # not urlsplit: it refuses malformed URLs
-    scheme = scheme_end.group(1).lower() if scheme_end else ""
-    return scheme in ("", "file") or len(scheme) == 1  # one letter: a Windows drive
-
-
-def read_local(target: str, *, url: str | None = None, max_bytes: int | None = None) -> Page:
-    """A saved page read from disk (a path or a ``file://`` URL), as if it had been fetched.
-
-    ``url`` says where the page came from; without it, the address the page itself records
-    (``saved_from``), so that it gets its real site and absolute links; failing that, its
-    ``file://`` URL.
-    """
-    split = urlsplit(target)
-    path = Path(unquote(split.path)) if split.scheme.lower() == "file" else Path(target)
-    started = time.monotonic()
-    try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise TooLargeError(f"file is {size} bytes, over the {max_bytes}-byte cap", url=target)
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a saved page") from exc
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not looks_like_html(data):
-        raise NotHTMLError("file does not look like an HTML page", url=str(path))
-    final_url = url or saved_from(data) or path.resolve().as_uri()
-    return page_from_bytes(
-        final_url,
-        data,
-        fetched_at=now_iso(),
-        status=None,  # read from disk: no HTTP exchange
-        elapsed=round(time.monotonic() - started, 4),
-    )
-
-
-# What a browser's "Save as" leaves in the file: Internet Explorer, Edge and Chrome write
-# "<!-- saved from url=(0046)https://... -->" (the count is the address's length); SingleFile
-# a comment with a "url:" line. The page's own <link rel=canonical> and og:url come next.
-_SAVED_FROM = re.compile(rb"<!--\s*saved from url=\((\d{1,5})\)(\S+?)(?=\s|-->|$)", re.IGNORECASE)
-_SINGLE_FILE = re.compile(rb"<!--\s*Page saved with SingleFile\s+url:\s*(\S+)", re.IGNORECASE)
-_HEAD_TAG = re.compile(rb"<(link|meta)\b([^>]*)>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
-_LOOK_AT = 256 * 1024  # where a saved page keeps these: its top and its <head>
-
-
-def saved_from(data: bytes) -> str | None:
-    """The web address a saved page records of itself, or None: the "saved from url" comment
-    a browser writes (or SingleFile's), else an absolute ``<link rel=canonical>``, else
-    ``<meta property="og:url">``. Only an http(s) URL with a host counts."""
-    from html import unescape
-
-    from scraper.urls import is_web_url
-
-    head = data[:_LOOK_AT]
-    found: list[bytes] = []
-    saved = _SAVED_FROM.search(head)
-    if saved:
-        length, address = int(saved.group(1)), saved.group(2)
-        found.append(address[:length] if 0 < length <= len(address) else address)
-    single = _SINGLE_FILE.search(head)
-    if single:
-        found.append(single.group(1))
-    canonical: list[bytes] = []
-    og_url: list[bytes] = []
-    for tag in _HEAD_TAG.finditer(head):
-        attrs = {k.lower(): v.strip(b"\"'") for k, v in _ATTRIBUTE.findall(tag.group(2))}
-        if tag.group(1).lower() == b"link":
-            if b"canonical" in attrs.get(b"rel", b"").lower().split() and b"href" in attrs:
-                canonical.append(attrs[b"href"])
-        elif attrs.get(b"property", attrs.get(b"name", b"")).lower() == b"og:url":
-            og_url.append(attrs.get(b"content", b""))
-    for candidate in (*found, *canonical, *og_url):
-        url = unescape(candidate.decode("utf-8", "replace")).strip()
-        if is_web_url(url):
-            return url
-    return None
 
 
 def _retry_after(value: str | None, cap: float) -> float | None:
@@ -177,10 +62,14 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     return max(0.0, min((when - datetime.now(UTC)).total_seconds(), cap))
 
 
-def tls_context() -> ssl.SSLContext:
-    """Certificate verification as httpx does it by default, made once to share: building
-    it loads the CA bundle (about 20 ms), which a Fetcher per host would otherwise repeat."""
-    return httpx.create_ssl_context()
+class _Retryable(Exception):
+    """A transient failure of one attempt; ``wait`` is the server's Retry-After, if given."""
+
+    def __init__(self, reason: str, attempt: FetchAttempt, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempt = attempt
+        self.wait = wait
 
 
 class _Cookies(httpx.Cookies):
@@ -243,7 +132,7 @@ class Fetcher:
                 "User-Agent": s.user_agent,
                 "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
                 "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
-                # Only encodings _Decompressor checks for truncation (httpx's own decoders
+                # Only encodings Decompressor checks for truncation (httpx's own decoders
                 # accept a gzip stream cut off mid-way as if it were whole).
                 "Accept-Encoding": "gzip, deflate",
             },
@@ -252,9 +141,9 @@ class Fetcher:
             ),
             follow_redirects=True,
             max_redirects=s.max_redirects,
-            limits=_LIMITS,
-            transport=transport or _transport(s, tls),
-            event_hooks={"request": [_note_request]},
+            limits=LIMITS,
+            transport=transport or transport_for(s, tls),
+            event_hooks={"request": [note_request]},
             verify=tls if tls is not None else True,
             # Only what the site settings say: an environment proxy would dial for us, past
             # the address check and the deadline.
@@ -372,7 +261,7 @@ class Fetcher:
         """One request: stream the body under the cap and the deadline, then decode it.
 
         The deadline covers the whole exchange, from connecting to the last byte: every socket
-        operation waits at most until it (``_DEADLINE``), so headers dripped a byte a second or
+        operation waits at most until it (``DEADLINE``), so headers dripped a byte a second or
         an endless run of ``102 Processing`` end at ``total_timeout`` like a slow body does.
         """
         s = self.settings
@@ -380,13 +269,13 @@ class Fetcher:
         stamp = now_iso()
         started = time.monotonic()
         deadline = started + s.total_timeout
-        _DEADLINE.at = deadline
-        _DEADLINE.cut = False
-        _DEADLINE.url = None
+        DEADLINE.at = deadline
+        DEADLINE.cut = False
+        DEADLINE.url = None
         try:
             return self._exchange(url, headers, html_only, cap, truncate, stamp, started, binary)
         finally:
-            _DEADLINE.at = None
+            DEADLINE.at = None
 
     def _exchange(
         self,
@@ -477,7 +366,7 @@ class Fetcher:
                     )
                 chunks: list[bytes] = []
                 size = 0
-                decompress = _Decompressor(response.headers.get("content-encoding"))
+                decompress = Decompressor(response.headers.get("content-encoding"))
                 for raw in response.iter_raw():
                     chunk = decompress(raw)
                     size += len(chunk)
@@ -526,18 +415,18 @@ class Fetcher:
                     text=text,
                     encoding=encoding,
                     content_type=ctype,
-                    headers=_raw_headers(response.headers),
+                    headers=raw_headers(response.headers),
                     fetched_at=stamp,
                     elapsed=attempt.elapsed or 0.0,
                     redirects=tuple(without_credentials(str(r.url)) for r in response.history),
-                    request_headers=_raw_headers(response.request.headers, redact=True),
+                    request_headers=raw_headers(response.request.headers, redact=True),
                     http_version=response.http_version,
                     reason=response.reason_phrase,
                     attempts=(attempt,),
                 )
         except netguard.RefusedAddress as exc:
             reason = f"refused: {exc}; set allow_private = true for this site to crawl it"
-            refused = without_credentials(_DEADLINE.url) if _DEADLINE.url else None
+            refused = without_credentials(DEADLINE.url) if DEADLINE.url else None
             raise DisallowedError(
                 reason, url=url, attempts=(record(final=refused, error=reason),)
             ) from None
@@ -547,11 +436,11 @@ class Fetcher:
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             reason = f"redirected to an unsupported URL ({exc})"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
-        except (httpx.DecodingError, zlib.error, _Truncated) as exc:
+        except (httpx.DecodingError, zlib.error, Truncated) as exc:
             reason = f"corrupt response body ({exc})"
             raise FetchError(reason, url=url, attempts=(record(error=reason),)) from None
         except httpx.TimeoutException as exc:
-            if _DEADLINE.cut:
+            if DEADLINE.cut:
                 reason = f"page took over {s.total_timeout:g}s to download"
             else:
                 reason = f"timed out ({type(exc).__name__})"
@@ -570,207 +459,7 @@ class Fetcher:
             text="",
             encoding="",
             content_type=response.headers.get("content-type"),
-            headers=_raw_headers(response.headers),
+            headers=raw_headers(response.headers),
             fetched_at=attempt.time,
             attempts=(attempt,),
         )
-
-
-_SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
-
-
-def _raw_headers(headers: httpx.Headers, *, redact: bool = False) -> tuple[tuple[str, str], ...]:
-    """Headers with their names as sent on the wire (httpx lowercases its own view).
-
-    ``redact`` hides credentials a request carried: the archive is shared, the password not.
-    """
-    return tuple(
-        (
-            k.decode("latin-1"),
-            "[redacted]" if redact and k.lower() in _SECRET_HEADERS else v.decode("latin-1"),
-        )
-        for k, v in headers.raw
-    )
-
-
-def without_credentials(url: str) -> str:
-    """``url`` without a ``user:password@`` part, as it is recorded and shown."""
-    if "@" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def _note_request(request: httpx.Request) -> None:
-    """httpx request hook, before every request (redirects included): which URL is being
-    sent, so a refusal at dial time (``_Backend``) can name the redirect it stopped."""
-    _DEADLINE.url = str(request.url)
-
-
-class _Truncated(Exception):
-    """A compressed body that ended before its stream did."""
-
-
-class _Decompressor:
-    """Content-Encoding decoding that notices a truncated stream.
-
-    Called with each raw chunk, it returns the decoded bytes; ``finish()`` raises
-    ``_Truncated`` when the compressed stream never reached its end.
-    """
-
-    def __init__(self, encoding: str | None) -> None:
-        name = (encoding or "identity").strip().lower()
-        self._z: Any = None
-        if name in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif name == "deflate":
-            self._z = zlib.decompressobj(zlib.MAX_WBITS)
-            self._deflate_probe = True
-        elif name not in ("identity", ""):
-            raise _Truncated(f"unsupported Content-Encoding {name!r}")
-        self._first = True
-
-    def __call__(self, raw: bytes) -> bytes:
-        if self._z is None or not raw:
-            return raw
-        if self._first and getattr(self, "_deflate_probe", False):
-            self._first = False
-            try:  # servers send deflate both zlib-wrapped and raw
-                return bytes(self._z.decompress(raw))
-            except zlib.error:
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._first = False
-        return bytes(self._z.decompress(raw))
-
-    def finish(self) -> bytes:
-        if self._z is None:
-            return b""
-        tail = bytes(self._z.flush())
-        if not self._z.eof:
-            raise _Truncated("compressed body ends before its stream does (truncated)")
-        return tail
-
-
-class _Retryable(Exception):
-    """A transient failure of one attempt; ``wait`` is the server's Retry-After, if given."""
-
-    def __init__(self, reason: str, attempt: FetchAttempt, wait: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.attempt = attempt
-        self.wait = wait
-
-
-class _Deadline(threading.local):
-    """The current thread's request: the monotonic time it must end by (None: no request),
-    and the URL being sent."""
-
-    at: float | None = None
-    # Whether the last wait was shortened by the deadline (then a timeout is the deadline's).
-    cut: bool = False
-    url: str | None = None  # the request being sent (the first or a redirect)
-
-
-_DEADLINE = _Deadline()
-
-
-def _within_deadline(timeout: float | None) -> float | None:
-    """``timeout`` shortened to what is left of the request's deadline."""
-    at = _DEADLINE.at
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    _DEADLINE.cut = timeout is None or left < timeout - 0.05
-    if left <= 0:
-        raise httpcore.ReadTimeout("the page's deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _Stream(httpcore.NetworkStream):
-    """A connection whose every read and write waits at most until the request's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _within_deadline(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _within_deadline(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout))
-        return _Stream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    """Dials through ``netguard.connect`` (one lookup, the checked address dialled) and bounds
-    every socket operation by the request's deadline."""
-
-    def __init__(self, allow_private: bool) -> None:
-        self._allow_private = allow_private
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            sock = netguard.connect(
-                host, port, _within_deadline(timeout), allow_private=self._allow_private
-            )
-        except netguard.RefusedAddress:
-            raise
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return _Stream(SyncStream(sock))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not fetched")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-def _transport(s: FetchSettings, tls: ssl.SSLContext | None) -> httpx.HTTPTransport:
-    """httpx's transport, dialling through ``_Backend``.
-
-    httpx takes no network backend of its own, so its pool is rebuilt with one: the same
-    settings the client would give it.
-    """
-    context = tls if tls is not None else tls_context()
-    transport = httpx.HTTPTransport(verify=context, trust_env=False)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=context,
-        max_connections=_LIMITS.max_connections,
-        max_keepalive_connections=_LIMITS.max_keepalive_connections,
-        keepalive_expiry=_LIMITS.keepalive_expiry,
-        network_backend=_Backend(s.allow_private),
-    )
-    return transport
