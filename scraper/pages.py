@@ -28,6 +28,10 @@ def looks_like_html(data: bytes) -> bool:
     return sample.startswith(b"<") or b"<html" in sample or b"<body" in sample
 
 
+BINARY = "binary"
+"""The ``encoding`` of bytes that are a file, not text (an attachment, a picture)."""
+
+
 def page_from_bytes(
     url: str,
     content: bytes,
@@ -56,7 +60,9 @@ def page_from_bytes(
     Last-Modified taken from ``headers``); pass them when they travelled with the bytes.
     """
     final = final_url or url
-    if encoding is None:
+    if encoding == BINARY:  # a file (an attachment): its bytes are not text
+        text = ""
+    elif encoding is None:
         text, encoding = decode(content, content_type)
     else:
         text = content.decode(encoding or "utf-8", errors="replace")

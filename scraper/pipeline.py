@@ -233,7 +233,11 @@ class AttachmentStore(Protocol):
 
     def pending_attachments(self, ident: int) -> list[str]: ...
     def attach(
-        self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
+        self,
+        got: AttachmentFile,
+        content: bytes | None,
+        attempts: Sequence[FetchAttempt],
+        page: Page | None = None,
     ) -> list[int]: ...
 
 
@@ -297,7 +301,7 @@ def fetch_attachments(
                 on_failure(exc)
             continue
         got = take_attachment(url, page, None)
-        store.attach(got, page.content, page.attempts)
+        store.attach(got, page.content, page.attempts, page)
         if got.text is not None:
             counts.text += 1
         else:

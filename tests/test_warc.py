@@ -728,3 +728,41 @@ def test_an_import_crashed_at_the_nth_page_then_rerun_archives_each_page_once(
         )
         assert conn.execute("select count(*) from versions").fetchone() == (0,)
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_attachments_travel_as_their_own_captures_and_are_linked_again_on_import(
+    tmp_path: Path,
+) -> None:
+    """A notice fetched with its PDF, DOCX, XLSX and OFD: the WARC holds each file as its own
+    response, and an import into an empty archive links them to the article again, text and
+    all (searchable), without fetching anything."""
+    from .test_pipeline import ATTACHED, _Site
+
+    first, second, warc = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "out.warc.gz"
+    site = _Site()
+    try:
+        code, _, err = run("fetch", site.base + "/notice.html", "--db", str(first))
+    finally:
+        site.close()
+    assert code == 0, err
+    code, _, err = run("export", "--db", str(first), "--format", "warc", "-o", str(warc))
+    assert code == 0, err
+    with gzip.open(warc, "rb") as fh:
+        responses = [
+            r.rec_headers.get_header("WARC-Target-URI")
+            for r in ArchiveIterator(fh)
+            if r.rec_type == "response"
+        ]
+    assert sorted(u.rsplit("/", 1)[-1] for u in responses) == [
+        "a.pdf", "b.docx", "c.xlsx", "d.ofd", "notice.html",
+    ]  # fmt: skip
+    code, out, err = run("import", str(warc), "--db", str(second))
+    assert code == 0, err
+    assert "attachments 4" in err + out
+    query = "SELECT url, kind, size, sha256, text IS NOT NULL FROM attachments ORDER BY position"
+    with sqlite3.connect(first) as a, sqlite3.connect(second) as b:
+        assert b.execute(query).fetchall() == a.execute(query).fetchall()
+    with Archive.open(second) as archive:
+        for phrase in ATTACHED.values():
+            hits = archive.search(phrase)
+            assert len(hits) == 1 and hits[0].attachment is not None, phrase

@@ -42,6 +42,7 @@ class Capture:
     reason: str | None
     headers: tuple[tuple[str, str], ...] | None
     request_headers: tuple[tuple[str, str], ...] | None
+    attachment: bool = False  # a file the article attaches, not the article's page
 
 
 def _pairs(text: str | None) -> tuple[tuple[str, str], ...] | None:
@@ -171,8 +172,9 @@ class Captures:
         return [int(r[0]) for r in self.db.execute(sql).fetchall()]
 
     def captures(self, *, site: str | None = None, since: str | None = None) -> Iterator[Capture]:
-        """Every successful fetch of an archived article, oldest first (the order they were
-        made, so an import replays the history in the same order)."""
+        """Every successful fetch of an archived article, and of the files it attaches, oldest
+        first (the order they were made, so an import replays the history in the same order:
+        an article's page before its attachments)."""
         where, args = ["f.raw_sha256 IS NOT NULL", "f.error IS NULL"], []
         if site:
             where.append("(a.site = ? OR a.site_name = ?)")
@@ -180,10 +182,18 @@ class Captures:
         if since:
             where.append("a.published >= ?")
             args.append(since)
+        # an attachment's fetch has no article of its own: it goes with the first that links it
         sql = (
-            "SELECT f.id, f.article_id, f.url, f.final_url, f.time, f.status, f.raw_sha256, "
-            "f.encoding, f.http_version, f.reason, f.headers, f.request_headers "
-            "FROM fetches f JOIN articles a ON a.id = f.article_id "
+            "WITH linked(fetch_id, article_id, attachment) AS ("
+            " SELECT id, article_id, 0 FROM fetches WHERE article_id IS NOT NULL"
+            " UNION ALL"
+            " SELECT f.id, min(t.article_id), 1 FROM fetches f"
+            " JOIN attachments t ON t.url = f.url AND t.sha256 = f.raw_sha256"
+            " WHERE f.article_id IS NULL GROUP BY f.id) "
+            "SELECT f.id, l.article_id, f.url, f.final_url, f.time, f.status, f.raw_sha256, "
+            "f.encoding, f.http_version, f.reason, f.headers, f.request_headers, l.attachment "
+            "FROM linked l JOIN fetches f ON f.id = l.fetch_id "
+            "JOIN articles a ON a.id = l.article_id "
             f"WHERE {' AND '.join(where)} ORDER BY f.id"
         )
         for r in self.db.execute(sql, args):  # streamed: an archive may hold millions
@@ -200,6 +210,7 @@ class Captures:
                 reason=r[9],
                 headers=_pairs(r[10]),
                 request_headers=_pairs(r[11]),
+                attachment=bool(r[12]),
             )
 
     def has_capture(self, url: str, time: str, raw_sha256: str) -> bool:

@@ -113,8 +113,8 @@ class Carried:
         return [
             str(r[0])
             for r in self.db.execute(
-                "SELECT DISTINCT url FROM images WHERE article_id = ? AND sha256 IS NULL "
-                "AND error IS NULL ORDER BY position",
+                "SELECT url FROM images WHERE article_id = ? AND sha256 IS NULL "
+                "AND error IS NULL GROUP BY url ORDER BY min(position)",
                 [ident],
             )
         ]
@@ -124,7 +124,7 @@ class Carried:
         shows ``url``; a failed re-fetch keeps the file kept before. The rows changed."""
         if sha is None:
             cursor = self.db.execute(
-                "UPDATE images SET error = ? WHERE url = ?", [error or "not fetched", url]
+                "UPDATE images SET error = ? WHERE url = ?", [error or "empty file", url]
             )
         else:
             cursor = self.db.execute(
@@ -206,6 +206,13 @@ class Carried:
                 "VALUES ('delete', ?, ?, ?)",
                 [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
             )
+
+    def wanted(self, url: str) -> bool:
+        """Whether an article attaches ``url`` and holds no file for it yet."""
+        row = self.db.execute(
+            "SELECT 1 FROM attachments WHERE url = ? AND sha256 IS NULL LIMIT 1", [url]
+        ).fetchone()
+        return row is not None
 
     def find(self, key: int | str) -> list[dict[str, Any]]:
         """Attachments by their id, or by URL (one file may be attached to several articles),

@@ -226,10 +226,15 @@ class Archive:
         return result
 
     def attach(
-        self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
+        self,
+        got: AttachmentFile,
+        content: bytes | None,
+        attempts: Sequence[FetchAttempt],
+        page: Page | None = None,
     ) -> list[int]:
         """Keep a fetched attachment (or why it could not be had) for every article linking to
-        its URL: the file in raw_pages, its text in the search index, its fetches. An article
+        its URL: the file in raw_pages, its text in the search index, its fetches (with the
+        exchange's headers when ``page`` is given, for WARC export). An article
         whose attachment is now another file keeps a version; those articles are returned."""
         try:
             with self._tx.plain():
@@ -244,7 +249,7 @@ class Archive:
                         "UPDATE articles SET last_changed = ? WHERE id = ?", [got.fetched_at, ident]
                     )
                 self._carried.attach(got)
-                self._captures.record(tuple(attempts), sha, None)
+                self._captures.record(tuple(attempts), sha, None, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return replaced
@@ -382,6 +387,9 @@ class Archive:
 
     def attachments(self, key: int | str) -> list[dict[str, Any]]:
         return self._carried.find(key)
+
+    def wants_attachment(self, url: str) -> bool:
+        return self._carried.wanted(url)
 
     # versions.py
 

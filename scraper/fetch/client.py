@@ -27,7 +27,7 @@ from scraper.errors import (
     TooLargeError,
 )
 from scraper.models import FetchAttempt, Page
-from scraper.pages import looks_like_html
+from scraper.pages import BINARY, looks_like_html
 from scraper.urls import form_post
 
 from .settings import FetchSettings, now_iso
@@ -405,7 +405,7 @@ class Fetcher:
                         status=status,
                         attempts=(record(status, final, size, reason, response),),
                     )
-                text, encoding = ("", "binary") if binary else decode(data, ctype)
+                text, encoding = ("", BINARY) if binary else decode(data, ctype)
                 attempt = record(status, final, size, response=response, encoding=encoding)
                 return Page(
                     url=shown,

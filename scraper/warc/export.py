@@ -195,7 +195,9 @@ class _Exporter:
             self.stats.responses += 1
         if cap.request_headers:
             self._request(cap, uri, date, rid)
-        if seen is None:
+        if seen is None and cap.attachment:
+            self._metadata(cap, row, uri, date, rid, {}, "attachment", header_note)
+        elif seen is None:
             fields, which = _article_fields(archive, row, cap.raw_sha256)
             self._metadata(cap, row, uri, date, rid, fields, which, header_note)
 
@@ -236,6 +238,9 @@ class _Exporter:
             "fields_are": which,
             "article": fields,
         }
+        if which == "attachment":  # a file the article attaches: import links it again
+            meta = {k: v for k, v in meta.items() if k not in ("fields_are", "article")}
+            meta["attachment_of"] = row.get("canonical_url")
         payload = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
         record = self.writer.create_warc_record(
             uri,

@@ -21,7 +21,16 @@ from scraper.archive import Archive
 from scraper.crashpoints import crashpoint
 from scraper.errors import ScraperError, WarcError
 from scraper.models import Article, Page
-from scraper.pipeline import Counters, Kind, looks_like_html, page_from_bytes, record, safe_parse
+from scraper.pages import BINARY
+from scraper.pipeline import (
+    Counters,
+    Kind,
+    looks_like_html,
+    page_from_bytes,
+    record,
+    safe_parse,
+    take_attachment,
+)
 from scraper.urls import canonicalize
 
 from .read import (
@@ -54,6 +63,7 @@ class ImportStats(Counters):
     already: int = 0
     bad: int = 0
     other: int = 0
+    attachments: int = 0
     errors: list[WarcError] = field(default_factory=list)
 
     @property
@@ -74,8 +84,8 @@ class ImportStats(Counters):
         return (
             f"imported {self.pages} pages from {self.records} records in {self.files} file(s): "
             f"new {self.new}, updated {self.updated}, unchanged {self.unchanged} "
-            f"({self.revisits} from revisits); skipped: {skip}; "
-            f"failed {self.failed}, bad records {self.bad}"
+            f"({self.revisits} from revisits); attachments {self.attachments}; "
+            f"skipped: {skip}; failed {self.failed}, bad records {self.bad}"
         )
 
 
@@ -335,14 +345,14 @@ class _Importer:
                 self.stats.not_ok += 1
                 return None
         if not _is_html_type(ctype):
-            self.stats.not_html += 1
+            self._attachment(record, hh, uri, date, status, ctype, pairs, proto, reason)
             return None
         body = self._body(record, hh)
         if not body.strip():
             self.stats.empty += 1
             return None
         if ctype is None and not looks_like_html(body):
-            self.stats.not_html += 1
+            self._attachment(record, hh, uri, date, status, ctype, pairs, proto, reason, body)
             return None
         payload = _Payload(hashlib.sha256(body).hexdigest(), ctype)
         if rid:
@@ -351,6 +361,39 @@ class _Importer:
         if digest:
             self.by_digest[digest] = payload
         return _page(uri, date, status, body, ctype, pairs, proto, reason)
+
+    def _attachment(
+        self,
+        record: Any,
+        hh: Any,
+        uri: str,
+        date: str,
+        status: int,
+        ctype: str | None,
+        pairs: tuple[tuple[str, str], ...],
+        proto: str | None,
+        reason: str | None,
+        body: bytes | None = None,
+    ) -> None:
+        """A record that is no page: a file an archived article attaches and does not hold
+        yet is kept with it (its text extracted, as a fetch would); anything else is skipped."""
+        if not self.archive.wants_attachment(uri):
+            self.stats.not_html += 1
+            return
+        data = self._body(record, hh) if body is None else body
+        page = page_from_bytes(
+            uri,
+            data,
+            fetched_at=date,
+            status=status,
+            content_type=ctype,
+            encoding=BINARY,
+            headers=pairs,
+            http_version=proto,
+            reason=reason,
+        )
+        self.archive.attach(take_attachment(uri, page, None), data, page.attempts, page)
+        self.stats.attachments += 1
 
     def _revisit_page(self, offset: int, record: Any, uri: str) -> Page | None:
         rh = record.rec_headers
