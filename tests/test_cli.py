@@ -897,3 +897,85 @@ def test_the_attachments_table_answers_sqlite3(tmp_path: Path) -> None:
     assert out.splitlines() == [
         f"澜政办发〔2023〕7号|{k}|1" for k in ("pdf", "docx", "xlsx", "ofd")
     ]
+
+
+_XXGK_BODY = (
+    "<h1>{title}</h1><div class='zoom'><p>各市人民政府，省政府各部门：</p>"
+    "<p>现将有关事项通知如下，请结合实际认真贯彻落实，确保各项工作任务按期完成，取得实效。</p>"
+    "<p>各地在执行中遇到的问题，请及时向省政府办公厅反映。本通知自印发之日起施行。</p></div>"
+)
+_XXGK_TEMPLATES = {
+    # label and value cells, two pairs a row
+    "/zwgk/a.html": "<table class='xxgk'><tr><td>索 引 号：</td><td>{index}</td><td>主题分类：</td>"
+    "<td>{subject}</td></tr><tr><td>发布机构：</td><td>{issuer}</td><td>成文日期：</td>"
+    "<td>{written_cn}</td></tr><tr><td>发文字号：</td><td>{number}</td><td>有 效 性：</td>"
+    "<td>{validity}</td></tr></table>",
+    # a list of label spans
+    "/zwgk/b.html": "<ul class='info'><li><span>索引号：</span>{index}</li>"
+    "<li><span>发文机关：</span>{issuer}</li><li><span>文号：</span>{number}</li>"
+    "<li><span>成文日期：</span>{written}</li><li><span>主题词：</span>{subject}</li>"
+    "<li><span>是否有效：</span>{validity}</li></ul>",
+    # pairs run together on two lines
+    "/zwgk/c.html": "<div class='meta'><p>索引号：{index}　发布机构：{issuer}　"
+    "成文日期：{written}</p><p>发文字号：{number} | 主题分类：{subject} | 有效性：{validity}"
+    "</p></div>",
+}
+
+
+def test_a_disclosure_site_in_three_templates_gives_the_record_fields_to_sqlite3(
+    tmp_path: Path,
+) -> None:
+    """Three CMS templates of 政府信息公开 pages over HTTP: each page's record table lands in
+    the article's columns, where sqlite3 (and a facet) can group them."""
+    if shutil.which("sqlite3") is None:
+        pytest.skip("sqlite3 is not installed")
+    values = {
+        "/zwgk/a.html": ("115200000099000456/2023-00031", "澜江省自然资源厅",
+                         "澜自然资发〔2023〕7号", "2023-04-18", "国土资源、能源", "有效"),
+        "/zwgk/b.html": ("115200000099000456/2023-00032", "澜江省自然资源厅",
+                         "澜自然资发〔2023〕8号", "2023-04-20", "国土资源", "失效"),
+        "/zwgk/c.html": ("115200000099000789/2023-00005", "澜江省水利厅",
+                         "澜水发〔2023〕2号", "2023-05-06", "水利", "有效"),
+    }  # fmt: skip
+    pages = {}
+    for path, (index, issuer, number, written, subject, validity) in values.items():
+        y, m, d = written.split("-")
+        head = _XXGK_TEMPLATES[path].format(
+            index=index, issuer=issuer, number=number, written=written,
+            written_cn=f"{y}年{m}月{d}日", subject=subject, validity=validity,
+        )  # fmt: skip
+        title = f"关于{number}的通知"
+        body = _XXGK_BODY.format(title=title)
+        pages[path] = f"<html><head><title>{title}</title></head><body>{head}{body}</body></html>"
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = pages[self.path].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    db = tmp_path / "a.db"
+    try:
+        base = f"http://127.0.0.1:{httpd.server_port}"
+        code, _, err = run("fetch", *(base + p for p in pages), "--db", str(db))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 0, err
+    query = (
+        "SELECT index_number, issuer, doc_number, written, subject, validity FROM articles "
+        "ORDER BY index_number"
+    )
+    out = subprocess.run(["sqlite3", str(db), query], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["|".join(v) for v in values.values()]
+    facet = "SELECT issuer, count(*) FROM articles GROUP BY issuer ORDER BY 2 DESC"
+    out = subprocess.run(["sqlite3", str(db), facet], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["澜江省自然资源厅|2", "澜江省水利厅|1"]
