@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import zlib
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -656,3 +657,69 @@ def test_an_article_is_stored_under_its_canonical_url_not_the_fetched_one(tmp_pa
         assert row is not None and (row["url"], row["canonical_url"]) == (mobile, URL)
         undeclared = a.save(page(), article(url=mobile, canonical_url=""))
         assert undeclared.id == article_id("https://m.example.gov.cn/a.html?id=1")
+
+
+# ------------------------------------------------- what an article carries (schema 10)
+
+POLICY = "https://www.example.gov.cn/zwgk/2023/c1.html"
+EXPLAINED = "https://www.example.gov.cn/zcjd/2023/c2.html"
+
+
+def _carrying(
+    url: str,
+    *,
+    related: Sequence[tuple[str, str, str]] = (),
+    files: Sequence[tuple[str, str]] = (),
+    images: Sequence[tuple[str, str]] = (),
+    **kw: str,
+) -> tuple[Page, Article]:
+    from scraper.models import DocLink, Image, LinkKind
+
+    got = replace(page(), url=url, final_url=url)
+    return got, article(
+        url=url,
+        canonical_url=url,
+        related=tuple(DocLink(u, n, LinkKind(k)) for u, n, k in related),
+        attachments=tuple(DocLink(u, n, LinkKind.ATTACHMENT) for u, n in files),
+        images=tuple(Image(u, None, c) for u, c in images),
+        **kw,
+    )
+
+
+def test_a_policy_and_every_explanation_of_it_are_one_query_away(tmp_path: Path) -> None:
+    from scraper.datasette import metadata_for
+
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*_carrying(POLICY, title="关于耕地保护的通知",
+                          related=[(EXPLAINED, "《通知》政策解读", "interpretation")]))  # fmt: skip
+        a.save(*_carrying(EXPLAINED, title="《通知》政策解读", body="解读全文。",
+                          related=[(POLICY, "关于耕地保护的通知", "policy")]))  # fmt: skip
+        sql = metadata_for("a")["databases"]["a"]["queries"]["policy_and_interpretations"]["sql"]
+        policy = article_id(canonicalize(POLICY))
+        found = a.db.execute(sql, {"id": policy}).fetchall()
+    assert {(r[0], r[2], r[3]) for r in found} == {(policy, "interpretation", "《通知》政策解读")}
+
+
+def test_saving_again_brings_the_carried_rows_in_line_and_keeps_a_fetched_file(
+    tmp_path: Path,
+) -> None:
+    from scraper.models import AttachmentFile
+
+    files = [
+        ("https://www.example.gov.cn/f/a.pdf", "附件1"),
+        ("https://www.example.gov.cn/f/b.pdf", "附件2"),
+    ]
+    with Archive.open(tmp_path / "a.db") as a:
+        result = a.save(*_carrying(POLICY, files=files, images=[("https://x.cn/1.jpg", "图")]))
+        a.attach(
+            AttachmentFile(files[0][0], "t2", size=3, kind="pdf", text="第一份文件"), b"pdf", ()
+        )
+        assert a.pending_attachments(result.id) == [files[1][0]]
+        # the page now links only the first file, under a new name, and no picture
+        a.save(*_carrying(POLICY, files=[(files[0][0], "附件一")]))
+        carried = a.carried(result.id)
+        assert [(f["name"], f["kind"], f["text_chars"]) for f in carried["attachments"]] == [
+            ("附件一", "pdf", 5)
+        ]
+        assert carried["images"] == [] and a.search("第一份文件")[0].id == result.id
+        assert a.search("附件一")[0].attachment == "附件一"  # the name is indexed anew
