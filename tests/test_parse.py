@@ -886,3 +886,23 @@ def test_a_footer_line_above_a_disclaimer_does_not_cut_it_short() -> None:
     lines = [("版权所有 示例网站", 1), ("特别声明", 2), ("第1条。", 2), ("第2条。", 2)]
     doc = notice_doc(lines, [(-1, 0, 4), (0, 0, 1), (0, 1, 4)])
     assert notices.find_disclaimer(doc, 1, 4) == (1, "特别声明\n第1条。\n第2条。")
+
+
+_HEAD_ONLY = """<html><head><title>澜江省召开全省防汛工作会议_澜江省人民政府</title>
+<meta name="PubDate" content="2023-06-05 09:30"><meta name="ContentSource" content="澜江日报">
+</head><body><h1>澜江省召开全省防汛工作会议</h1><div class="content">
+<p>6月4日，澜江省召开全省防汛工作会议，部署今年汛期各项工作，要求各地压实责任、细化预案。</p>
+<p>会议强调，要加强雨情水情监测预报，做好山洪地质灾害防范，确保人民群众生命财产安全。</p>
+</div></body></html>"""
+
+
+def test_a_date_and_source_declared_only_in_the_head_are_taken() -> None:
+    article = parse_page(_HEAD_ONLY, "https://www.example.gov.cn/art/2023/6/5/art_1.html")
+    assert (article.published, article.source) == ("2023-06-05T09:30", "澜江日报")
+
+
+def test_what_the_page_prints_wins_over_what_its_head_declares() -> None:
+    meta_line = "<p>发布时间：2023-06-04 来源：省水利厅</p>"
+    printed = _HEAD_ONLY.replace('<div class="content">', meta_line + '<div class="content">')
+    article = parse_page(printed, "https://www.example.gov.cn/art/2023/6/5/art_1.html")
+    assert (article.published, article.source) == ("2023-06-04", "省水利厅")

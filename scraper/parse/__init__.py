@@ -57,8 +57,25 @@ def _language(doc: Doc, sample: str) -> str | None:
     return None
 
 
+# Date tags a CMS writes into <head> (TRS/Hanweb PubDate, Open Graph, Toutiao), read only
+# where the page prints no date of its own.
+_DATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time")
+
+
 def _published(doc: Doc, title_line: int | None, body: list[int], trailer: range) -> str | None:
-    """The article's own date: under the headline, else just above it, else in the trailer."""
+    """The article's own date: under the headline, else just above it, else in the trailer,
+    else the date the page's <head> declares."""
+    printed = _printed_date(doc, title_line, body, trailer)
+    if printed is not None:
+        return printed
+    for key in _DATE_META:
+        found = find_dates(doc.meta.get(key, ""))
+        if found:
+            return found[0].iso
+    return None
+
+
+def _printed_date(doc: Doc, title_line: int | None, body: list[int], trailer: range) -> str | None:
     lines = doc.lines
     first_body = body[0] if body else len(lines)
     regions: list[tuple[range, bool]] = []
@@ -177,6 +194,7 @@ def parse_page(html: str, url: str) -> Article:
             opening=[lines[i].text for i in body[:2]],
             closing=[lines[i].text for i in body[-3:]],
             has_headline=title_line is not None,
+            declared=doc.meta.get("contentsource") or None,
         )
     )
 

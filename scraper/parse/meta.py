@@ -363,6 +363,7 @@ class Around:
     opening: list[str]  # the body's first two lines (a dateline)
     closing: list[str]  # the body's last three lines (a closing credit; counters)
     has_headline: bool
+    declared: str | None = None  # the source the page's <head> declares (ContentSource)
 
 
 def find_credits(around: Around) -> tuple[str | None, str | None, str | None]:
@@ -379,6 +380,8 @@ def _source(a: Around) -> str | None:
                 break
     if source is None and a.has_headline:
         source = source_near_headline(a.head)
+    if source is None and a.declared:  # printed nowhere: what the CMS declares in <head>
+        source = _balanced(a.declared)[:60] or None
     return source
 
 
