@@ -271,6 +271,8 @@ class TaskKind(StrEnum):
     ARTICLE = "article"
     SITEMAP = "sitemap"
     FEED = "feed"
+    ATTACHMENT = "attachment"  # a file an archived article attaches (附件), fetched as bytes
+    IMAGE = "image"  # a picture in an archived article's body, for sites that keep them
 
 
 class VisitStatus(StrEnum):

@@ -1105,3 +1105,135 @@ def test_a_crawl_keeps_short_real_articles_and_leaves_the_home_page_out(
     assert len(stored) == 4
     ((status, error),) = rows(db, "select status, error from frontier where url like '%home%'")
     assert status == "not_article" and "list or index page" in error
+
+
+# ------------------------------------------------------------------ what articles carry
+
+
+def notice_site(site: Site, *, extra: str = "") -> None:
+    """A list page, a notice with four real attachments and a fifth that is gone (404), and
+    two pictures in its body (the second too large for a 1 KiB cap)."""
+    from .test_pipeline import DOCUMENTS, NOTICE
+
+    files = {
+        "/files/a.pdf": ("procurement-consultation.pdf", "application/pdf"),
+        "/files/b.docx": ("nea-standard-draft-part1.docx", "application/octet-stream"),
+        "/files/c.xlsx": ("issues-closed.xlsx", "application/vnd.ms-excel"),
+        "/files/d.ofd": ("district-health-bureau-reply.ofd", "application/ofd"),
+    }
+    for path, (name, ctype) in files.items():
+        data = (DOCUMENTS / name).read_bytes()
+        site.routes[path] = lambda h, n, data=data, ctype=ctype: (
+            200,
+            data,
+            {"Content-Type": ctype},
+        )
+    pictures = {"/img/small.png": PNG, "/img/large.png": PNG + bytes(4096)}
+    for path, data in pictures.items():
+        site.routes[path] = lambda h, n, data=data: (200, data, {"Content-Type": "image/png"})
+    link = '<p>附件：<a href="/files/a.pdf">1.磋商文件</a></p>'
+    assert link in NOTICE
+    pictures_html = (
+        '<p><img src="/img/small.png" alt="示意图"></p><p><img src="/img/large.png"></p>'
+    )
+    site.routes["/notice.html"] = NOTICE.replace(link, pictures_html + extra + link).encode()
+    site.routes["/news/index.html"] = listing([("/notice.html", 1, "2023-04-18")])
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_a_crawl_fetches_an_articles_attachments_politely_once(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    from scraper.archive import Archive
+
+    from .test_pipeline import ATTACHED
+
+    site = make_site()
+    notice_site(site)
+    delay = 0.3
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {"gov": {"start_urls": [site.url("/news/index.html")], "delay": delay, "revisit_after": 0}},
+    )
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    assert figures(err)["new"] == 1 and figures(err)["failed"] == 0
+    assert "attachments 5 (1 failed)" in err and "images" not in err  # images are off
+    assert rows(db, "select pages, new, failed from runs") == [(2, 1, 0)]
+    got = rows(db, "select url, kind, sha256 is not null, error from attachments order by position")
+    assert [(u.rsplit("/", 1)[1], k, s) for u, k, s, _ in got] == [
+        ("a.pdf", "pdf", 1),
+        ("b.docx", "docx", 1),
+        ("c.xlsx", "xlsx", 1),
+        ("d.ofd", "ofd", 1),
+        ("missing.pdf", None, 0),
+    ]
+    assert "404" in str(got[4][3])
+    assert rows(db, "select count(*) from images where sha256 is not null") == [(0,)]
+    with Archive.open(db) as archive:
+        for phrase in ATTACHED.values():
+            hits = archive.search(phrase)
+            assert [h.url for h in hits] == [site.url("/notice.html")], phrase
+            assert hits[0].attachment is not None
+    # each a fetch row; the frontier row of each file done, the missing one failed
+    assert rows(db, "select count(*) from fetches where url like '%/files/%'") == [(5,)]
+    assert rows(
+        db, "select status, count(*) from frontier where kind = 'attachment' group by status"
+    ) == [("failed", 1), ("ok", 4)]
+    # one request at a time, the host's delay between the page and each attachment
+    times = [t for t, p, _ in site.log if p != "/robots.txt"]
+    assert all(b - a >= delay * 0.95 for a, b in itertools.pairwise(times)), times
+
+    # a second run (everything due again) fetches no kept file again: only a new attachment,
+    # and the one that failed, retried
+    notice_site(site, extra='<p><a href="/files/e.pdf">6.补充说明</a></p>')
+    site.routes["/files/e.pdf"] = site.routes["/files/a.pdf"]
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    assert figures(err)["unchanged"] == 1, err  # the same text; one attachment more
+    assert {p: site.hits(p) for p in ("/files/a.pdf", "/files/b.docx", "/files/e.pdf")} == {
+        "/files/a.pdf": 1,
+        "/files/b.docx": 1,
+        "/files/e.pdf": 1,
+    }
+    assert site.hits("/files/missing.pdf") == 2
+    assert rows(db, "select sha256 is not null from attachments where url like '%e.pdf'") == [(1,)]
+
+
+def test_attachments_off_and_images_on(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    notice_site(site)
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {
+            "gov": {
+                "start_urls": [site.url("/news/index.html")],
+                "attachments": False,
+                "images": True,
+                "max_image_bytes": 1024,
+            }
+        },
+    )
+    db = tmp_path / "a.db"
+    code, _, err = run(cfg, db, "--processes", "2")  # files parsed in a parsing process
+    assert code == 0, err
+    assert "images 2 (1 failed)" in err and "attachments" not in err
+    assert not [p for p in site.paths() if p.startswith("/files/")]
+    got = rows(db, "select url, sha256, size, error from images order by position")
+    small, large = got
+    assert small[1] == hashlib.sha256(PNG).hexdigest() and small[2] == len(PNG)
+    assert small[3] is None
+    assert large[1] is None and large[3]
+    (stored,) = rows(db, "select content from raw_pages where sha256 = ?", (small[1],))
+    assert bytes(stored[0]) == PNG  # kept as it is, not compressed
+    assert rows(db, "select pages, new, failed from runs") == [(2, 1, 0)]
+    # a second run fetches no picture again
+    code, _, err = run(cfg, db)
+    assert code == 0 and "images" not in err
+    assert site.hits("/img/small.png") == 1 and site.hits("/img/large.png") == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import io
 import itertools
 import os
@@ -278,6 +279,41 @@ def test_four_workers_and_ingest_archive_every_article_once_politely(
         text=True,
     )
     assert status.returncode == 0 and "results waiting" in status.stdout
+
+
+def test_workers_fetch_an_articles_attachments_and_pictures_once(
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    from scraper.archive import Archive
+
+    from .test_crawl import PNG, notice_site
+    from .test_pipeline import ATTACHED
+
+    site = make_site()
+    notice_site(site)
+    cfg = write_config(
+        tmp_path / "sites.toml",
+        {"gov": {"start_urls": [site.url("/news/index.html")], "delay": 0.1, "images": True,
+                 "max_image_bytes": 1024}},
+    )  # fmt: skip
+    enqueue(cfg, frontier)
+    db = tmp_path / "archive.db"
+    worker = archiver("worker", "--frontier", frontier, "--threads", "2", "--until-idle", "-q")
+    with_table = tmp_path / "with-frontier.toml"
+    with_table.write_text(f'[frontier]\nurl = "{frontier}"\n' + cfg.read_text("utf-8"), "utf-8")
+    ingest = archiver("crawl", "--config", str(with_table), "--db", str(db))
+    errs = finish([worker, ingest], 90)
+    assert worker.returncode == 0 and ingest.returncode == 0, errs
+    got = rows(db, "select url, sha256 is not null, error from attachments order by position")
+    assert [g[1] for g in got] == [1, 1, 1, 1, 0] and "404" in str(got[4][2])
+    with Archive.open(db) as archive:
+        for phrase in ATTACHED.values():
+            assert [h.url for h in archive.search(phrase)] == [site.url("/notice.html")]
+    pictures = rows(db, "select sha256, error is not null from images order by position")
+    assert pictures == [(hashlib.sha256(PNG).hexdigest(), 0), (None, 1)]
+    assert all(site.hits(p) == 1 for p in ("/files/a.pdf", "/img/small.png", "/img/large.png"))
+    assert rows(db, "select pages, new from runs") == [(2, 1)]  # the files are no pages
+    assert pg_rows(frontier, "select count(*) from results") == [(0,)]
 
 
 def test_workers_never_fetch_what_robots_txt_disallows(

@@ -7,6 +7,7 @@ A ``[defaults]`` table sets any key (except ``start_urls``) for every site.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -16,7 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.errors import ConfigError
-from scraper.urls import is_web_url
+from scraper.pipeline import ATTACHMENT_MAX_BYTES
+from scraper.urls import canonicalize, is_web_url
 
 CONFIG_ENV = "ARCHIVER_CONFIG"
 DEFAULT_CONFIG = "sites.toml"
@@ -25,11 +27,67 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _MAX_DURATION = 3650 * 86400.0  # ten years: longer is "never", and stays a date
 _AT_MOST = f"(at most {_MAX_DURATION / 86400:.0f}d)"
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+PAGE_FIELD = "{page}"
+
+
+@dataclass(frozen=True)
+class JsonList:
+    """A column whose list is a JSON answer (``json_lists`` in sites.toml), read page by page.
+
+    ``endpoint`` holds ``{page}``, the page number, starting at ``first_page``; ``items`` is
+    the dotted path to the answer's array, ``url``, ``title`` and ``date`` an item's fields
+    (``url`` may be a template such as ``/content/{id}.html``, relative to the endpoint).
+    Pages are followed while they bring new items, within the site's ``max_list_pages`` and
+    ``stop_after_unchanged``, as any list's.
+    """
+
+    endpoint: str
+    items: str
+    url: str
+    title: str
+    date: str | None = None
+    first_page: int = 1
+
+    def first(self) -> str:
+        return self.page(self.first_page)
+
+    def page(self, number: int) -> str:
+        return self.endpoint.replace(PAGE_FIELD, str(number))
+
+    def number_of(self, url: str) -> int | None:
+        """The page number ``url`` asks for, when it is a page of this list (as given, or
+        canonical as the frontier keeps it: its query sorted)."""
+        m = _page_pattern(self.endpoint).fullmatch(url)
+        return int(next(g for g in m.groups() if g is not None)) if m else None
+
+
+_SENTINEL = "918273645"
+
+
+@functools.lru_cache(maxsize=256)
+def _page_pattern(endpoint: str) -> re.Pattern[str]:
+    forms = dict.fromkeys((endpoint, canonicalize(endpoint.replace(PAGE_FIELD, _SENTINEL))))
+    return re.compile(
+        "|".join(
+            re.escape(f.replace(PAGE_FIELD, _SENTINEL)).replace(_SENTINEL, r"(\d{1,9})")
+            for f in forms
+        )
+    )
 
 
 @dataclass(frozen=True)
 class SiteConfig:
-    """One site to crawl. Times are seconds; patterns are regular expressions over URLs."""
+    """One site to crawl. Times are seconds; patterns are regular expressions over URLs.
+
+    What an archived article carries is fetched by the crawl too, through the same host queue
+    (the host's delay, robots.txt, retries, fetch rows): ``attachments`` (default true) its
+    attached files, each at most ``max_attachment_bytes`` (default 50 MiB), their text
+    extracted and searchable; ``images`` (default false) the pictures of its body, each at most
+    ``max_image_bytes`` (default 5 MiB). A file kept is not fetched again on a schedule, only
+    when an article newly links to it. ``json_lists``: columns whose list is a JSON answer
+    (``JsonList``); ``start_urls`` may then be empty.
+    """
 
     name: str
     start_urls: tuple[str, ...]
@@ -54,6 +112,14 @@ class SiteConfig:
     obey_robots: bool = True
     allow_private: bool = False  # crawl private, loopback, link-local addresses (tests, intranets)
     strip_params: tuple[str, ...] = ()  # query parameters that never identify a page here
+    # An archived article's attachments (附件) are fetched by the crawl, as bytes, each at
+    # most this size (a larger one keeps its reason, not the file); images likewise, only
+    # where a site says so (pictures are most of a site's bytes, and rarely the record).
+    attachments: bool = True
+    max_attachment_bytes: int = ATTACHMENT_MAX_BYTES
+    images: bool = False
+    max_image_bytes: int = IMAGE_MAX_BYTES
+    json_lists: tuple[JsonList, ...] = ()  # columns listed by a JSON answer, not by HTML
 
     def allows_host(self, host: str) -> bool:
         return host.lower() in self.allowed_hosts
@@ -71,10 +137,15 @@ class CrawlConfig:
         return next((s for s in self.sites if s.name == name), None)
 
 
+def json_list_of(site: SiteConfig, url: str) -> JsonList | None:
+    """The site's JSON list that ``url`` is a page of, if any."""
+    return next((j for j in site.json_lists if j.number_of(url) is not None), None)
+
+
 _KEYS = {f.name for f in fields(SiteConfig)} - {"name"}
 _URL_LISTS = ("start_urls", "sitemaps", "feeds")
 _PATTERN_LISTS = ("article_patterns", "pagination_patterns")
-_BOOLS = ("obey_robots", "allow_private")
+_BOOLS = ("obey_robots", "allow_private", "attachments", "images")
 _DURATIONS = ("delay", "revisit_after", "timeout")
 _COUNTS = {
     "max_list_pages": 1,
@@ -83,7 +154,10 @@ _COUNTS = {
     "max_host_failures": 1,
     "max_sitemap_depth": 0,
     "max_sitemaps": 1,
+    "max_attachment_bytes": 1,
+    "max_image_bytes": 1,
 }
+_JSON_KEYS = {"endpoint", "items", "url", "title", "date", "first_page"}
 
 
 def config_path(given: str | os.PathLike[str] | None) -> Path:
@@ -177,8 +251,8 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
                 _url(u, fail(key, f"not an http(s) URL: {u!r}"))
                 for u in _strings(table[key], fail(key, "must be a list of URLs"))
             )
-    if not values["start_urls"]:
-        raise fail("start_urls", "must name at least one URL")
+    if not values["start_urls"] and not table.get("json_lists"):
+        raise fail("start_urls", "must name at least one URL (or give json_lists)")
     for key in _PATTERN_LISTS:
         if key in table:
             patterns = _strings(table[key], fail(key, "must be a list of regular expressions"))
@@ -219,6 +293,8 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
                 table["strip_params"], fail("strip_params", "must be a list of parameter names")
             )
         )
+    if "json_lists" in table:
+        values["json_lists"] = _json_lists(table["json_lists"], fail)
     hosts: tuple[str, ...]
     if "allowed_hosts" in table:
         hosts = tuple(
@@ -229,9 +305,48 @@ def _site(name: str, table: dict[str, Any], where: str) -> SiteConfig:
         )
     else:
         urls = [u for key in _URL_LISTS for u in values.get(key, ())]
+        urls += [j.endpoint for j in values.get("json_lists", ())]
         hosts = tuple(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
     values["allowed_hosts"] = hosts
     return SiteConfig(name=name, **values)
+
+
+def _json_lists(value: Any, fail: Any) -> tuple[JsonList, ...]:
+    """``json_lists = [{endpoint = "https://.../list?page={page}", items = "data.list",
+    url = "url", title = "title", date = "date", first_page = 1}, ...]``."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise fail("json_lists", "must be a list of tables")
+    out = []
+    for table in value:
+        unknown = set(table) - _JSON_KEYS
+        if unknown:
+            raise fail("json_lists", f"unknown key {sorted(unknown)[0]!r} "
+                       f"(known: {', '.join(sorted(_JSON_KEYS))})")  # fmt: skip
+        for key in ("endpoint", "items", "url", "title"):
+            if not isinstance(table.get(key), str) or not table[key].strip():
+                raise fail("json_lists", f"each list needs {key} (a non-empty string)")
+        endpoint = table["endpoint"].strip()
+        if PAGE_FIELD not in endpoint or not is_web_url(endpoint.replace(PAGE_FIELD, "1")):
+            raise fail(
+                "json_lists", f"endpoint must be an http(s) URL holding {{page}}: {endpoint!r}"
+            )
+        date = table.get("date")
+        if date is not None and (not isinstance(date, str) or not date.strip()):
+            raise fail("json_lists", "date must be a non-empty string")
+        first = table.get("first_page", 1)
+        if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+            raise fail("json_lists", "first_page must be a whole number, at least 0")
+        out.append(
+            JsonList(
+                endpoint,
+                table["items"].strip(),
+                table["url"].strip(),
+                table["title"].strip(),
+                date.strip() if date else None,
+                first,
+            )
+        )
+    return tuple(out)
 
 
 def _strings(value: Any, error: ConfigError) -> tuple[str, ...]:

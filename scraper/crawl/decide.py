@@ -17,7 +17,7 @@ import functools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from scraper.crawl.config import SiteConfig
@@ -33,6 +33,7 @@ from scraper.errors import DisallowedError, FetchError, ScraperError, TooLargeEr
 from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.models import (
     Article,
+    AttachmentFile,
     FetchAttempt,
     NewUrl,
     Page,
@@ -40,12 +41,19 @@ from scraper.models import (
     Visit,
     VisitStatus,
 )
-from scraper.urls import canonicalize, host_of
+from scraper.pipeline import take_attachment
+from scraper.urls import canonicalize, host_of, is_web_url
 
 from .worker import Outcome
 
 ROBOTS_MAX_AGE = 86400.0  # seconds a stored robots.txt is trusted
 ERROR_CHARS = 500  # of an error's text kept in the frontier row
+# What an archived article carries, fetched as a file, not as a page.
+FILE_KINDS = frozenset({TaskKind.ATTACHMENT, TaskKind.IMAGE})
+# A file kept is not due again on a schedule (attachments are tens of megabytes and rarely
+# change): it is made due when an article newly links to it (``Results``). Ten years, the
+# longest wait sites.toml allows, so the due time stays a date.
+FILE_KEPT_WAIT = 3650 * 86400.0
 
 
 def stamp(epoch: float | None = None) -> str:
@@ -97,8 +105,9 @@ def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
     """The frontier row a page's outcome leaves (``failures``: the URL's failures so far).
 
     A refused fetch (a redirect to a private address) is due again after the revisit
-    interval, a failure after its backoff (``failure_wait``), anything else after the revisit
-    interval; a list page keeps its next page's URL, an article not kept why it was not.
+    interval, a failure after its backoff (``failure_wait``), a file kept (``FILE_KINDS``)
+    not on a schedule, anything else after the revisit interval; a list page keeps its next
+    page's URL, an article not kept why it was not.
     """
     page, error = out.page, out.error
     if error is not None:
@@ -115,6 +124,8 @@ def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
     assert page is not None
     if page.status == 304:
         return Revisit(VisitStatus.NOT_MODIFIED, site.revisit_after)
+    if out.task.kind in FILE_KINDS:
+        return Revisit(VisitStatus.OK, FILE_KEPT_WAIT)
     etag, modified = page.header("etag"), page.header("last-modified")
     status, error_text, next_url = VisitStatus.OK, None, None
     if out.task.kind == TaskKind.ARTICLE and out.article is not None and not out.article.kept:
@@ -204,6 +215,51 @@ def entry_plan(site: SiteConfig, out: Outcome, depth: int) -> EntryPlan:
     return EntryPlan(urls, True, sitemap_count_note(site) if cut else None)
 
 
+def file_urls(
+    site: SiteConfig, attachments: Sequence[str], images: Sequence[str], *, due: bool
+) -> list[NewUrl]:
+    """What a saved article carries that the crawl fetches: its attachments (unless the site
+    turns them off) and its pictures (where the site keeps them). Each keeps the exact URL the
+    article names, the file's key in the archive; on whatever host, whose queue it joins.
+    ``due``: make a known URL due again (a local crawl passes only what the archive lacks)."""
+    urls = [(u, TaskKind.ATTACHMENT) for u in attachments] if site.attachments else []
+    urls += [(u, TaskKind.IMAGE) for u in images] if site.images else []
+    return [NewUrl(u, site.name, kind, due=due) for u, kind in urls if is_web_url(u)]
+
+
+@dataclass(frozen=True)
+class FileKept:
+    """What the archive gets for a fetched attachment or picture: the file (None: none to
+    keep), its attempts, an attachment's kind and text or why there is none (``attachment``),
+    a picture's reason for having no file (``error``)."""
+
+    content: bytes | None
+    attempts: tuple[FetchAttempt, ...]
+    failed: bool
+    attachment: AttachmentFile | None = None
+    error: str | None = None
+
+
+def file_kept(out: Outcome) -> FileKept:
+    """What an attachment's or picture's outcome leaves in the archive (``Archive.attach``,
+    ``Archive.keep_image``); a failed fetch keeps its attempts and reason."""
+    page, error = out.page, out.error
+    attempts = page.attempts if page is not None else ()
+    if page is None and isinstance(error, FetchError):
+        attempts = error.attempts
+    failed = page is None or error is not None
+    reason = str(error)[:ERROR_CHARS] if error is not None else None
+    if out.task.kind != TaskKind.ATTACHMENT:
+        content = page.content if page is not None and error is None else None
+        return FileKept(content, attempts, failed, error=reason)
+    got = out.attachment
+    if got is None:  # the fetch failed: no file to read, only the reason
+        got = take_attachment(out.task.url, None, error if isinstance(error, FetchError) else None)
+        if reason is not None and not isinstance(error, FetchError):
+            got = replace(got, error=reason)
+    return FileKept(page.content if page is not None else None, attempts, failed, got)
+
+
 # ---------------------------------------------------------------- robots.txt
 
 
@@ -253,12 +309,14 @@ def robots_fresh(age: float | None) -> bool:
 
 
 def seeds(sites: Sequence[SiteConfig]) -> list[NewUrl]:
-    """What every run (or distributed enqueue) makes due: start URLs, sitemaps and feeds."""
+    """What every run (or distributed enqueue) makes due: start URLs, sitemaps and feeds, and
+    the first page of each JSON list."""
     return [
         NewUrl(canonicalize(url, site.strip_params), site.name, kind, due=True)
         for site in sites
         for kind, urls in (
             (TaskKind.LIST, site.start_urls),
+            (TaskKind.LIST, tuple(j.first() for j in site.json_lists)),
             (TaskKind.SITEMAP, site.sitemaps),
             (TaskKind.FEED, site.feeds),
         )

@@ -8,10 +8,13 @@ the parser, numpy and SQLite: it only fetches (about a third of a second less to
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import replace
+from urllib.parse import urljoin
 
 from scraper.archive.prepare import prepare
+from scraper.crawl.config import JsonList, json_list_of
 from scraper.crawl.discover import (
     is_pagination_of,
     page_number,
@@ -23,8 +26,11 @@ from scraper.decode import decode
 from scraper.errors import ParseError
 from scraper.fetch import Fetcher
 from scraper.models import Page, TaskKind
-from scraper.parse.links import Listing, extract_list
-from scraper.pipeline import parser_guard, safe_parse
+from scraper.pages import looks_like_html
+from scraper.parse.dates import find_dates
+from scraper.parse.links import Link, Listing, extract_list
+from scraper.parse.scripted import json_items
+from scraper.pipeline import parser_guard, safe_parse, take_attachment
 
 from .worker import Outcome, Task, fetch_task, unexpected
 
@@ -56,8 +62,18 @@ def _use(task: Task, page: Page) -> Outcome:
     """Parse what was fetched for ``task``: an article, a list page, a sitemap or a feed."""
     if page.status == 304 or task.kind == TaskKind.ROBOTS:
         return Outcome(task, page=page)
+    if task.kind == TaskKind.ATTACHMENT:  # its kind and text, extracted here, not by the writer
+        return Outcome(task, page, attachment=take_attachment(task.url, page, None))
+    if task.kind == TaskKind.IMAGE:
+        kind = (page.content_type or "").split(";")[0].strip().lower()
+        if kind.startswith("text/") or (not kind and looks_like_html(page.content[:1024])):
+            return Outcome(task, page, error=ParseError(f"not a picture ({kind or 'html'})"))
+        return Outcome(task, page)
     try:
         with parser_guard(task.url):
+            if task.kind == TaskKind.LIST and (columns := json_list_of(task.site, page.url)):
+                listing = json_listing(columns, page)
+                return Outcome(task, page, listing=listing, next_url=listing.next_url)
             if task.kind == TaskKind.LIST:
                 listing = extract_list(page.text, page.final_url)
                 return Outcome(task, page, listing=listing, next_url=next_page(page, listing))
@@ -72,6 +88,25 @@ def _use(task: Task, page: Page) -> Outcome:
             return Outcome(task, page, article=article, prepared=prepared)
     except ParseError as exc:
         return Outcome(task, page, error=exc)
+
+
+def json_listing(columns: JsonList, page: Page) -> Listing:
+    """The items of a JSON list answer as links, and the next page's address (none after a
+    page with no items; a page with nothing new ends the list as any list's does)."""
+    try:
+        data = json.loads(page.text)
+    except ValueError as exc:
+        raise ParseError(f"not a JSON list answer ({exc})", url=page.url) from None
+    items = json_items(data, columns.items, columns.url, columns.title, columns.date)
+    if items is None:
+        raise ParseError(f"no array at {columns.items!r} in the JSON answer", url=page.url)
+    links = []
+    for href, title, date in items:
+        dates = find_dates(date) if date else []
+        links.append(Link(urljoin(page.url, href), title, dates[0].iso if dates else None))
+    number = columns.number_of(page.url)
+    next_url = columns.page(number + 1) if items and number is not None else None
+    return Listing(links=tuple(links), next_url=next_url)
 
 
 def xml_text(page: Page, cap: int) -> str:

@@ -2,8 +2,11 @@
 
 The scheduler (run.py) hands each outcome here, inside its transaction; what to write is
 decided by decide.py, the same decisions a distributed worker takes, and the page goes to the
-archive through ``pipeline.record``. Hosts that gained due URLs are reported back through
-``activate``, the one call into the scheduler.
+archive through ``pipeline.record``. A saved article's attachments (and pictures, where the
+site keeps them) that the archive lacks join the frontier as URLs of their own, so their
+hosts' politeness applies; fetched, they are kept with ``Archive.attach`` / ``keep_image`` in
+the same transaction as their frontier row. Hosts that gained due URLs are reported back
+through ``activate``, the one call into the scheduler.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from scraper.archive import host_key
 from scraper.crashpoints import crashpoint
 from scraper.crawl.config import SiteConfig
 from scraper.errors import FetchError
-from scraper.models import FrontierItem, NewUrl, TaskKind
+from scraper.models import AttachmentFile, FetchAttempt, FrontierItem, NewUrl, TaskKind
 from scraper.parse.links import Listing
 from scraper.pipeline import Counters, Kind, Store, record
 
 from .decide import (
+    FILE_KINDS,
     RobotsVerdict,
     entry_plan,
+    file_kept,
+    file_urls,
     list_news,
     next_list_page,
     revisit,
@@ -43,6 +49,18 @@ class CrawlState(Store, Frontier, Protocol):
     the ``Frontier`` part (a distributed crawl's workers write through leases instead)."""
 
     def crawl_transaction(self) -> AbstractContextManager[None]: ...
+    def pending_attachments(self, ident: int) -> list[str]: ...
+    def attach(
+        self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
+    ) -> list[int]: ...
+    def pending_images(self, ident: int) -> list[str]: ...
+    def keep_image(
+        self,
+        url: str,
+        content: bytes | None,
+        attempts: Sequence[FetchAttempt],
+        error: str | None = None,
+    ) -> int: ...
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
     def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
 
@@ -54,6 +72,11 @@ class Counts(Counters):
     found: int = 0
     pages: int = 0
     dispatched: int = 0
+    # What archived articles carry, fetched as files: never counted as pages or articles.
+    attachments: int = 0
+    attachments_failed: int = 0
+    images: int = 0
+    images_failed: int = 0
     chain: dict[str, int] = field(default_factory=dict)  # list URL -> pages with nothing new
 
 
@@ -110,6 +133,9 @@ class Results:
     def page_done(self, out: Outcome) -> None:
         task, item, site = out.task, out.task.item, out.task.site
         assert item is not None
+        if task.kind in FILE_KINDS:
+            self._file_done(out, item)
+            return
         at = time.time()
         now = stamp(at)
         row = revisit(out, site, item.failures)
@@ -138,6 +164,7 @@ class Results:
             self.saved += 1
             crashpoint("save-before-commit")
             visit = replace(visit, article_id=done.saved.id)
+            self._queue_files(site, done.saved.id, now)
         elif task.kind == TaskKind.LIST:
             assert out.listing is not None
             self._follow_list(item, site, page.final_url, out.listing, out.next_url, now)
@@ -146,6 +173,32 @@ class Results:
             if note is not None:
                 visit = replace(visit, error=note)
         self.state.frontier_done(task.url, visit)
+
+    def _queue_files(self, site: SiteConfig, ident: int, now: str) -> None:
+        """Queue what a saved article carries and the archive lacks (``decide.file_urls``):
+        each on its own host's queue, so that host's delay and robots.txt apply."""
+        attachments = self.state.pending_attachments(ident) if site.attachments else []
+        images = self.state.pending_images(ident) if site.images else []
+        new = file_urls(site, attachments, images, due=True)
+        if new:
+            self.state.frontier_add(new, now)
+            self._activate_all(u.url for u in new)
+
+    def _file_done(self, out: Outcome, item: FrontierItem) -> None:
+        """Keep a fetched attachment or picture (or why it could not be had) and mark its
+        frontier row, in the caller's transaction; a failure is noted and the crawl goes on."""
+        task, kept = out.task, file_kept(out)
+        if kept.attachment is not None:
+            self.state.attach(kept.attachment, kept.content, kept.attempts)
+            self.counts.attachments += 1
+            self.counts.attachments_failed += kept.failed
+        else:
+            self.state.keep_image(task.url, kept.content, kept.attempts, kept.error)
+            self.counts.images += 1
+            self.counts.images_failed += kept.failed
+        self.state.frontier_done(
+            task.url, revisit(out, task.site, item.failures).visit(time.time())
+        )
 
     def _follow_list(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from scraper.crawl.config import SiteConfig
@@ -160,11 +160,13 @@ class RunFigures(Protocol):
     def outcome(self) -> str: ...
 
 
-def summary_line(s: RunFigures) -> str:
-    """The one-line summary a run prints on stderr."""
+def summary_line(s: RunFigures, files: Sequence[str] = ()) -> str:
+    """The one-line summary a run prints on stderr; ``files``: what it says of the files
+    archived articles carry ("attachments 4 (1 failed)"), after the pages' figures."""
+    extra = "".join(f"{part}, " for part in files)
     line = (
         f"found {s.found}, new {s.new}, changed {s.changed}, unchanged {s.unchanged}, "
-        f"not modified {s.not_modified}, failed {s.failed}, {s.seconds:.1f}s"
+        f"not modified {s.not_modified}, failed {s.failed}, {extra}{s.seconds:.1f}s"
     )
     return line if s.outcome == RunOutcome.OK else f"{line} (stopped: {s.outcome})"
 

@@ -33,7 +33,7 @@ from scraper.models import (
 )
 
 from . import decide
-from .decide import ROBOTS_MAX_AGE, stamp, too_large
+from .decide import FILE_KINDS, ROBOTS_MAX_AGE, stamp, too_large
 from .hosts import Host
 from .parsing import parse_fetched
 from .procs import WorkerProcesses
@@ -92,10 +92,23 @@ class CrawlStats:
     seconds: float
     outcome: str
     notes: tuple[str, ...] = ()  # why the run left something out (sitemaps past a bound)
+    # Files archived articles carry, fetched by the run (not pages, not articles).
+    attachments: int = 0
+    attachments_failed: int = 0
+    images: int = 0
+    images_failed: int = 0
 
     def summary(self) -> str:
         """The summary line, after a line per note."""
-        return "\n".join([*self.notes, summary_line(self)])
+        files = [
+            f"{what} {n}" + (f" ({failed} failed)" if failed else "")
+            for what, n, failed in (
+                ("attachments", self.attachments, self.attachments_failed),
+                ("images", self.images, self.images_failed),
+            )
+            if n
+        ]
+        return "\n".join([*self.notes, summary_line(self, files)])
 
 
 # ---------------------------------------------------------------- the run (the one writer)
@@ -198,6 +211,10 @@ class Crawl:
             seconds=time.monotonic() - self._started,
             outcome=outcome,
             notes=tuple(self._notes),
+            attachments=c.attachments,
+            attachments_failed=c.attachments_failed,
+            images=c.images,
+            images_failed=c.images_failed,
         )
 
     def _seed(self) -> None:
@@ -444,7 +461,8 @@ class Crawl:
             if task.kind == TaskKind.ROBOTS:
                 h.learned(self._results_of.robots_done(out))
             else:
-                self._counts.pages += 1
+                if task.kind not in FILE_KINDS:  # an attachment or picture is not a page
+                    self._counts.pages += 1
                 self._results_of.page_done(out)
                 if self._counts.pages % 25 == 0:  # a killed run still shows how far it got
                     self.state.run_update(self._run_id, figures(self._stats(RunOutcome.RUNNING)))

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from scraper.crawl.config import SiteConfig
+from scraper.crawl.config import SiteConfig, json_list_of
 from scraper.errors import ScraperError
 from scraper.fetch import Fetcher, FetchSettings, tls_context
-from scraper.models import FrontierItem, Page, TaskKind
+from scraper.models import AttachmentFile, FrontierItem, Page, TaskKind
+from scraper.urls import form_post
 
 if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of its processes
     from scraper.archive.prepare import Prepared
@@ -53,6 +54,7 @@ class Outcome:
     entries: tuple[Entry, ...] = ()
     is_index: bool = False
     prepared: Prepared | None = None  # what the archive derives from page and article
+    attachment: AttachmentFile | None = None  # an attachment's kind and text
     answered: float = 0.0  # time.time() when the fetch ended: the host's delay counts from it
 
 
@@ -107,6 +109,14 @@ def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
         if task.kind == TaskKind.ROBOTS:  # its first 500 KiB, however long it is (RFC 9309 2.5)
             page = fetcher.fetch_text(task.url, max_bytes=ROBOTS_MAX_BYTES, truncate=True)
         elif task.kind in (TaskKind.SITEMAP, TaskKind.FEED):
+            page = fetcher.fetch_text(task.url, headers=headers)
+        elif task.kind == TaskKind.ATTACHMENT:  # any file, as bytes, up to its own cap
+            page = fetcher.fetch_file(task.url, max_bytes=task.site.max_attachment_bytes)
+        elif task.kind == TaskKind.IMAGE:
+            page = fetcher.fetch_file(task.url, max_bytes=task.site.max_image_bytes)
+        elif task.kind == TaskKind.LIST and (
+            json_list_of(task.site, task.url) is not None or form_post(task.url) is not None
+        ):  # a JSON list answer, a Hanweb proxy's XML group: text, not HTML
             page = fetcher.fetch_text(task.url, headers=headers)
         else:
             page = fetcher.fetch(task.url, headers=headers)

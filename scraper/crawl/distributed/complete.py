@@ -10,8 +10,10 @@ from typing import Any
 from scraper.archive import host_key
 from scraper.crawl.config import SiteConfig
 from scraper.crawl.decide import (
+    FILE_KINDS,
     EntryPlan,
     entry_plan,
+    file_urls,
     list_news,
     next_list_page,
     revisit,
@@ -26,7 +28,7 @@ from scraper.errors import DisallowedError, FetchError, ScraperError
 from scraper.models import Article, NewUrl, TaskKind, VisitStatus
 from scraper.urls import canonicalize
 
-from .wire import encode_result
+from .wire import encode_file, encode_result
 
 
 @dataclass
@@ -40,6 +42,7 @@ class _Plan:
     site: SiteConfig
     hosts: set[str] = field(default_factory=set)
     articles: list[NewUrl] = field(default_factory=list)
+    files: list[NewUrl] = field(default_factory=list)  # what a kept article carries
     entries: EntryPlan | None = None
     failed: bool = False
     lost: bool = False
@@ -103,12 +106,17 @@ class _Plan:
         elif row.status is VisitStatus.OK and self.entries is not None:
             added = tx.add(self.entries.urls)
             found = 0 if self.entries.index else len(added)
+        elif row.status is VisitStatus.OK and self.files:
+            tx.add(self.files)
         self._push(tx, found)
         return True
 
     def _push(self, tx: Completion, found: int) -> None:
         """The result the ingest writes through ``pipeline.record`` (``decide.to_archive``)."""
         out, url = self.out, self.claim.candidate.url
+        if self.claim.candidate.kind in FILE_KINDS:
+            tx.push(self.claim.candidate.kind, url, *encode_file(out))
+            return
         got, parsed = to_archive(out)
         if isinstance(got, ScraperError):
             if isinstance(got, FetchError):
@@ -152,7 +160,15 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
         next_url = out.next_url
     elif c.kind in (TaskKind.SITEMAP, TaskKind.FEED):
         plan.entries = entry_plan(site, out, c.depth)
-    urls = [*plan.articles, *(plan.entries.urls if plan.entries is not None else ())]
+    elif c.kind == TaskKind.ARTICLE and out.article is not None and out.article.kept:
+        # each file once: the frontier keeps a fetched one (archive.db is the ingest's)
+        attachments = [d.url for d in out.article.attachments]
+        plan.files = file_urls(site, attachments, [i.url for i in out.article.images], due=False)
+    urls = [
+        *plan.articles,
+        *plan.files,
+        *(plan.entries.urls if plan.entries is not None else ()),
+    ]
     plan.hosts = {host_key(u.url) for u in urls}
     if next_url and is_crawlable(next_url):
         plan.hosts.add(host_key(next_url))

@@ -18,12 +18,12 @@ from scraper.crawl.decide import stamp
 from scraper.crawl.frontier_pg import FrontierUnavailable, Result
 from scraper.crawl.rules import figures, summary_line
 from scraper.errors import DisallowedError, FetchError, LockError, ParseError, ScraperError
-from scraper.models import Article, FetchAttempt, RunOutcome
+from scraper.models import Article, FetchAttempt, RunOutcome, TaskKind
 from scraper.pipeline import Counters, record
 
 from .console import Console, Log, _duration, _Watch, no_log
 from .link import Link
-from .wire import decode_digest, decode_page
+from .wire import decode_attachment, decode_digest, decode_page
 from .worker import WorkerStats, _Connection
 
 
@@ -36,6 +36,8 @@ class IngestStats(Counters):
     skipped: int = 0  # already in archive.db (a crash came between its commit and ours)
     found: int = 0
     pages: int = 0
+    attachments: int = 0  # files archived articles carry: not pages, not articles
+    images: int = 0
     seconds: float = 0.0
     outcome: str = RunOutcome.OK
 
@@ -187,6 +189,13 @@ class Ingest:
         data = json.loads(result.payload)
         failed = bool(data.get("failed"))
         names = ["results"] + ["found"] * int(data.get("found", 0))
+        if result.kind in (TaskKind.ATTACHMENT, TaskKind.IMAGE):
+            attempts = tuple(FetchAttempt(**a) for a in data.get("attempts", ()))
+            if result.kind == TaskKind.ATTACHMENT:
+                self.archive.attach(decode_attachment(data), result.content, attempts)
+                return [*names, "attachments"]
+            self.archive.keep_image(result.url, result.content, attempts, data.get("error"))
+            return [*names, "images"]
         if result.kind == "attempts":
             attempts = tuple(FetchAttempt(**a) for a in data.get("attempts", ()))
             if not failed:  # a robots.txt fetch's attempts: bookkeeping, not a page

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scraper.archive import dedup
-from scraper.models import Article, FetchAttempt, Page
+from scraper.crawl.decide import file_kept
+from scraper.models import Article, AttachmentFile, FetchAttempt, Page
 from scraper.pipeline import page_from_bytes
+
+if TYPE_CHECKING:
+    from scraper.crawl.worker import Outcome
 
 
 def encode_result(
@@ -41,6 +45,25 @@ def encode_result(
     if attempts:
         data["attempts"] = [asdict(a) for a in attempts]
     return json.dumps(data, ensure_ascii=False).encode(), page.content if page else None
+
+
+def encode_file(out: Outcome) -> tuple[bytes, bytes | None]:
+    """An attachment or picture as (JSON payload, the file): what ``decide.file_kept`` says
+    the archive gets of it."""
+    kept = file_kept(out)
+    data: dict[str, Any] = {"failed": kept.failed}
+    if kept.attempts:
+        data["attempts"] = [asdict(a) for a in kept.attempts]
+    if kept.error is not None:
+        data["error"] = kept.error
+    if kept.attachment is not None:
+        data["attachment"] = asdict(kept.attachment)
+    return json.dumps(data, ensure_ascii=False).encode(), kept.content
+
+
+def decode_attachment(data: dict[str, Any]) -> AttachmentFile:
+    """The attachment a worker sent (``encode_file``)."""
+    return AttachmentFile(**data["attachment"])
 
 
 def decode_digest(data: dict[str, Any]) -> dedup.Digest | None:
