@@ -157,13 +157,13 @@ def squash(text: str) -> str:
 
 
 MAX_DEPTH = 400
-_PIXELS = re.compile(r"\s*(\d{1,5})\s*(?:px)?\s*")
+_PIXELS = re.compile(r"(\d{1,5})\s*(?:px)?")
 
 
 def _tiny(attrs: dict[str, str | None]) -> bool:
     """A tracking pixel or a spacer: under 16 pixels wide or high, as its attributes say."""
     for key in ("width", "height"):
-        m = _PIXELS.fullmatch(attrs.get(key) or "")
+        m = _PIXELS.fullmatch((attrs.get(key) or "").strip())
         if m and int(m.group(1)) < 16:
             return True
     return False
