@@ -55,13 +55,18 @@ def metadata_for(database: str) -> dict[str, Any]:
                     "articles": {
                         "title": "Articles",
                         "description": (
-                            "One row per canonical URL. The search box finds words of two "
-                            "characters (党建) directly; use the 'search' query for any length."
+                            "One row per canonical URL. With archiver installed beside "
+                            "Datasette, the search box finds terms of any length (党, 纪委书记) "
+                            "and takes OR, -term and title:term; without it, two-character "
+                            "words (党建) only, and the 'search' query any one term."
                         ),
                         "sort_desc": "published",
                         "facets": ["site", "source", "issuer", "subject", "is_article"],
                         "fts_table": "articles_fts",
                         "fts_pk": "id",
+                        # The plugin (datasette_plugin.py) hands Datasette the bigram match
+                        # expression; escaped, its quotes and prefix mark would be lost.
+                        "searchmode": "raw",
                         "label_column": "title",
                     },
                     "works": {

@@ -723,3 +723,132 @@ def test_saving_again_brings_the_carried_rows_in_line_and_keeps_a_fetched_file(
         ]
         assert carried["images"] == [] and a.search("第一份文件")[0].id == result.id
         assert a.search("附件一")[0].attachment == "附件一"  # the name is indexed anew
+
+
+# ------------------------------------------------------------- upkeep: prune, backup, vacuum
+
+
+def _raw(a: Archive, data: bytes) -> str:
+    """A raw page stored as is, with nothing referring to it (yet)."""
+    import hashlib
+
+    sha = hashlib.sha256(data).hexdigest()
+    a.db.execute(
+        "INSERT INTO raw_pages (sha256, size, compression, content) VALUES (?, ?, 'none', ?)",
+        [sha, len(data), data],
+    )
+    return sha
+
+
+def test_prune_removes_old_versions_dead_urls_and_unreferenced_raw_pages(tmp_path: Path) -> None:
+    url = "https://www.origin.gov.cn/a.html"
+    with Archive.open(tmp_path / "a.db") as a:
+        bodies = [BODY, BODY.replace("六月", "6月"), BODY.replace("六月", "六 月"), BODY + "\n完"]
+        for n, body in enumerate(bodies):
+            a.save(*copy(url, body, when=f"2026-01-0{n + 1}T00:00:00Z"))
+        orphan = _raw(a, b"nobody refers to me")
+        old_file = _raw(a, b"the file an earlier version attached")
+        a.db.execute(
+            "UPDATE versions SET attachments = ? WHERE id = (SELECT min(id) FROM versions)",
+            [f'[["https://www.origin.gov.cn/f.pdf", "{old_file}"]]'],
+        )
+        a.db.conn.executemany(
+            "INSERT INTO frontier (url, site, host, kind, discovered_at, next_fetch_at, status, "
+            "failures) VALUES (?, 's', 'h', 'article', 't', 't', ?, ?)",
+            [
+                ("https://h/dead", "failed", 5),
+                ("https://h/flaky", "failed", 2),
+                ("https://h/ok", "ok", 9),
+            ],
+        )
+        versions = a.db.execute("SELECT id FROM versions ORDER BY id").fetchall()
+        assert len(versions) == 3
+
+        dry = a.prune(keep_versions=1, failed_over=3, dry_run=True)
+        assert [v["id"] for v in dry.versions] == [versions[0][0], versions[1][0]]
+        assert [f["url"] for f in dry.frontier] == ["https://h/dead"]
+        # the oldest version's file goes with it: nothing else refers to it
+        assert {r["sha256"] for r in dry.raw_pages} == {orphan, old_file}
+        assert (a.count("versions"), a.count("frontier"), a.count("raw_pages")) == (3, 3, 6)
+
+        done = a.prune(keep_versions=1, failed_over=3, dry_run=False)
+        assert (done.versions, done.frontier, done.raw_pages) == (
+            dry.versions,
+            dry.frontier,
+            dry.raw_pages,
+        )
+        assert a.db.execute("SELECT id FROM versions").fetchall() == [versions[2]]
+        assert {r[0] for r in a.db.execute("SELECT url FROM frontier")} == {
+            "https://h/flaky",
+            "https://h/ok",
+        }
+        assert a.count("raw_pages") == 4  # every page fetched is still referred to
+        assert [v["body"] for v in a.history(article_id(url))] == bodies[2:]
+        # only raw pages, by default; nothing left to remove the second time
+        again = a.prune(dry_run=False)
+        assert (again.versions, again.frontier, again.raw_pages) == ([], [], [])
+        before, after = a.vacuum()
+        assert after <= before
+
+
+def test_prune_keeps_a_file_an_earlier_version_attached(tmp_path: Path) -> None:
+    url = "https://www.origin.gov.cn/a.html"
+    with Archive.open(tmp_path / "a.db") as a:
+        a.save(*copy(url, BODY))
+        a.save(*copy(url, BODY + "\n完", when="2026-01-02T00:00:00Z"))
+        kept = _raw(a, b"an attached file")
+        a.db.execute("UPDATE versions SET attachments = ?", [f'[["u", "{kept}"]]'])
+        assert a.prune(dry_run=False).raw_pages == []
+        assert a.raw_page(kept) == b"an attached file"
+
+
+_WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from tests.test_archive import copy, BODY
+from scraper.archive import Archive
+with Archive.open(sys.argv[1]) as a:
+    n = 0
+    while not Path(sys.argv[2]).exists():
+        a.save(*copy(f"https://www.origin.gov.cn/{n}.html", BODY + str(n)))
+        n += 1
+    print(n)
+"""
+
+
+def test_backup_is_a_whole_archive_while_another_process_writes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path, stop = tmp_path / "archive.db", tmp_path / "stop"
+    with Archive.open(path):
+        pass
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path), str(stop), str(Path(__file__).parent.parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        with Archive.open(path, readonly=True) as a:
+            while a.count("articles") < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            sizes = [a.backup(tmp_path / f"copy{n}.db") for n in range(3)]
+    finally:
+        stop.touch()
+        out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    written = int(out)
+    counts = []
+    for n, size in enumerate(sizes):
+        target = tmp_path / f"copy{n}.db"
+        assert target.stat().st_size == size and not Path(f"{target}.part").exists()
+        with Archive.open(target, readonly=True) as b:
+            assert b.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            counts.append(b.count("articles"))
+            assert b.count("articles") == b.count("fetches") == b.count("raw_pages")
+            assert b.search("六月")  # the search index came along, in step
+    assert 20 <= counts[0] <= counts[-1] <= written

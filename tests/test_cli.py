@@ -979,3 +979,198 @@ def test_a_disclosure_site_in_three_templates_gives_the_record_fields_to_sqlite3
     facet = "SELECT issuer, count(*) FROM articles GROUP BY issuer ORDER BY 2 DESC"
     out = subprocess.run(["sqlite3", str(db), facet], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["澜江省自然资源厅|2", "澜江省水利厅|1"]
+
+
+# ---------------------------------------------------------------------- finding and upkeep
+
+
+def _texts(db: Path) -> dict[int, tuple[str, str]]:
+    return {
+        int(str(i)): (str(t or ""), str(b))
+        for i, t, b in rows(db, "select id, title, body from articles")
+    }
+
+
+def test_list_shows_what_is_archived_newest_first(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    with sqlite3.connect(db) as conn:  # dates apart, to see the order
+        conn.execute("update articles set published = '2021-01-01' where title like '%夏粮%'")
+    code, out, _ = run("list", "--db", str(db))
+    assert code == 0
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert len(lines) == 4 and all(len(line) == 4 for line in lines)
+    assert [line[1] for line in lines] == sorted((line[1] for line in lines), reverse=True)
+    assert "夏粮" in lines[-1][3]
+    code, out, _ = run("list", "--db", str(db), "--since", "2022-01-01", "--limit", "2", "--json")
+    found = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(found) == 2
+    assert set(found[0]) == {"id", "published", "site", "title", "url"}
+    assert all(f["published"] >= "2022-01-01" for f in found)
+    code, out, _ = run("list", "--db", str(db), "--site", "elsewhere.example")
+    assert (code, out) == (0, "")
+
+
+def test_search_says_so_on_stderr_when_nothing_matches(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, err = run("search", "不存在的词语", "--db", str(db))
+    assert (code, out) == (0, "")
+    assert err == "no match for 不存在的词语\n"
+
+
+@pytest.mark.parametrize(
+    ("query", "wanted"),
+    [
+        ("党建 OR 夏粮", lambda t, b: "党建" in t + b or "夏粮" in t + b),
+        (
+            "生态环境 OR 夏粮 -收购",
+            lambda t, b: ("生态环境" in t + b or "夏粮" in t + b) and "收购" not in t + b,
+        ),
+        ("工作 NOT 党建", lambda t, b: "工作" in t + b and "党建" not in t + b),
+        ("title:党建", lambda t, b: "党建" in t),
+        ("活动 -title:活动", lambda t, b: "活动" in b and "活动" not in t),
+    ],
+)
+def test_search_takes_or_not_and_title_terms(tmp_path: Path, query: str, wanted: object) -> None:
+    db = _archive_with_samples(tmp_path)
+    code, out, err = run("search", query, "--db", str(db), "--json", "--limit", "100")
+    assert code == 0, err
+    found = {json.loads(line)["id"] for line in out.splitlines()}
+    assert callable(wanted)
+    assert found and found == {i for i, (t, b) in _texts(db).items() if wanted(t, b)}
+
+
+def test_search_help_documents_its_syntax() -> None:
+    code, out, _ = run("search", "--help")
+    assert code == 0
+    for word in ("OR", "NOT", "-试点", "title:", "--works"):
+        assert word in out
+
+
+def test_search_works_gives_one_line_per_work_with_its_copies(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)  # seed-utf8 and seed-gbk-nodecl: one work, 2 copies
+    code, out, _ = run("search", "党建", "--db", str(db), "--json")
+    every = [json.loads(line) for line in out.splitlines()]
+    code, out, _ = run("search", "党建", "--db", str(db), "--works")
+    assert code == 0
+    lines = [line for line in out.splitlines() if not line.startswith("    ")]
+    works = {r[0] for r in rows(db, "select distinct work_id from articles")}
+    assert len(every) > len(lines) >= 1
+    assert len(lines) <= len(works)
+    ident, copies, *_ = lines[0].split("\t")
+    assert int(ident) == every[0]["id"] and copies == "2 copies"
+    code, out, _ = run("search", "党建", "--db", str(db), "--works", "--json")
+    assert [json.loads(line)["copies"] for line in out.splitlines()] == [2]
+
+
+def _versioned_archive(tmp_path: Path) -> tuple[Path, str]:
+    """An archive with one article fetched in three versions, a dead crawl URL and a raw page
+    nothing refers to."""
+    db, page = tmp_path / "a.db", tmp_path / "page.html"
+    url = "https://www.example.gov.cn/art/2022/6/24/art_1_20233.html"
+    html = SEED.read_text(encoding="utf-8")
+    first_line = EXPECTED["body"].splitlines()[0]
+    for n in range(3):
+        page.write_text(html.replace(first_line, first_line + "修订" * n), encoding="utf-8")
+        code, _, err = run("fetch", str(page), "--url", url, "--db", str(db))
+        assert code == 0, err
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "insert into raw_pages (sha256, size, compression, content) "
+            "values ('0' || hex(randomblob(31)), 3, 'none', x'616263')"
+        )
+        conn.execute(
+            "insert into frontier (url, site, host, kind, discovered_at, next_fetch_at, status, "
+            "failures, error) values ('https://h/dead', 's', 'h', 'article', 't', 't', 'failed', "
+            "7, 'HTTP 404')"
+        )
+    return db, url
+
+
+def test_prune_dry_run_prints_what_it_would_remove_and_changes_nothing(tmp_path: Path) -> None:
+    db, _ = _versioned_archive(tmp_path)
+    counts = (
+        "select (select count(*) from versions), (select count(*) from frontier), "
+        "(select count(*) from raw_pages)"
+    )
+    before = rows(db, counts)
+    assert before == [(2, 1, 4)]
+    args = ["--keep-versions", "1", "--failed-over", "3", "--db", str(db)]
+    code, out, err = run("prune", *args, "--dry-run")
+    assert code == 0, err
+    kinds = Counter(line.split("\t")[0] for line in out.splitlines())
+    assert kinds == {"version": 1, "frontier": 1, "raw": 1}
+    assert "https://h/dead\t7\tHTTP 404" in out
+    assert err.startswith("would remove 1 version(s), 1 frontier row(s), 1 raw page(s)")
+    assert rows(db, counts) == before
+    code, out2, err = run("prune", *args)
+    assert code == 0 and out2 == out
+    assert err.startswith("removed 1 version(s), 1 frontier row(s), 1 raw page(s)")
+    assert rows(db, counts) == [(1, 0, 3)]
+    code, out, err = run("vacuum", "--db", str(db))
+    assert code == 0 and err.startswith(f"vacuumed {db}: ")
+    assert rows(db, "pragma integrity_check") == [("ok",)]
+
+
+def test_prune_and_vacuum_need_an_archive(tmp_path: Path) -> None:
+    for command in ("prune", "vacuum"):
+        code, _, err = run(command, "--db", str(tmp_path / "none.db"))
+        assert code == EXIT_ARCHIVE and "no archive" in err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_backup_writes_a_whole_archive_the_cli_reads(tmp_path: Path) -> None:
+    db = _archive_with_samples(tmp_path)
+    dest = tmp_path / "backup.db"
+    code, _, err = run("backup", str(dest), "--db", str(db))
+    assert code == 0 and err.startswith(f"backed up {db} to {dest}")
+    assert rows(dest, "pragma journal_mode") == [("delete",)]  # one file, fit to copy away
+    code, out, _ = run("search", "党建", "--db", str(dest))
+    assert code == 0 and out
+    assert rows(dest, "select id, title from articles order by id") == rows(
+        db, "select id, title from articles order by id"
+    )
+    code, _, err = run("backup", str(dest), "--db", str(db))
+    assert code == EXIT_USAGE and "exists" in err
+    code, _, err = run("backup", str(tmp_path / "no" / "b.db"), "--db", str(db))
+    assert code == EXIT_USAGE and "does not exist" in err
+
+
+def _sqlite_utils(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("sqlite-utils") or str(Path(sys.executable).with_name("sqlite-utils"))
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
+
+
+SQLITE_UTILS_SEARCH = (
+    "select a.id, a.title from articles_fts join articles a on a.id = articles_fts.rowid "
+    "where articles_fts match {} order by bm25(articles_fts, 5.0, 1.0)"
+)
+
+
+@pytest.mark.parametrize("term", ["党", "党建", "执法练兵活动", "党建 OR 夏粮", "党 -夏粮"])
+def test_sqlite_utils_finds_what_archiver_search_finds(tmp_path: Path, term: str) -> None:
+    """`sqlite-utils search` cannot use a contentless index (it wants content=articles);
+    `sqlite-utils query` with the archive's own match function (--functions) can, and so can a
+    match expression written out by hand."""
+    db = _archive_with_samples(tmp_path)
+    _, out, _ = run("search", term, "--db", str(db), "--json", "--limit", "100")
+    expected = {json.loads(line)["id"] for line in out.splitlines()}
+    assert expected
+    done = _sqlite_utils(
+        "query",
+        str(db),
+        SQLITE_UTILS_SEARCH.format("match_query(:q)"),
+        "-p",
+        "q",
+        term,
+        "--functions",
+        "from scraper.archive.textindex import match_query",
+    )
+    assert done.returncode == 0, done.stderr
+    assert {r["id"] for r in json.loads(done.stdout)} == expected
+    if term == "党建":
+        by_hand = _sqlite_utils(
+            "query", str(db), SQLITE_UTILS_SEARCH.format(":q"), "-p", "q", '"党建 建"*'
+        )
+        assert {r["id"] for r in json.loads(by_hand.stdout)} == expected
+        stock = _sqlite_utils("search", str(db), "articles", term)
+        assert stock.returncode != 0 and "not configured for full-text search" in stock.stderr

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -31,7 +32,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str) -> object:
+def _get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -41,7 +42,13 @@ def datasette(tmp_path_factory: pytest.TempPathFactory) -> object:
     tmp = tmp_path_factory.mktemp("ds")
     db = tmp / "archive.db"
     runner = CliRunner()
-    pages = ["seed-utf8.html", "portal-dateline.html", "table-meta.html", "xxgk-labels.html"]
+    pages = [
+        "seed-utf8.html",
+        "portal-dateline.html",
+        "table-meta.html",
+        "xxgk-labels.html",
+        "meta-below.html",
+    ]
     result = runner.invoke(app, ["fetch", *(str(SAMPLES / p) for p in pages), "--db", str(db)])
     assert result.exit_code == 0, result.stderr
     meta = runner.invoke(app, ["datasette-metadata", "--db", str(db)])
@@ -101,7 +108,7 @@ def test_views_and_metadata_are_served(datasette: str) -> None:
     reps = _get(f"{datasette}/archive/republications.json?_shape=array")
     assert isinstance(reps, list) and {r["is_original"] for r in reps} == {1}
     counts = _get(f"{datasette}/archive/site_counts.json?_shape=array")
-    assert isinstance(counts, list) and sum(r["articles"] for r in counts) == 4
+    assert isinstance(counts, list) and sum(r["articles"] for r in counts) == 5
     meta = _get(f"{datasette}/-/metadata.json")
     assert isinstance(meta, dict) and "search" in meta["databases"]["archive"]["queries"]
 
@@ -122,3 +129,40 @@ def test_record_fields_are_facets_and_the_new_tables_are_served(datasette: str) 
     assert {"search_attachments", "policy_and_interpretations"} <= set(
         queries["databases"]["archive"]["queries"]
     )
+
+
+def _holding(datasette: str, term: str) -> set[int]:
+    every = _get(f"{datasette}/archive/articles.json?_shape=array&_col=body&_col=title&_size=max")
+    return {r["id"] for r in every if term in (r["title"] or "") + r["body"]}
+
+
+def test_archiver_is_a_datasette_plugin(datasette: str) -> None:
+    plugins = _get(f"{datasette}/-/plugins.json")
+    assert any(p["name"] == "archiver" and "filters_from_request" in p["hooks"] for p in plugins)
+
+
+@pytest.mark.parametrize("term", ["党", "镕", "党建", "户外劳动者", "执法练兵活动"])
+def test_table_search_box_finds_terms_of_any_length(datasette: str, term: str) -> None:
+    """The plugin turns the box's term into the bigram phrase: the same rows as the canned
+    query, and exactly the articles holding the term."""
+    found = _get(f"{datasette}/archive/articles.json?_search={quote(term)}&_shape=array&_size=max")
+    canned = _get(f"{datasette}/archive/search.json?q={quote(term)}&_shape=array")
+    ids = {r["id"] for r in found}
+    assert ids and ids == {r["id"] for r in canned} == _holding(datasette, term), term
+    page = urllib.request.urlopen(
+        f"{datasette}/archive/articles?_search={quote(term)}", timeout=10
+    ).read()
+    assert f'value="{term}"'.encode() in page  # the box shows what was typed
+
+
+def test_table_search_box_takes_or_not_and_title(datasette: str) -> None:
+    def ids(query: str) -> set[int]:
+        found = _get(f"{datasette}/archive/articles.json?_search={quote(query)}&_shape=array")
+        return {r["id"] for r in found}
+
+    either = _holding(datasette, "党建") | _holding(datasette, "户外劳动者")
+    assert ids("党建 OR 户外劳动者") == either and len(either) == 2
+    assert ids("党 -党建") == _holding(datasette, "党") - _holding(datasette, "党建")
+    titled = _get(f"{datasette}/archive/articles.json?_search=title:{quote('党建')}&_shape=array")
+    assert titled and all("党建" in r["title"] for r in titled)
+    assert ids("，") == set()  # nothing to look for: nothing found, no error

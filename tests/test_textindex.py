@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scraper.archive.textindex import _SHORT, INDEX_CHARS, index_text, match_query, snippet, tokens
+from scraper.archive.textindex import (
+    _SHORT,
+    INDEX_CHARS,
+    index_text,
+    match_query,
+    names_titles,
+    snippet,
+    terms,
+    tokens,
+)
 
 
 def test_cjk_runs_become_bigrams_plus_their_last_character() -> None:
@@ -114,3 +124,53 @@ def test_snippet_marks_every_term() -> None:
     text = "前言。" * 30 + "省纪委书记主持召开会议，研究部署党建工作。"
     out = snippet(text, "纪委 党建", width=40)
     assert "【纪委】" in out and out.startswith("…")
+
+
+def test_or_not_and_title_become_fts5_operators() -> None:
+    assert match_query("党建 纪委 OR 监委") == '"党建 建"* AND ("纪委 委"* OR "监委 委"*)'
+    assert match_query("党 -建设") == '("党"*) NOT "建设 设"*'
+    assert match_query("党 NOT 建设") == match_query("党 -建设")
+    assert match_query("title:党建") == '{title} : "党建 建"*'
+    assert match_query("OR 党 OR") == '"党"*'  # an operator with nothing to join is ignored
+    assert match_query("-党") is None  # only "everything but": FTS5 cannot say that
+    assert terms("title:党建 纪委 -监委 OR") == ["党建", "纪委"]
+    assert names_titles("党 -title:通知") and not names_titles("党 -通知")
+
+
+def _titled(rows: list[tuple[str, str]]) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(title, body, content='', "
+        "tokenize='unicode61 remove_diacritics 0')"
+    )
+    conn.executemany(
+        "INSERT INTO t (rowid, title, body) VALUES (?, ?, ?)",
+        [(i, index_text(title), index_text(body)) for i, (title, body) in enumerate(rows)],
+    )
+    return conn
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("党", {0, 1, 2}),
+        ("党 -党建", {1, 2}),
+        ("党 NOT 建设", {0, 2}),
+        ("纪委 OR 户外劳动者", {0, 3}),
+        ("title:党", {1}),
+        ("党 -title:党", {0, 2}),
+        ("title:通知 OR title:党", {1, 3}),
+    ],
+)
+def test_query_syntax_finds_what_it_says(query: str, expected: set[int]) -> None:
+    conn = _titled(
+        [
+            ("工作纪实", "省纪委书记研究部署党建工作。"),
+            ("党的建设", "根本保证。"),
+            ("会议", "党员大会召开。"),
+            ("通知", "一线户外劳动者送清凉。"),
+        ]
+    )
+    expr = match_query(query)
+    assert expr is not None
+    assert {r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", [expr])} == expected

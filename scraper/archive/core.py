@@ -48,6 +48,7 @@ from .captures import Capture, Captures
 from .carried import Carried
 from .crawlstate import Frontier, Runs
 from .search import SearchIndex
+from .upkeep import Pruned, Upkeep
 from .versions import Versions
 from .works import Works
 
@@ -477,3 +478,31 @@ class Archive:
 
     def _refresh_work(self, work: int, now: str, joined: int | None = None) -> None:
         self._works.refresh(work, now, joined)
+
+    # ------------------------------------------------- finding and upkeep (search.py, upkeep.py)
+
+    def search_works(
+        self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
+    ) -> list[SearchHit]:
+        return self._search.search(query, site=site, since=since, limit=limit, works=True)
+
+    def copies(self, idents: list[int]) -> dict[int, int]:
+        return self._search.copies(idents)
+
+    def newest(
+        self, *, site: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return self._search.newest(site=site, since=since, limit=limit)
+
+    def prune(
+        self, *, keep_versions: int | None = None, failed_over: int | None = None, dry_run: bool
+    ) -> Pruned:
+        return Upkeep(self.db, self._tx, self.path).prune(
+            keep_versions=keep_versions, failed_over=failed_over, dry_run=dry_run
+        )
+
+    def backup(self, dest: Path) -> int:
+        return Upkeep(self.db, self._tx, self.path).backup(dest)
+
+    def vacuum(self) -> tuple[int, int]:
+        return Upkeep(self.db, self._tx, self.path).vacuum()

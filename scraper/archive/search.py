@@ -13,6 +13,7 @@ saved in crawl-sized batches: 0.67 ms a page to index, 0.27 when sorted).
 
 from __future__ import annotations
 
+import json
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -95,58 +96,127 @@ class SearchIndex:
         return count
 
     def search(
-        self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
+        self,
+        query: str,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        limit: int = 20,
+        works: bool = False,
     ) -> list[SearchHit]:
-        """Articles matching every term of ``query``, ranked by BM25 (title weighs 5x).
+        """Articles matching ``query`` (see ``textindex.parse``), ranked by BM25 (title 5x).
 
-        A query with no letter or digit to look for (``""``, ``"，"``) is an ``InputError``:
-        an empty result would read as "nothing archived matches"."""
+        ``works``: only the best-ranked copy of each work (``copies`` tells how many it has).
+        A query with no letter or digit to look for (``""``, ``"，"``), or only terms to
+        exclude, is an ``InputError``: an empty result would read as "nothing matches"."""
         expr = textindex.match_query(query)
         if expr is None:
-            raise InputError(f"nothing to search for in {query!r}: give letters or digits")
+            raise InputError(
+                f"nothing to search for in {query!r}: give letters or digits "
+                "(and a term that is not excluded)"
+            )
         filters, filter_args = site_since(site, since, "a.")
         where = ["articles_fts MATCH ?", *filters]
         args: list[Any] = [expr, *filter_args]
         cap = min(limit, SQLITE_INT_MAX)
+        # Per work, the best copy: ranked rows are read until enough works are seen.
         rows = self.db.execute(
-            "SELECT a.id, a.title, a.published, a.site, a.url, a.body, "
+            "SELECT a.id, a.title, a.published, a.site, a.url, a.body, a.work_id, "
             "bm25(articles_fts, 5.0, 1.0) AS rank "
             "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
-            [*args, cap],
-        ).fetchall()
-        hits = {
-            int(r[0]): SearchHit(
+            f"WHERE {' AND '.join(where)} ORDER BY rank" + ("" if works else " LIMIT ?"),
+            args if works else [*args, cap],
+        )
+        hits: dict[int, SearchHit] = {}
+        seen_works: set[int] = set()
+        for r in rows:
+            if works and not _first_of_work(r[6], seen_works):
+                continue
+            hits[int(r[0])] = SearchHit(
                 id=int(r[0]),
                 title=r[1],
                 published=r[2],
                 site=r[3],
                 url=r[4],
                 snippet=textindex.snippet(r[5] or "", query),
-                rank=float(r[6]),
+                rank=float(r[7]),
             )
-            for r in rows
-        }
-        # Articles found only by their attachments' text (a phrase in the PDF, not the page).
-        where[0] = "attachments_fts MATCH ?"
+            if len(hits) >= cap:
+                break
+        if not textindex.names_titles(query):
+            self._attachment_hits(query, where, args, cap, hits, seen_works if works else None)
+        return sorted(hits.values(), key=lambda h: h.rank)[:cap]
+
+    def _attachment_hits(
+        self,
+        query: str,
+        where: list[str],
+        args: list[Any],
+        cap: int,
+        hits: dict[int, SearchHit],
+        seen_works: set[int] | None,
+    ) -> None:
+        """Add the articles found only by their attachments' text (a phrase in the PDF)."""
+        where = ["attachments_fts MATCH ?", *where[1:]]
         for r in self.db.execute(
             "SELECT a.id, a.title, a.published, a.site, a.url, t.name, t.text, t.url, "
-            "bm25(attachments_fts, 2.0, 1.0) AS rank "
+            "bm25(attachments_fts, 2.0, 1.0) AS rank, a.work_id "
             "FROM attachments_fts JOIN attachments t ON t.id = attachments_fts.rowid "
             "JOIN articles a ON a.id = t.article_id "
             f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
             [*args, cap],
         ):
             ident = int(r[0])
-            if ident not in hits:
-                hits[ident] = SearchHit(
-                    id=ident,
-                    title=r[1],
-                    published=r[2],
-                    site=r[3],
-                    url=r[4],
-                    snippet=textindex.snippet(r[6] or r[5] or "", query),
-                    rank=float(r[8]),
-                    attachment=r[5] or r[7],
-                )
-        return sorted(hits.values(), key=lambda h: h.rank)[:cap]
+            if ident in hits:
+                continue
+            if seen_works is not None and not _first_of_work(r[9], seen_works):
+                continue
+            hits[ident] = SearchHit(
+                id=ident,
+                title=r[1],
+                published=r[2],
+                site=r[3],
+                url=r[4],
+                snippet=textindex.snippet(r[6] or r[5] or "", query),
+                rank=float(r[8]),
+                attachment=r[5] or r[7],
+            )
+
+    def copies(self, idents: list[int]) -> dict[int, int]:
+        """How many copies the work of each of these articles has (1: it stands alone)."""
+        out: dict[int, int] = {}
+        for ident, copies in self.db.execute(
+            "SELECT a.id, coalesce(w.copies, 1) FROM articles a "
+            "LEFT JOIN works w ON w.id = a.work_id "
+            "WHERE a.id IN (SELECT value FROM json_each(?))",
+            [json.dumps(idents)],
+        ):
+            out[int(ident)] = int(copies)
+        return out
+
+    def newest(
+        self, *, site: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """What is archived, newest published first (undated ones by when first seen)."""
+        where, args = site_since(site, since)
+        sql = (
+            "SELECT id, published, site, title, url FROM articles"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY coalesce(published, first_seen) DESC, id"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(min(limit, SQLITE_INT_MAX))
+        cursor = self.db.execute(sql, args)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _first_of_work(work: int | None, seen: set[int]) -> bool:
+    """Whether a hit is its work's first (best-ranked) one; a copy of no work always is."""
+    if work is None:
+        return True
+    if work in seen:
+        return False
+    seen.add(work)
+    return True

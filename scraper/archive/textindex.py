@@ -16,6 +16,7 @@ Datasette's stock search box finds 党建 with no help.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from scraper.archive import vectors
 
@@ -79,27 +80,98 @@ def index_text(text: str | None) -> str:
     return vectors.bigram_spaced(_NOT_WORD.sub(" ", text).lower(), _IS_CJK)
 
 
-def match_query(query: str) -> str | None:
-    """An FTS5 MATCH expression finding every whitespace-separated term of ``query`` (AND).
+# The query syntax, as a search box user expects it: ``OR`` between two terms (either), ``NOT
+# term`` or ``-term`` (excluded), ``title:term`` (in the title only). Terms side by side must
+# all match; OR binds tighter than that (``党建 纪委 OR 监委``: 党建, and 纪委 or 监委).
+OR = "OR"
+NOT = "NOT"
+TITLE = "title:"
 
-    Each term must occur as a contiguous substring (punctuation inside a term is ignored).
-    None when the query has no searchable characters.
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a query: its text, whether it is excluded, whether only titles count."""
+
+    text: str
+    excluded: bool = False
+    title_only: bool = False
+
+
+def parse(query: str) -> list[list[Term]]:
+    """The query's terms: a list of groups, each group's terms alternatives (``OR``).
+
+    An ``OR`` or ``NOT`` with nothing after it is ignored, and so is a term with no letter
+    or digit in it; an excluded term is a group of its own.
     """
-    phrases = []
-    for term in query.split():
-        toks = tokens(term)
-        if not toks:
+    groups: list[list[Term]] = []
+    words = query.split()
+    join = negate = False
+    for word in words:
+        if word == OR:
+            join = bool(groups) and not groups[-1][-1].excluded
             continue
-        phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"'
-        if _CJK_RUN.fullmatch(term[-1:] or "") or _CJK_RUN.search(toks[-1]):
-            phrase += "*"
-        phrases.append(phrase)
-    return " AND ".join(phrases) if phrases else None
+        if word == NOT:
+            negate = True
+            continue
+        excluded = negate or (word.startswith("-") and len(word) > 1)
+        text = word[1:] if word.startswith("-") and len(word) > 1 else word
+        title_only = text.startswith(TITLE) and len(text) > len(TITLE)
+        if title_only:
+            text = text[len(TITLE) :]
+        negate = False
+        if not tokens(text):
+            join = False
+            continue
+        term = Term(text, excluded, title_only)
+        if join and not excluded:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join = False
+    return groups
+
+
+def _phrase(term: Term) -> str:
+    toks = tokens(term.text)
+    phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"'
+    if _CJK_RUN.fullmatch(term.text[-1:] or "") or _CJK_RUN.search(toks[-1]):
+        phrase += "*"
+    return "{title} : " + phrase if term.title_only else phrase
+
+
+def match_query(query: str) -> str | None:
+    """An FTS5 MATCH expression for ``query`` over a table with a ``title`` column.
+
+    Each term must occur as a contiguous substring (punctuation inside a term is ignored);
+    terms side by side must all match, ``OR`` offers alternatives, ``NOT``/``-`` excludes and
+    ``title:`` looks in titles only (see :func:`parse`). None when nothing is left to find: no
+    searchable characters, or only excluded terms (FTS5 cannot list "everything but").
+    """
+    groups = parse(query)
+    found = [g for g in groups if not g[0].excluded]
+    if not found:
+        return None
+    parts = []
+    for group in found:
+        alternatives = [_phrase(t) for t in group]
+        parts.append(alternatives[0] if len(group) == 1 else f"({' OR '.join(alternatives)})")
+    expr = " AND ".join(parts)
+    excluded = [_phrase(g[0]) for g in groups if g[0].excluded]
+    if excluded:
+        expr = f"({expr})" + "".join(f" NOT {phrase}" for phrase in excluded)
+    return expr
+
+
+def names_titles(query: str) -> bool:
+    """Whether ``query`` has a ``title:`` term, which a table without titles cannot answer
+    (attachments: such a query looks at articles alone)."""
+    return any(t.title_only for g in parse(query) for t in g)
 
 
 def terms(query: str) -> list[str]:
-    """The query's searchable terms, for highlighting."""
-    return [t for t in (_clean_term(q) for q in query.split()) if t]
+    """The query's searchable terms (not the excluded ones), for highlighting."""
+    wanted = (_clean_term(t.text) for g in parse(query) for t in g if not t.excluded)
+    return [t for t in wanted if t]
 
 
 def _clean_term(term: str) -> str:

@@ -2,8 +2,8 @@
 
 ``program`` holds the app, ``main()`` and the one mapping of errors to exit codes;
 ``options`` every shared option; ``output`` every format a command prints; ``archives`` how a
-command opens its archive; ``capture``, ``crawling`` and ``reading`` the commands, which are
-registered on the app here, in the order ``archiver --help`` lists them.
+command opens its archive; ``capture``, ``crawling``, ``reading`` and ``upkeep`` the commands,
+which are registered on the app here, in the order ``archiver --help`` lists them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scraper.cli import capture, crawling, reading
+from scraper.cli import capture, crawling, reading, upkeep
 from scraper.cli.output import csv_cell, safe
 from scraper.cli.program import (
     EXIT_ARCHIVE,
@@ -55,10 +55,14 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("crawl", crawling.crawl),
     ("history", reading.history),
     ("search", reading.search),
+    ("list", reading.list_articles),
     ("export", reading.export),
     ("reparse", capture.reparse),
     ("stats", reading.stats),
     ("datasette-metadata", reading.datasette_metadata),
+    ("prune", upkeep.prune),
+    ("backup", upkeep.backup),
+    ("vacuum", upkeep.vacuum),
     ("import", capture.import_warcs),
     ("worker", crawling.worker),
     ("ingest", crawling.ingest),

@@ -1,5 +1,5 @@
 """Commands that read the archive back: ``show``, ``attachment``, ``history``, ``search``,
-``export``, ``stats`` and ``datasette-metadata``.
+``list``, ``export``, ``stats`` and ``datasette-metadata``.
 
 They open an existing archive read-only (it may sit on read-only media; it is never migrated
 or changed) and print through ``output``, which owns every format.
@@ -249,7 +249,12 @@ def _line(op: str, before: str, after: str) -> dict[str, Any]:
 
 def search(
     query: Annotated[
-        str, typer.Argument(metavar="QUERY", help="Terms of any length; all must match.")
+        str,
+        typer.Argument(
+            metavar="QUERY",
+            help="Terms of any length, all of which must match; A OR B for either, NOT A "
+            "or -A to leave A out, title:A for A in titles.",
+        ),
     ],
     db: DbOption = DEFAULT_DB,
     site: SiteOption = None,
@@ -257,20 +262,68 @@ def search(
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="Print at most this many hits, best first.")
     ] = 20,
+    works: Annotated[
+        bool,
+        typer.Option(
+            "--works",
+            help="One line per work (an article and its republications): its best-ranked "
+            "copy, with how many copies the work has.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Full-text search over titles and bodies, ranked, with highlighted snippets."""
+    """Full-text search over titles, bodies and attachments, ranked, with highlighted snippets.
+
+    Terms side by side must all match: 党建 纪委.
+
+    OR between two terms accepts either, and binds tighter: 党建 纪委 OR 监委.
+
+    NOT 试点 or -试点 leaves out what holds 试点; title:通知 finds 通知 in titles only.
+
+    When nothing matches, a line on stderr says so (exit 0).
+    """
     with reported(), open_existing(db) as archive:
-        hits = archive.search(query, site=site, since=parse_since(since), limit=limit)
+        find_hits = archive.search_works if works else archive.search
+        hits = find_hits(query, site=site, since=parse_since(since), limit=limit)
+        copies = archive.copies([h.id for h in hits]) if works else {}
+    if not hits:
+        output.summary(f"no match for {safe(query)}")
     color = sys.stdout.isatty() and not as_json
     for hit in hits:
         if as_json:
-            output.json_line(asdict(hit))
+            found = asdict(hit)
+            if works:
+                found["copies"] = copies.get(hit.id, 1)
+            output.json_line(found)
             continue
-        output.fields([hit.id, hit.published or "-", hit.site or "-", hit.title or "-"])
+        shown: list[object] = [hit.id, hit.published or "-", hit.site or "-", hit.title or "-"]
+        if works:
+            shown.insert(1, f"{copies.get(hit.id, 1)} copies")
+        output.fields(shown)
         if hit.attachment is not None:
             output.line(f"    in attachment: {safe(hit.attachment)}")
         output.line(f"    {output.snippet(hit.snippet, color=color)}")
+
+
+def list_articles(
+    db: DbOption = DEFAULT_DB,
+    site: SiteOption = None,
+    since: SinceOption = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Print at most this many articles.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What is archived, newest first: id, published, site, title (--json: with the URL)."""
+    with reported(), open_existing(db) as archive:
+        found = archive.newest(site=site, since=parse_since(since), limit=limit)
+    for row in found:
+        if as_json:
+            output.json_line(row)
+        else:
+            output.fields(
+                [row["id"], row["published"] or "-", row["site"] or "-", row["title"] or "-"]
+            )
 
 
 def export(
