@@ -33,8 +33,10 @@ _CAPTION = re.compile(r"^(?:图为|图片|图\s*\d*\s*[:：]|[（(]\s*图|▲|�
 _CAPTION_MAX = 80
 
 
-def _extension(url: str, text: str) -> str | None:
-    path = unquote(urlsplit(url).path)
+def _extension(href: str, text: str) -> str | None:
+    """The document extension of a link, from its path (a raw href: cut by hand, since a
+    malformed one makes urlsplit raise) or its text."""
+    path = unquote(href.split("#", 1)[0].split("?", 1)[0])
     for candidate in (path, text.strip()):
         m = _EXTENSION.search(candidate)
         if m and m.group(1).lower() in ATTACHMENT_EXTENSIONS:
