@@ -1237,3 +1237,159 @@ def test_attachments_off_and_images_on(make_site: Callable[[], Site], tmp_path: 
     code, _, err = run(cfg, db)
     assert code == 0 and "images" not in err
     assert site.hits("/img/small.png") == 1 and site.hits("/img/large.png") == 1
+
+
+# ------------------------------------------------------------------------ operating runs
+
+
+def test_revisit_now_fetches_known_articles_again(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    news_site(site, 3, 5)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    assert run(cfg, db)[0] == 0
+    arts = {f"/art/trs/{i}.html" for i in range(3)}
+    site.log.clear()
+    assert run(cfg, db)[0] == 0  # not due for a week: the start page only
+    assert not arts & set(site.paths())
+    site.log.clear()
+    code, _, err = run(cfg, db, "--revisit-now")
+    assert code == 0 and figures(err)["not modified"] == 4
+    assert sorted(p for p in site.paths() if p in arts) == sorted(arts)  # once each
+    assert all("If-None-Match" in h for _, p, h in site.log if p in arts)
+    site.log.clear()
+    assert run(cfg, db)[0] == 0  # due a revisit interval after the fetch again
+    assert not arts & set(site.paths())
+
+
+def test_log_has_a_json_line_per_url_visited(make_site: Callable[[], Site], tmp_path: Path) -> None:
+    site = make_site()
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nDisallow: /art/secret\n")
+    site.routes["/art/1.html"] = article(1)
+    site.routes["/art/secret.html"] = article(3)
+    site.routes["/news/index.html"] = listing(
+        [
+            ("/art/1.html", 1, "2024-03-01"),
+            ("/art/gone.html", 2, "2024-03-01"),
+            ("/art/secret.html", 3, "2024-03-01"),
+        ]
+    )
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db, log = tmp_path / "a.db", tmp_path / "crawl.log"
+    code, _, err = run(cfg, db, "--log", str(log), "-v")
+    assert code == 0
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    outcomes = {entry["url"].removeprefix(site.base): entry["outcome"] for entry in lines}
+    assert outcomes == {
+        "/robots.txt": "robots",
+        "/news/index.html": "page",
+        "/art/1.html": "new",
+        "/art/gone.html": "failed",
+        "/art/secret.html": "disallowed",
+    }
+    assert all(e["site"] == "gov" and e["time"].endswith("Z") for e in lines)
+    gone = next(e for e in lines if e["url"].endswith("gone.html"))
+    assert gone["status"] == 404 and "404" in gone["error"]
+    # every fetch row of the run is a line's attempt
+    fetched: dict[str, int] = {}
+    for (url,) in rows(db, "select url from fetches"):
+        fetched[url] = fetched.get(url, 0) + 1
+    assert fetched == {e["url"]: e["attempts"] for e in lines if e["attempts"]}
+    # --verbose: the same, readable, on stderr
+    for path in outcomes:
+        assert path in err
+    # a second run appends
+    assert run(cfg, db, "--log", str(log))[0] == 0
+    assert len(log.read_text(encoding="utf-8").splitlines()) > len(lines)
+    code, _, err = run(cfg, db, "--log", str(tmp_path / "no" / "crawl.log"))
+    assert code == EXIT_USAGE and "cannot open --log" in err
+    for flag in ("--revisit-now", "--verbose"):  # a distributed crawl takes neither
+        code, _, err = run(cfg, db, "--frontier", "postgresql://db/x", flag)
+        assert code == EXIT_USAGE and "apply to local crawls" in err
+
+
+def check(cfg: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["check", "--config", str(cfg), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_asks_each_configured_url_once_and_writes_nothing(
+    make_site: Callable[[], Site], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site()
+    news_site(site, 3, 5)
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nDisallow: /private/\n")
+    site.routes["/sitemap.xml"] = (
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>{site.url(f'/art/trs/{i}.html')}</loc></url>" for i in range(3))
+        + "</urlset>"
+    ).encode()
+    site.routes["/feed.xml"] = (
+        "<rss version='2.0'><channel><item><link>"
+        + site.url("/art/trs/0.html")
+        + "</link></item></channel></rss>"
+    ).encode()
+    site.routes["/api/list?page=1"] = json.dumps(
+        {"data": {"list": [{"id": 7, "title": "关于开展第7批政务公开工作的通知"}]}}
+    ).encode()
+    site.routes["/api/list?page=2"] = b'{"data": {"list": []}}'
+    cfg = tmp_path / "s.toml"
+    write_config(
+        cfg,
+        {
+            "gov": {
+                "start_urls": [site.url("/news/index.html")],
+                "sitemaps": [site.url("/sitemap.xml")],
+                "feeds": [site.url("/feed.xml")],
+            }
+        },
+    )
+    with cfg.open("a", encoding="utf-8") as f:  # an inline table the helper does not write
+        f.write(
+            f'json_lists = [{{ endpoint = "{site.url("/api/list?page={page}")}", '
+            'items = "data.list", url = "/content/{id}.html", title = "title" }]\n'
+        )
+    monkeypatch.chdir(tmp_path)  # no archive.db may appear in the working directory
+    code, out, err = check(cfg)
+    assert code == 0, err
+    found = {
+        line.split("\t")[4].removeprefix(site.base): line.split("\t") for line in out.splitlines()
+    }
+    assert (
+        found["/news/index.html"][1] == "200" and found["/news/index.html"][5] == "3 article links"
+    )
+    assert found["/sitemap.xml"][5] == "3 sitemap entries"
+    assert found["/feed.xml"][5] == "1 feed entries"
+    assert found["/api/list?page=1"][5] == "1 items"
+    assert all(line[0] == "gov" and line[2].endswith("s") for line in found.values())
+    assert sorted(site.paths()) == sorted(
+        ["/robots.txt", "/news/index.html", "/sitemap.xml", "/feed.xml", "/api/list?page=1"]
+    )
+    assert list(tmp_path.glob("*.db*")) == []
+    # --json: one object per URL; a disallowed and a failing URL: reported, exit 3
+    write_config(
+        cfg,
+        {
+            "gov": {"start_urls": [site.url("/private/index.html"), site.url("/gone.html")]},
+            "other": {"start_urls": [site.url("/news/index.html")]},
+        },
+    )
+    site.log.clear()
+    code, out, err = check(cfg, "gov", "--json")
+    assert code == EXIT_FAILED and "2 of 2 URLs failed" in err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(c["url"].removeprefix(site.base), c["ok"], c["status"]) for c in lines] == [
+        ("/private/index.html", False, None),
+        ("/gone.html", False, 404),
+    ]
+    assert lines[0]["error"] == "disallowed by robots.txt" and "404" in lines[1]["error"]
+    assert "/private/index.html" not in site.paths()
+    # a bad file: the one-line error and exit code of crawl
+    cfg.write_text('[sites.gov]\nstart_urls = ["https://x.gov.cn/"]\ndelay = "often"\n')
+    code, out, err = check(cfg)
+    assert code == EXIT_CONFIG and out == "" and err.count("\n") == 1 and "'delay'" in err
+    assert check(cfg.with_name("none.toml"))[0] == EXIT_CONFIG

@@ -429,6 +429,9 @@ class Archive:
     def frontier_hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
         return self._frontier.hosts_due(sites, now)
 
+    def frontier_revisit_now(self, sites: Sequence[str], now: str) -> int:
+        return self._frontier.revisit_now(sites, now)
+
     def frontier_get(self, url: str) -> FrontierItem | None:
         return self._frontier.get(url)
 

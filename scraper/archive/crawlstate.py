@@ -116,6 +116,18 @@ class Frontier:
         ).fetchall()
         return [FrontierItem(*row) for row in rows]
 
+    def revisit_now(self, sites: Sequence[str], now: str) -> int:
+        """Make every page URL of these sites due at ``now`` (``crawl --revisit-now``); kept
+        files stay off the schedule. Returns how many rows changed."""
+        marks = ",".join("?" * len(sites))
+        with self._write():
+            cur = self.db.execute(
+                f"UPDATE frontier SET next_fetch_at = ? WHERE next_fetch_at > ? "
+                f"AND kind NOT IN ('attachment', 'image') AND site IN ({marks})",
+                [now, now, *sites],
+            )
+        return cur.rowcount
+
     def hosts_due(self, sites: Sequence[str], now: str) -> list[str]:
         marks = ",".join("?" * len(sites))
         rows = self.db.execute(

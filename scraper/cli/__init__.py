@@ -53,6 +53,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("attachment", reading.attachment),
     ("sites", crawling.sites),
     ("crawl", crawling.crawl),
+    ("check", crawling.check),
     ("history", reading.history),
     ("search", reading.search),
     ("list", reading.list_articles),

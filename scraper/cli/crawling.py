@@ -10,8 +10,11 @@ only, so the local crawl and every other command run without psycopg installed.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -51,6 +54,9 @@ from scraper.crawl import crawl as run_crawl
 from scraper.crawl.config import SiteConfig, config_path, load_config
 from scraper.errors import ArchiveError, InputError
 
+if TYPE_CHECKING:
+    from scraper.crawl.log import CrawlLog
+
 
 def _load(
     config: Path | None, names: list[str] | None = None
@@ -83,6 +89,46 @@ def sites(config: ConfigOption = None) -> None:
             )
 
 
+def check(
+    site_names: Annotated[
+        list[str] | None, typer.Argument(metavar="SITE", help="Sites to check (default: all).")
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate sites.toml and ask each start URL, sitemap, feed and JSON list once.
+
+    Prints what each answered and what a crawl would find there; honours robots.txt and the
+    sites' delays; writes nothing. Exit 3 when a URL did not answer usefully.
+    """
+    from scraper.crawl.check import Checked
+    from scraper.crawl.check import check as check_sites
+
+    def report(c: Checked) -> None:
+        if as_json:
+            output.json_line(asdict(c))
+            return
+        found = f"{c.found} {c.what}" if c.found is not None else "ok"
+        output.fields(
+            [
+                c.site,
+                c.status if c.status is not None else "-",
+                f"{c.elapsed:.2f}s" if c.elapsed is not None else "-",
+                c.kind,
+                c.url,
+                f"error: {c.error}" if c.error else found,
+            ]
+        )
+
+    with reported():
+        chosen = _load(config, site_names)[0]
+        done = check_sites(chosen, report)
+    failed = sum(1 for c in done if not c.ok)
+    if failed:
+        output.summary(f"{failed} of {len(done)} URLs failed")
+        raise typer.Exit(EXIT_FAILED)
+
+
 def crawl(
     site_names: Annotated[
         list[str] | None, typer.Argument(metavar="SITE", help="Sites to crawl (default: all).")
@@ -110,6 +156,28 @@ def crawl(
     frontier: CrawlFrontierOption = None,
     enqueue: EnqueueOption = False,
     create_dirs: CreateDirsOption = False,
+    revisit_now: Annotated[
+        bool,
+        typer.Option(
+            "--revisit-now",
+            help="Fetch every known URL of the sites again in this run, whatever its revisit "
+            "time (conditional requests still: an unchanged page answers 304).",
+        ),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            metavar="FILE",
+            help="Append one JSON line per URL visited to FILE (time, site, url, kind, status, "
+            "outcome, error, elapsed, attempts).",
+            dir_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Print a line per URL visited on stderr."),
+    ] = False,
 ) -> None:
     """Crawl the configured sites: new articles are archived, known ones revisited when due.
 
@@ -120,8 +188,11 @@ def crawl(
         chosen, configured_frontier = _load(config, site_names)
         frontier = frontier or configured_frontier  # --frontier, else sites.toml's [frontier]
         if frontier is not None or enqueue:  # a distributed crawl: see below
-            if since or max_pages:
-                raise InputError("--since and --max-pages apply to local crawls, not --frontier")
+            if since or max_pages or revisit_now or log_file or verbose:
+                raise InputError(
+                    "--since, --max-pages, --revisit-now, --log and --verbose apply to local "
+                    "crawls, not --frontier"
+                )
             raise typer.Exit(
                 _crawl_frontier(
                     frontier, enqueue, chosen, db, time_limit, max_failures, quiet, create_dirs
@@ -133,15 +204,17 @@ def crawl(
             time_limit=time_limit,
             max_failures=max_failures,
             processes=default_processes() if processes is None else processes,
+            revisit_now=revisit_now,
         )
         with (
+            _crawl_log(log_file, verbose) as log,
             locked(db, create_dirs=create_dirs),
             open_archive(db, create_dirs=create_dirs) as archive,
             sigterm_interrupts(),
         ):
-            show_bar = output.show_progress(quiet)
+            show_bar = output.show_progress(quiet) and not verbose
             try:
-                stats = _crawl_with_progress(archive, chosen, options, show_bar)
+                stats = _crawl_with_progress(archive, chosen, options, show_bar, log)
             except KeyboardInterrupt:
                 print_error("interrupted; run again to resume")
                 _finish_run(archive, EXIT_INTERRUPTED)
@@ -190,11 +263,36 @@ def _finish_run(archive: Archive, code: int) -> None:
         archive.run_update(run_id, {"exit_code": code})
 
 
+@contextmanager
+def _crawl_log(path: Path | None, verbose: bool) -> Iterator[CrawlLog | None]:
+    """The run's log (``--log``, ``--verbose``), or None without either."""
+    if path is None and not verbose:
+        yield None
+        return
+    from scraper.crawl.log import CrawlLog
+
+    def say(text: str) -> None:
+        output.summary(output.safe(text))
+
+    try:
+        log = CrawlLog(path, say if verbose else None)
+    except OSError as exc:
+        raise InputError(f"cannot open --log {path}: {exc.strerror or exc}") from None
+    try:
+        yield log
+    finally:
+        log.close()
+
+
 def _crawl_with_progress(
-    archive: Archive, chosen: list[SiteConfig], options: CrawlOptions, show_bar: bool
+    archive: Archive,
+    chosen: list[SiteConfig],
+    options: CrawlOptions,
+    show_bar: bool,
+    log: CrawlLog | None = None,
 ) -> CrawlStats:
     if not show_bar:
-        return run_crawl(archive, chosen, options)
+        return run_crawl(archive, chosen, options, log=log)
     from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TextColumn
 
     columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
@@ -213,7 +311,7 @@ def _crawl_with_progress(
                 ),
             )
 
-        return run_crawl(archive, chosen, options, progress=update)
+        return run_crawl(archive, chosen, options, progress=update, log=log)
 
 
 # ---------------------------------------------------------------------- distributed crawls

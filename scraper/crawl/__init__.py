@@ -6,8 +6,9 @@ frontiers (the archive's, PostgreSQL's ``frontier_pg``) implement. A local crawl
 the scheduler (the one writer), ``hosts`` its politeness per host, ``results`` what it does
 with an outcome, ``worker`` the fetching side and ``parsing`` the parsing side of the
 workers, ``procs`` the worker processes they run in when a crawl uses several cores, ``lock``
-the kernel lock that keeps two runs apart. A distributed crawl: the ``distributed`` package
-(workers, the ingest, what they say).
+the kernel lock that keeps two runs apart, ``log`` the per-URL log a run writes for cron,
+``check`` what ``archiver check`` asks of each configured URL. A distributed crawl: the
+``distributed`` package (workers, the ingest, what they say).
 
 The names below are loaded on first use: a fetching process imports ``worker`` through this
 package and must not pull in the scheduler, the archive and SQLite with it.

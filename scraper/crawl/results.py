@@ -62,6 +62,7 @@ class CrawlState(Store, Frontier, Protocol):
         error: str | None = None,
     ) -> int: ...
     def run_start(self, started: str, sites: Sequence[str], pid: int) -> int: ...
+    def frontier_revisit_now(self, sites: Sequence[str], now: str) -> int: ...
     def run_update(self, run_id: int, figures: dict[str, object]) -> None: ...
 
 
@@ -130,12 +131,12 @@ class Results:
             self.counts.failed += 1
         return verdict
 
-    def page_done(self, out: Outcome) -> None:
+    def page_done(self, out: Outcome) -> str:
+        """Apply a page's (or file's) outcome; return what became of it, as the log says."""
         task, item, site = out.task, out.task.item, out.task.site
         assert item is not None
         if task.kind in FILE_KINDS:
-            self._file_done(out, item)
-            return
+            return self._file_done(out, item)
         at = time.time()
         now = stamp(at)
         row = revisit(out, site, item.failures)
@@ -151,13 +152,13 @@ class Results:
         page = out.page
         if done.kind in (Kind.DISALLOWED, Kind.FAILED):
             self.state.frontier_done(task.url, row.visit(at))
-            return
+            return done.kind.value
         assert page is not None
         if done.kind is Kind.NOT_MODIFIED:
             if task.kind == TaskKind.LIST:  # nothing new; the stored next page may still be due
                 self._follow_next(item, site, item.next_url, news=False, all_old=False, now=now)
             self.state.frontier_done(task.url, row.visit(at))
-            return
+            return done.kind.value
         visit = row.visit(at)
         if done.saved is not None:
             # saved, its frontier row not yet written, neither committed (crashpoints.py)
@@ -173,6 +174,7 @@ class Results:
             if note is not None:
                 visit = replace(visit, error=note)
         self.state.frontier_done(task.url, visit)
+        return done.kind.value
 
     def _queue_files(self, site: SiteConfig, ident: int, now: str) -> None:
         """Queue what a saved article carries and the archive lacks (``decide.file_urls``):
@@ -184,7 +186,7 @@ class Results:
             self.state.frontier_add(new, now)
             self._activate_all(u.url for u in new)
 
-    def _file_done(self, out: Outcome, item: FrontierItem) -> None:
+    def _file_done(self, out: Outcome, item: FrontierItem) -> str:
         """Keep a fetched attachment or picture (or why it could not be had) and mark its
         frontier row, in the caller's transaction; a failure is noted and the crawl goes on."""
         task, kept = out.task, file_kept(out)
@@ -199,6 +201,7 @@ class Results:
         self.state.frontier_done(
             task.url, revisit(out, task.site, item.failures).visit(time.time())
         )
+        return "failed" if kept.failed else str(task.kind)
 
     def _follow_list(
         self,

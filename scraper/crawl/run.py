@@ -35,6 +35,7 @@ from scraper.models import (
 from . import decide
 from .decide import FILE_KINDS, ROBOTS_MAX_AGE, stamp, too_large
 from .hosts import Host
+from .log import Log, Visited, visited
 from .parsing import parse_fetched
 from .procs import WorkerProcesses
 from .results import Counts, CrawlState, Results
@@ -75,6 +76,9 @@ class CrawlOptions:
     max_failures: int | None = None
     workers: int = 8  # fetching threads in all
     processes: int = 0  # worker processes they run in (0: in the crawl's own process)
+    # Every known page URL of the sites due at the run's start, whatever its revisit time
+    # (still conditional, so an unchanged page costs a 304); kept files stay as they are.
+    revisit_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,10 @@ class Crawl:
         options: CrawlOptions | None = None,
         *,
         progress: Progress | None = None,
+        log: Log | None = None,
     ) -> None:
         self.state = state
+        self.log = log
         self.sites = {s.name: s for s in sites}
         self.options = options or CrawlOptions()
         self.progress = progress
@@ -223,6 +229,8 @@ class Crawl:
         seeds = decide.seeds(list(self.sites.values()))
         with self.state.crawl_transaction():
             self.state.frontier_add(seeds, now)
+            if self.options.revisit_now:
+                self.state.frontier_revisit_now(self._names, now)
         for host in self.state.frontier_hosts_due(self._names, now):
             self._activate(host)
 
@@ -408,6 +416,9 @@ class Crawl:
             if skip is not None:
                 with self.state.crawl_transaction():
                     self.state.frontier_done(item.url, skip.visit())
+                if self.log is not None:
+                    why = skip.error or "disallowed by robots.txt"
+                    self.log(Visited(now, item.site, item.url, item.kind, "disallowed", error=why))
                 continue
             if item.kind == TaskKind.SITEMAP and not self._sitemap_allowed(site, item.url):
                 # Past the site's max_sitemaps: due again at the next run, not in this one.
@@ -459,13 +470,17 @@ class Crawl:
         self._queue(h)
         with self.state.crawl_transaction():
             if task.kind == TaskKind.ROBOTS:
-                h.learned(self._results_of.robots_done(out))
+                verdict = self._results_of.robots_done(out)
+                h.learned(verdict)
+                what = "failed" if verdict.unreachable else "robots"
             else:
                 if task.kind not in FILE_KINDS:  # an attachment or picture is not a page
                     self._counts.pages += 1
-                self._results_of.page_done(out)
+                what = self._results_of.page_done(out)
                 if self._counts.pages % 25 == 0:  # a killed run still shows how far it got
                     self.state.run_update(self._run_id, figures(self._stats(RunOutcome.RUNNING)))
+        if self.log is not None:
+            self.log(visited(out, what, stamp(out.answered or None)))
         h.allowed_at = allowed
         self._unsaved.add(h.name)
         if self.progress is not None and task.kind != TaskKind.ROBOTS:
@@ -485,6 +500,8 @@ def crawl(
     options: CrawlOptions | None = None,
     *,
     progress: Progress | None = None,
+    log: Log | None = None,
 ) -> CrawlStats:
-    """Run one crawl over ``sites`` and return its figures (also stored in ``runs``)."""
-    return Crawl(state, sites, options, progress=progress).run()
+    """Run one crawl over ``sites`` and return its figures (also stored in ``runs``); ``log``
+    hears of every URL visited."""
+    return Crawl(state, sites, options, progress=progress, log=log).run()
