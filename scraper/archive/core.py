@@ -9,6 +9,9 @@ The rest of ``Archive``'s methods hand the call to the part that owns it, so cal
 crawl's ``CrawlState``, the pipeline's ``Store``, the cli) see one object.
 
 Each save is one transaction: a crash leaves the previous state, never half a record.
+
+About 500 lines, most of them the one-line hand-offs that let callers see one object; the
+logic lives in the parts.
 """
 
 from __future__ import annotations

@@ -3,7 +3,12 @@
 Import reads WARCs from any crawler and archives every HTML response exactly as a fetch would
 (``pipeline.record``, the step a fetch takes, with the WARC-Date as the capture time and an
 older capture never replacing a later archived one). A record that cannot be read is reported
-with its offset and skipped; reading resumes at the next record found (``read``).
+with its offset and skipped; reading resumes at the next record found (``read``). A file an
+imported article attaches is linked to it again (``_attachment``).
+
+Over 500 lines because one class follows a WARC's record stream: requests and metadata wait
+for their response, revisits resolve to the payload they refer to, and a batch commits as one;
+split apart, each piece would reach into the same pending state.
 """
 
 from __future__ import annotations
