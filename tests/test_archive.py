@@ -852,3 +852,35 @@ def test_backup_is_a_whole_archive_while_another_process_writes(tmp_path: Path) 
             assert b.count("articles") == b.count("fetches") == b.count("raw_pages")
             assert b.search("六月")  # the search index came along, in step
     assert 20 <= counts[0] <= counts[-1] <= written
+
+
+# ------------------------------------------------- edits and takedowns (schema 11)
+
+
+def test_an_edit_a_withdrawal_and_a_return_are_changes_and_the_text_is_kept(
+    tmp_path: Path,
+) -> None:
+    gone = FetchAttempt(url=URL, time="t3", status=404, final_url=URL, error="HTTP 404")
+    with Archive.open(tmp_path / "a.db") as a:
+        first = a.save(page(when="t1"), article())
+        a.save(page(when="t2"), article(body="第一段。\n第二段改了。"))
+        assert a.withdraw(URL, "HTTP 404", "t3", (gone,), None) == first.id
+        assert a.withdraw(URL, "HTTP 404", "t4", (replace(gone, time="t4"),), None) == first.id
+        row = a.get(first.id)
+        assert row is not None
+        assert (row["withdrawn"], row["withdrawn_reason"]) == ("t3", "HTTP 404")
+        assert row["body"] == "第一段。\n第二段改了。"  # the last good text, not the 404
+        a.save(page(when="t5"), article(body="第一段。\n第二段改了。"))
+        kinds = [(c["kind"], c["time"], c["reason"]) for c in a.changes()]
+        assert kinds == [
+            ("restored", "t5", None),
+            ("withdrawn", "t3", "HTTP 404"),
+            ("edited", "t2", None),
+        ]
+        assert a.get(first.id)["withdrawn"] is None  # type: ignore[index]
+        (evidence,) = [c["fetch_id"] for c in a.changes(kind="withdrawn")]
+        status = a.db.execute("SELECT status FROM fetches WHERE id = ?", [evidence]).fetchone()
+        assert status == (404,)
+        assert (
+            a.withdraw("https://www.example.gov.cn/never.html", "HTTP 404", "t6", (), None) is None
+        )

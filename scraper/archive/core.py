@@ -49,6 +49,7 @@ from .articles import ARTICLE_FIELDS, Articles, article_id, article_row, changed
 from .base import Transactions, _Tx
 from .captures import Capture, Captures
 from .carried import Carried
+from .changes import ChangeKind, Changes
 from .crawlstate import Frontier, Runs
 from .search import SearchIndex
 from .upkeep import Pruned, Upkeep
@@ -78,6 +79,7 @@ class Archive:
         self._works = Works(db)
         self._versions = Versions(db)
         self._carried = Carried(db)
+        self._changes = Changes(db)
         self._search = SearchIndex(db, self._tx)
         self._frontier = Frontier(db, self._tx)
         self._runs = Runs(db, self._tx)
@@ -157,7 +159,8 @@ class Archive:
                     status = SaveStatus.NEW
                 else:
                     if Versions.worth_keeping(old, row):
-                        self._versions.keep(old, now, self._attachment_state(ident))
+                        kept = self._versions.keep(old, now, self._attachment_state(ident))
+                        self._changes.add(ident, ChangeKind.EDITED, now, version_id=kept)
                     status = SaveStatus.UPDATED if changed(old, row) else SaveStatus.UNCHANGED
                     if status is SaveStatus.UPDATED:
                         row["last_changed"] = now
@@ -169,6 +172,8 @@ class Archive:
                 for work, joined in touched:
                     self._works.refresh(work, now, joined)
                 self._captures.record(page.attempts, sha, ident, page)
+                if old is not None and old["withdrawn"] is not None:
+                    self._changes.restore(ident, now)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return SaveResult(id=ident, status=status, article=article)
@@ -248,7 +253,10 @@ class Archive:
                 for ident in replaced:
                     old = self.db.execute("SELECT * FROM articles WHERE id = ?", [ident])
                     row = dict(zip([c[0] for c in old.description], old.fetchone(), strict=True))
-                    self._versions.keep(row, got.fetched_at, self._attachment_state(ident))
+                    kept = self._versions.keep(row, got.fetched_at, self._attachment_state(ident))
+                    self._changes.add(
+                        ident, ChangeKind.EDITED, got.fetched_at, "attachment replaced", None, kept
+                    )
                     self.db.execute(
                         "UPDATE articles SET last_changed = ? WHERE id = ?", [got.fetched_at, ident]
                     )
@@ -281,6 +289,40 @@ class Archive:
     def _attachment_state(self, ident: int) -> str | None:
         state = self._carried.state(ident)
         return json.dumps(state) if state else None
+
+    def withdraw(
+        self, url: str, reason: str, time: str, attempts: Sequence[FetchAttempt], page: Page | None
+    ) -> int | None:
+        """A revisit found the archived article at ``url`` gone: mark it withdrawn (once) with
+        the reason and the fetch that showed it, keeping its last good text and the page
+        that answered (a not-found page's bytes, in raw_pages). The article's id, or None
+        when no article is archived under ``url``."""
+        try:
+            with self._tx.plain():
+                found = self._articles.find(canonicalize(url))
+                if found is None:
+                    return None
+                ident = int(found["id"])
+                sha = self._captures.store_raw(page.content) if page is not None else None
+                before = self.db.execute("SELECT coalesce(max(id), 0) FROM fetches").fetchone()[0]
+                self._captures.record(tuple(attempts), sha, ident, page)
+                fetch = self.db.execute(
+                    "SELECT max(id) FROM fetches WHERE id > ?", [before]
+                ).fetchone()[0]
+                self._changes.withdraw(ident, time, reason, fetch)
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
+        return ident
+
+    def changes(
+        self,
+        *,
+        since: str | None = None,
+        site: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._changes.since(since=since, site=site, kind=kind, limit=limit)
 
     def record_page(self, page: Page) -> None:
         """Keep a fetched page that is not stored as an article (a list page): raw + fetches."""

@@ -295,6 +295,25 @@ CREATE INDEX IF NOT EXISTS related_url ON related(url)
 """
 )
 
+# Edits and takedowns: when an article was edited, withdrawn or came back (archive/changes.py).
+# An article's row keeps its last good text; withdrawn says since when it has been gone.
+SCHEMA_V11 = """
+ALTER TABLE articles ADD COLUMN withdrawn TEXT;
+ALTER TABLE articles ADD COLUMN withdrawn_reason TEXT;
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,               -- edited, withdrawn, restored
+    time TEXT NOT NULL,               -- UTC, when the fetch that showed it was made
+    reason TEXT,                      -- withdrawn: HTTP 404, HTTP 410, not-found page, ...
+    fetch_id INTEGER,                 -- the fetch that showed it
+    version_id INTEGER                -- edited: the version kept (the text before the edit)
+);
+CREATE INDEX IF NOT EXISTS changes_time ON changes(time);
+CREATE INDEX IF NOT EXISTS changes_article ON changes(article_id, time);
+CREATE INDEX IF NOT EXISTS articles_withdrawn ON articles(withdrawn) WHERE withdrawn IS NOT NULL
+"""
+
 
 def _works_and_search(db: sqlite_utils.Database, search: SearchIndex) -> None:
     """Schema 3 on an archive that has articles: fingerprint, group and index them all."""
@@ -333,6 +352,7 @@ MIGRATIONS = {
     8: Migration(SCHEMA_V8),
     9: Migration(SCHEMA_V9, _work_state),
     10: Migration(SCHEMA_V10),
+    11: Migration(SCHEMA_V11),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -33,13 +33,14 @@ class Versions:
             return True
         return any(old[c] is not None and old[c] != row[c] for c in _RECORD)
 
-    def keep(self, old: dict[str, Any], now: str, attachments: str | None = None) -> None:
+    def keep(self, old: dict[str, Any], now: str, attachments: str | None = None) -> int:
         """Keep the previous version of an article that just changed (``attachments``: the
-        JSON ``[url, sha256]`` pairs it had)."""
+        JSON ``[url, sha256]`` pairs it had); the version's id."""
         kept = [old[c] for c in _KEPT]
-        self.db.execute(
+        cursor = self.db.execute(
             _INSERT, [old["id"], *kept, attachments, old["last_changed"], old["last_seen"], now]
         )
+        return int(cursor.lastrowid or 0)
 
     def history(self, ident: int) -> list[dict[str, Any]]:
         """Every version of an article, oldest first; the last one is the current record."""
