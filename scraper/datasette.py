@@ -40,6 +40,20 @@ ORDER BY bm25(attachments_fts, 2.0, 1.0)
 LIMIT 100"""
 )
 
+# Changes newest first with their article; a withdrawn original of a republished work says how
+# many of its copies are still there (NULL for every other change).
+CHANGES_SQL = """
+SELECT c.id, c.time, c.kind, c.reason, a.id AS article_id, a.site, a.title, a.url,
+       CASE WHEN c.kind = 'withdrawn' AND w.original_id = a.id THEN
+         (SELECT count(*) FROM articles s
+          WHERE s.work_id = a.work_id AND s.id != a.id AND s.withdrawn IS NULL)
+       END AS surviving_copies
+FROM changes c JOIN articles a ON a.id = c.article_id
+LEFT JOIN works w ON w.id = a.work_id AND w.copies > 1
+ORDER BY c.time DESC, c.id DESC
+LIMIT 200
+""".strip()
+
 
 def metadata_for(database: str) -> dict[str, Any]:
     """The metadata document for an archive Datasette will call ``database``."""
@@ -79,6 +93,16 @@ def metadata_for(database: str) -> dict[str, Any]:
                         "title": "Earlier versions",
                         "description": "The previous title and body of articles that changed.",
                         "sort_desc": "replaced_at",
+                    },
+                    "changes": {
+                        "title": "Changes: edits, withdrawals, returns",
+                        "description": (
+                            "One row per change seen: kind edited (version_id: the text "
+                            "before it), withdrawn (reason: HTTP 404, not-found page ...; "
+                            "fetch_id: the fetch that showed it) or restored."
+                        ),
+                        "sort_desc": "time",
+                        "facets": ["kind", "reason"],
                     },
                     "fetches": {
                         "title": "Fetch attempts",
@@ -156,6 +180,15 @@ def metadata_for(database: str) -> dict[str, Any]:
                             "WHERE r.kind = 'policy' AND (:id = '' OR p.id = :id) "
                             "ORDER BY 1"
                         ),
+                    },
+                    # not "changes": a query named like a table hides the table in Datasette
+                    "recent_changes": {
+                        "title": "What changed, newest first",
+                        "description": (
+                            "Edits, withdrawals and returns with their article; for a "
+                            "withdrawn original, how many copies of its work survive."
+                        ),
+                        "sql": CHANGES_SQL,
                     },
                     "recent_failures": {
                         "title": "Recent failed fetches",

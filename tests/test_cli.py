@@ -12,11 +12,14 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from scraper.archive import Archive
 from scraper.cli import EXIT_ARCHIVE, EXIT_BLOCKED, EXIT_FAILED, EXIT_USAGE, app
+from scraper.models import Article, FetchAttempt, Page
 
 from .conftest import SAMPLES, SampleServer
 
@@ -1174,3 +1177,254 @@ def test_sqlite_utils_finds_what_archiver_search_finds(tmp_path: Path, term: str
         assert {r["id"] for r in json.loads(by_hand.stdout)} == expected
         stock = _sqlite_utils("search", str(db), "articles", term)
         assert stock.returncode != 0 and "not configured for full-text search" in stock.stderr
+
+
+# ------------------------------------------------- changes: edits and takedowns (issue 22)
+
+ORIGINAL = "https://www.gov.example.cn/art/2026/11/2/art_1_1.html"
+COPY = "https://news.portal.example.com/2026/11/03/c_1.html"
+EDITED = "https://www.gov.example.cn/art/2026/11/2/art_1_2.html"
+SOFT = "https://www.city.example.gov.cn/col/art_9.html"
+BODY = "\n".join(
+    [
+        "第一段：为深入贯彻落实党中央、国务院决策部署，现就有关事项通知如下。",
+        "第二段：各地要为高质量发展提供坚实保障，确保各项任务落到实处。",
+        "第三段：本通知自印发之日起施行，请各单位认真遵照执行并及时报告情况。",
+    ]
+)
+
+
+def _page(url: str, when: str, content: bytes = b"<html><body><p>x</p></body></html>") -> Page:
+    attempt = FetchAttempt(url=url, time=when, status=200, final_url=url, bytes=len(content))
+    return Page(
+        url=url,
+        final_url=url,
+        status=200,
+        content=content,
+        text=content.decode("utf-8", "replace"),
+        encoding="utf-8",
+        fetched_at=when,
+        attempts=(attempt,),
+    )
+
+
+def _changes_archive(
+    tmp_path: Path, title: str = "关于做好有关工作的通知"
+) -> tuple[Path, dict[str, int]]:
+    """An archive holding one of each change: an edit, a 404 withdrawal, a soft-404
+    withdrawal and a return, and the original of a two-copy work withdrawn while its copy
+    survives."""
+
+    def art(url: str, body: str = BODY, published: str | None = None, **kw: str) -> Article:
+        return Article(
+            url=url, canonical_url=url, title=title, body=body, published=published, **kw
+        )
+
+    def gone(url: str, when: str, status: int) -> tuple[FetchAttempt, ...]:
+        return (FetchAttempt(url=url, time=when, status=status, final_url=url),)
+
+    db = tmp_path / "archive.db"
+    ids: dict[str, int] = {}
+    with Archive.open(db) as a:
+        ids["original"] = a.save(
+            _page(ORIGINAL, "2026-11-02T01:00:00Z"),
+            art(ORIGINAL, published="2026-11-02"),
+        ).id
+        ids["copy"] = a.save(
+            _page(COPY, "2026-11-03T01:00:00Z"),
+            art(COPY, published="2026-11-03", original_url=ORIGINAL),
+        ).id
+        other = BODY.replace("第", "其").replace("通知", "办法") + "\n附：另一份文件的说明。"
+        ids["edited"] = a.save(_page(EDITED, "2026-11-04T01:00:00Z"), art(EDITED, other)).id
+        a.save(
+            _page(EDITED, "2026-11-05T01:00:00Z", b"<p>y</p>"),
+            art(EDITED, other.replace("坚实", "有力")),
+        )
+        ids["soft"] = a.save(
+            _page(SOFT, "2026-11-04T02:00:00Z"),
+            art(SOFT, "城市通知：关于开展城市更新试点工作的安排，请各区认真组织实施并按时报送。"),
+        ).id
+        a.withdraw(
+            SOFT,
+            "not-found page",
+            "2026-11-06T01:00:00Z",
+            gone(SOFT, "2026-11-06T01:00:00Z", 200),
+            None,
+        )
+        a.save(
+            _page(SOFT, "2026-11-07T01:00:00Z"),
+            art(SOFT, "城市通知：关于开展城市更新试点工作的安排，请各区认真组织实施并按时报送。"),
+        )
+        a.withdraw(
+            ORIGINAL,
+            "HTTP 404",
+            "2026-11-08T01:00:00Z",
+            gone(ORIGINAL, "2026-11-08T01:00:00Z", 404),
+            None,
+        )
+    return db, ids
+
+
+def test_changes_lists_edits_withdrawals_and_returns_newest_first(tmp_path: Path) -> None:
+    db, ids = _changes_archive(tmp_path)
+    before = db.read_bytes()
+    code, out, err = run("changes", "--db", str(db))
+    assert code == 0, err
+    heads = [line.split("\t")[:3] for line in out.splitlines() if not line.startswith(" ")]
+    assert heads == [
+        ["2026-11-08T01:00:00Z", "withdrawn", str(ids["original"])],
+        ["2026-11-07T01:00:00Z", "restored", str(ids["soft"])],
+        ["2026-11-06T01:00:00Z", "withdrawn", str(ids["soft"])],
+        ["2026-11-05T01:00:00Z", "edited", str(ids["edited"])],
+    ]
+    lines = out.splitlines()
+    assert lines[1] == "    HTTP 404; original withdrawn; 1 copy survives: news.portal.example.com"
+    assert lines[4] == "    not-found page"
+    (edit,) = [line for line in lines[5:] if line.startswith("    ")]
+    # by character, only the changed paragraph, the change marked inline
+    assert edit == "    其二段：各地要为高质量发展提供[-坚实-]{+有力+}保障，确保各项任务落到实处。"
+    assert db.read_bytes() == before  # read-only
+
+
+def test_changes_cuts_a_long_paragraph_to_the_text_around_each_change(tmp_path: Path) -> None:
+    from scraper.cli.changes import edits
+
+    long_line = "甲" * 100 + "坚实" + "乙" * 100 + "旧" + "丙" * 5 + "词" + "丁" * 100
+    after = long_line.replace("坚实", "有力").replace("旧", "新").replace("词", "语")
+    fields = dict.fromkeys(
+        ("index_number", "issuer", "doc_number", "written", "subject", "validity")
+    )
+    found = edits(
+        {"title": "题", "body": long_line, **fields, "validity": "有效"},
+        {"title": "题", "body": after, **fields, "validity": "废止"},
+    )
+    assert [(e["field"], e["cut_before"], e["cut_after"]) for e in found] == [
+        ("body", True, True),
+        ("body", True, True),
+        ("validity", False, False),
+    ]
+    item = {"kind": "edited", "diff": found}
+    from scraper.cli.output import change_details
+
+    assert change_details(item) == [
+        "…" + "甲" * 20 + "[-坚实-]{+有力+}" + "乙" * 20 + "…",
+        "…" + "乙" * 20 + "[-旧-]{+新+}" + "丙" * 5 + "[-词-]{+语+}" + "丁" * 20 + "…",
+        "validity: [-有效-]{+废止+}",
+    ]
+
+
+def test_changes_json_gives_the_diff_as_parts_and_the_surviving_copies(tmp_path: Path) -> None:
+    db, ids = _changes_archive(tmp_path)
+    code, out, err = run("changes", "--db", str(db), "--json")
+    assert code == 0, err
+    found = [json.loads(line) for line in out.splitlines()]
+    assert [c["kind"] for c in found] == ["withdrawn", "restored", "withdrawn", "edited"]
+    original, _, soft, edit = found
+    assert original["original_withdrawn"] == {
+        "copies": 1,
+        "surviving": [{"id": ids["copy"], "url": COPY, "site": "news.portal.example.com"}],
+    }
+    assert soft["original_withdrawn"] is None and soft["reason"] == "not-found page"
+    (excerpt,) = edit["diff"]
+    assert excerpt["field"] == "body"
+    assert [(p["op"], p["text"]) for p in excerpt["parts"]] == [
+        ("equal", "其二段：各地要为高质量发展提供"),
+        ("delete", "坚实"),
+        ("insert", "有力"),
+        ("equal", "保障，确保各项任务落到实处。"),
+    ]
+    assert (edit["url"], edit["site"]) == (EDITED, "www.gov.example.cn")
+
+
+def test_changes_filters_by_kind_site_and_since(tmp_path: Path) -> None:
+    db, ids = _changes_archive(tmp_path)
+
+    def kinds(*args: str) -> list[tuple[str, str]]:
+        code, out, err = run("changes", "--db", str(db), *args)
+        assert code == 0, err
+        return [tuple(line.split("\t")[1:3]) for line in out.splitlines() if line[:1] != " "]  # type: ignore[misc]
+
+    soft, original = str(ids["soft"]), str(ids["original"])
+    assert kinds("--kind", "withdrawn") == [("withdrawn", original), ("withdrawn", soft)]
+    assert kinds("--site", "www.city.example.gov.cn") == [("restored", soft), ("withdrawn", soft)]
+    assert kinds("--since", "2026-11-07") == [("withdrawn", original), ("restored", soft)]
+    assert kinds("--kind", "restored", "--limit", "1") == [("restored", soft)]
+    code, _, err = run("changes", "--db", str(db), "--kind", "deleted")
+    assert code == EXIT_USAGE and "edited, withdrawn or restored" in err
+    code, _, err = run("changes", "--db", str(tmp_path / "none.db"))
+    assert code == EXIT_ARCHIVE
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _atom(path: Path) -> object:
+    import xml.etree.ElementTree as ET
+    from datetime import datetime
+
+    root = ET.parse(path).getroot()
+    assert root.tag == ATOM + "feed"
+    for element in (root, *root.findall(ATOM + "entry")):
+        # RFC 4287: exactly one id, title and updated; updated an RFC 3339 time
+        for tag in ("id", "title", "updated"):
+            assert len(element.findall(ATOM + tag)) == 1, (element.tag, tag)
+            assert (element.findtext(ATOM + tag) or "").strip(), (element.tag, tag)
+        assert datetime.fromisoformat(element.findtext(ATOM + "updated") or "").tzinfo
+    # an author on the feed (and so on every entry), a name in each
+    assert root.find(f"{ATOM}author/{ATOM}name") is not None
+    for entry in root.findall(ATOM + "entry"):
+        assert entry.find(f"{ATOM}author/{ATOM}name") is not None
+        # no content: a rel=alternate link is required
+        assert entry.find(f"{ATOM}link[@rel='alternate']") is not None
+    return root
+
+
+def test_changes_atom_feed_is_valid_atom_with_stable_ids(tmp_path: Path) -> None:
+    db, _ = _changes_archive(tmp_path)
+    feed = tmp_path / "changes.xml"
+    code, out, err = run("changes", "--db", str(db), "--atom", str(feed))
+    assert code == 0, err
+    assert out == "" and "4 change(s)" in err
+    root: Any = _atom(feed)
+    assert root.findtext(ATOM + "id") == feed.resolve().as_uri()
+    assert root.find(ATOM + "link[@rel='self']").get("href") == feed.resolve().as_uri()
+    assert root.findtext(ATOM + "updated") == "2026-11-08T01:00:00Z"
+    entries = root.findall(ATOM + "entry")
+    assert [e.findtext(ATOM + "title") for e in entries] == [
+        "withdrawn: 关于做好有关工作的通知",
+        "restored: 关于做好有关工作的通知",
+        "withdrawn: 关于做好有关工作的通知",
+        "edited: 关于做好有关工作的通知",
+    ]
+    first, *_, edit = entries
+    assert first.find(ATOM + "link").get("href") == ORIGINAL
+    assert first.findtext(f"{ATOM}author/{ATOM}name") == "www.gov.example.cn"
+    assert "original withdrawn; 1 copy survives: news.portal.example.com" in first.findtext(
+        ATOM + "summary"
+    )
+    assert "提供[-坚实-]{+有力+}保障" in edit.findtext(ATOM + "summary")
+    ids_once = [e.findtext(ATOM + "id") for e in entries]
+    assert len(set(ids_once)) == 4
+    # written again (by a later run, to another place): the same ids
+    code, _, err = run(
+        "changes", "--db", str(db), "--atom", str(tmp_path / "b.xml"),
+        "--feed-url", "https://example.org/changes.xml",
+    )  # fmt: skip
+    assert code == 0, err
+    again: Any = _atom(tmp_path / "b.xml")
+    assert [e.findtext(ATOM + "id") for e in again.findall(ATOM + "entry")] == ids_once
+    assert again.findtext(ATOM + "id") == "https://example.org/changes.xml"
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_changes_atom_feed_is_well_formed_whatever_the_page_says(tmp_path: Path) -> None:
+    hostile = "标题]]><b>&amp;</b>\x00\x07\x1b[31m\x85<![CDATA[x]]>\ufffe"
+    db, _ = _changes_archive(tmp_path, title=hostile)
+    feed = tmp_path / "feed.atom"
+    code, _, err = run("changes", "--db", str(db), "--atom", str(feed))
+    assert code == 0, err
+    root: Any = _atom(feed)
+    titles = [e.findtext(ATOM + "title") for e in root.findall(ATOM + "entry")]
+    assert titles[0] == "withdrawn: 标题]]><b>&amp;</b>[31m<![CDATA[x]]>"
+    code, _, err = run("changes", "--db", str(db), "--atom", str(tmp_path / "no" / "f.xml"))
+    assert code == EXIT_USAGE

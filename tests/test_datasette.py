@@ -166,3 +166,47 @@ def test_table_search_box_takes_or_not_and_title(datasette: str) -> None:
     titled = _get(f"{datasette}/archive/articles.json?_search=title:{quote('党建')}&_shape=array")
     assert titled and all("党建" in r["title"] for r in titled)
     assert ids("，") == set()  # nothing to look for: nothing found, no error
+
+
+def test_changes_table_and_query_show_a_withdrawn_original_and_its_copies(datasette: str) -> None:
+    from scraper.archive import Archive
+    from scraper.models import FetchAttempt
+
+    meta = _get(f"{datasette}/-/metadata.json")
+    assert isinstance(meta, dict)
+    table = meta["databases"]["archive"]["tables"]["changes"]
+    assert table["facets"] == ["kind", "reason"] and table["title"]
+    assert "recent_changes" in meta["databases"]["archive"]["queries"]
+    # the fixture's archive, withdrawn under the running server (it reads it live)
+    db = Path(str(_get(f"{datasette}/-/databases.json")[0]["path"]))
+    every = _get(f"{datasette}/archive/articles.json?_shape=array&_col=url&_size=max")
+    assert isinstance(every, list)
+    url = every[0]["url"]
+    gone = (FetchAttempt(url=url, time="2026-12-01T00:00:00Z", status=404, final_url=url),)
+    with Archive.open(db) as archive:
+        archive.withdraw(url, "HTTP 404", "2026-12-01T00:00:00Z", gone, None)
+    rows = _get(f"{datasette}/archive/recent_changes.json?_shape=array")
+    assert isinstance(rows, list)
+    assert [(r["kind"], r["reason"], r["url"]) for r in rows] == [("withdrawn", "HTTP 404", url)]
+    assert rows[0]["surviving_copies"] is None  # a work of one copy
+    facets = _get(f"{datasette}/archive/changes.json")["facet_results"]
+    facets = facets.get("results", facets)
+    assert {v["value"] for v in facets["kind"]["results"]} == {"withdrawn"}
+
+
+def test_changes_query_counts_the_copies_a_withdrawn_original_leaves(tmp_path: Path) -> None:
+    import sqlite3
+
+    from scraper.datasette import CHANGES_SQL
+
+    from .test_cli import _changes_archive
+
+    db, ids = _changes_archive(tmp_path)
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(CHANGES_SQL).fetchall()
+    assert [(r[2], r[4], r[-1]) for r in found] == [
+        ("withdrawn", ids["original"], 1),
+        ("restored", ids["soft"], None),
+        ("withdrawn", ids["soft"], None),
+        ("edited", ids["edited"], None),
+    ]

@@ -19,7 +19,14 @@ from scraper.errors import ArchiveError
 from .conftest import SAMPLES
 
 SEEDS = ["seed-utf8.html", "seed-gbk.html", "table-meta.html"]
-READS = [["stats"], ["search", "党"], ["export"], ["export", "--format", "csv"]]
+READS = [
+    ["stats"],
+    ["search", "党"],
+    ["export"],
+    ["export", "--format", "csv"],
+    ["changes"],
+    ["list"],
+]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

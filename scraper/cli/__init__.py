@@ -2,8 +2,8 @@
 
 ``program`` holds the app, ``main()`` and the one mapping of errors to exit codes;
 ``options`` every shared option; ``output`` every format a command prints; ``archives`` how a
-command opens its archive; ``capture``, ``crawling``, ``reading`` and ``upkeep`` the commands,
-which are registered on the app here, in the order ``archiver --help`` lists them.
+command opens its archive; ``capture``, ``changes``, ``crawling``, ``reading`` and ``upkeep`` the
+commands, which are registered on the app here, in the order ``archiver --help`` lists them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scraper.cli import capture, crawling, reading, upkeep
+from scraper.cli import capture, changes, crawling, reading, upkeep
 from scraper.cli.output import csv_cell, safe
 from scraper.cli.program import (
     EXIT_ARCHIVE,
@@ -55,6 +55,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("crawl", crawling.crawl),
     ("check", crawling.check),
     ("history", reading.history),
+    ("changes", changes.changes),
     ("search", reading.search),
     ("list", reading.list_articles),
     ("export", reading.export),

@@ -162,6 +162,63 @@ def inline(parts: Iterable[Mapping[str, str]]) -> str:
     return "".join(marks[p["op"]].format(safe(p["text"])) for p in parts)
 
 
+# A deleted or inserted run longer than this shows its start and how much more there is.
+_CHANGED_MAX = 60
+
+
+def change(item: Mapping[str, Any]) -> None:
+    """One change (``archiver changes``): ``time  kind  id  site  title``, then what changed,
+    each line indented: an edit's excerpts, a withdrawal's reason."""
+    fields(
+        [item["time"], item["kind"], item["article_id"], item["site"] or "-", item["title"] or "-"]
+    )
+    for text in change_details(item):
+        typer.echo(f"    {text}")
+
+
+def change_details(item: Mapping[str, Any], *, plain: bool = False) -> list[str]:
+    """What a change changed, as lines: per edited excerpt ``field: …a[-b-]{+c+}d…`` (the body
+    without its label), a withdrawal's reason and, for a work's original, the copies that
+    survive it. ``plain``: the text as is (for a feed), not escaped for a terminal."""
+    show = (lambda text: text) if plain else safe
+    lines: list[str] = []
+    if item["kind"] == "edited":
+        if item.get("diff") is None:
+            lines.append("(the version before this edit is no longer kept)")
+        for excerpt in item.get("diff") or []:
+            label = "" if excerpt["field"] == "body" else f"{excerpt['field']}: "
+            marked = _excerpt(excerpt, show)
+            lines.append(label + marked)
+        if item.get("diff") == []:
+            lines.append("(the text is unchanged: an attachment was replaced)")
+    elif item["kind"] == "withdrawn":
+        said = [show(item["reason"] or "gone")]
+        gone = item.get("original_withdrawn")
+        if gone:
+            sites = ", ".join(show(c["site"] or c["url"]) for c in gone["surviving"])
+            n = len(gone["surviving"])
+            said.append(
+                f"original withdrawn; {n} {'copy survives' if n == 1 else 'copies survive'}"
+                + (f": {sites}" if sites else "")
+            )
+        lines.append("; ".join(said))
+    return lines
+
+
+def _excerpt(excerpt: Mapping[str, Any], show: Callable[[str], str]) -> str:
+    """An excerpt with its changes marked ``[-deleted-]{+inserted+}``, line breaks as ⏎,
+    ``…`` where text around it was left out, a long run cut to its start."""
+    marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
+    out = ["…" if excerpt["cut_before"] else ""]
+    for part in excerpt["parts"]:
+        text = part["text"]
+        if part["op"] != "equal" and len(text) > _CHANGED_MAX:
+            text = f"{text[:_CHANGED_MAX]}…(+{len(text) - _CHANGED_MAX})"
+        out.append(marks[part["op"]].format(show(text.replace("\n", "⏎"))))
+    out.append("…" if excerpt["cut_after"] else "")
+    return "".join(out)
+
+
 # ---------------------------------------------------------------------- JSON, JSONL, CSV
 
 
