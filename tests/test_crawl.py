@@ -1393,3 +1393,187 @@ def test_check_asks_each_configured_url_once_and_writes_nothing(
     code, out, err = check(cfg)
     assert code == EXIT_CONFIG and out == "" and err.count("\n") == 1 and "'delay'" in err
     assert check(cfg.with_name("none.toml"))[0] == EXIT_CONFIG
+
+
+# ------------------------------------------------------------------ edits and takedowns
+
+
+def not_found_page(handler: Handler, count: int) -> tuple[int, bytes, dict[str, str]]:
+    """A site's "not found" page served with 200 for any unknown path (a soft 404); it
+    names the path asked for, in words no fallback list knows: only its likeness to the
+    page for a surely missing URL gives it away."""
+    links = "".join(f'<li><a href="/col/{k}/index.html">栏目{k}</a></li>' for k in range(30))
+    return (
+        200,
+        f"""<html><head><meta charset="utf-8"><title>示例市人民政府</title></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/news/index.html">政务动态</a></div>
+<div class="box"><p>很抱歉，您要访问的页面 {handler.path} 找不到了，请返回首页继续浏览。</p>
+<ul>{links}</ul></div>
+<div class="footer">版权所有：示例市人民政府 主办单位：示例市人民政府办公室
+网站标识码 1234 ICP备案号 56789 联系我们 网站地图 使用帮助 隐私声明</div></body></html>""".encode(),
+        {},
+    )
+
+
+def test_three_runs_notice_an_edit_three_takedowns_and_a_return(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """Between runs one article is edited, one answers 404, one is replaced by the site's
+    not-found page (status 200), one redirects to the home page and one answers 404 and then
+    comes back: the archive's changes say exactly that, and no takedown page is ever kept
+    as an article's text."""
+    from scraper.archive import Archive
+
+    site = make_site()
+    site.routes["/robots.txt"] = robots(b"User-agent: *\nAllow: /\n")
+    site.routes["/"] = (ROOT / "samples" / "negative" / "home.html").read_bytes()
+    site.fallback = not_found_page
+    paths = [f"/art/{n}.html" for n in range(6)]
+    for n, path in enumerate(paths):
+        site.routes[path] = article(n)
+    site.routes["/news/index.html"] = listing([(p, n, "2024-03-01") for n, p in enumerate(paths)])
+    cfg = write_config(
+        tmp_path / "s.toml",
+        {"gov": {"start_urls": [site.url("/news/index.html")], "revisit_after": 0}},
+    )
+    db = tmp_path / "a.db"
+    assert run(cfg, db)[0] == 0
+    texts = dict(rows(db, "select url, body from articles"))
+    assert len(texts) == 6
+
+    def gone(h: Handler, count: int) -> tuple[int, bytes, dict[str, str]]:
+        return 404, b"<html><body>404</body></html>", {}
+
+    def home(h: Handler, count: int) -> tuple[int, bytes, dict[str, str]]:
+        return 302, b"", {"Location": "/"}
+
+    site.routes[paths[0]] = article(0).replace("第2段".encode(), "第二段（修订）".encode())
+    site.routes[paths[1]] = gone
+    del site.routes[paths[2]]  # the fallback: the not-found page, with 200
+    site.routes[paths[3]] = home
+    site.routes[paths[4]] = gone
+    before = stamp_now()
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    between = stamp_now()
+    site.routes[paths[4]] = article(4)
+    code, _, err = run(cfg, db)
+    assert code == 0, err
+    after = stamp_now()
+    assert sum("archiver-missing" in p for p in site.paths()) == 2  # once a run with a revisit
+
+    archive = Archive.open(db)
+    try:
+        changes = sorted(
+            (c["url"].removeprefix(site.base), c["kind"], c["reason"], c["time"])
+            for c in archive.changes()
+        )
+    finally:
+        archive.close()
+    assert [c[:3] for c in changes] == [
+        ("/art/0.html", "edited", None),
+        ("/art/1.html", "withdrawn", "HTTP 404"),
+        ("/art/2.html", "withdrawn", "not-found page"),
+        ("/art/3.html", "withdrawn", "redirected to home page"),
+        ("/art/4.html", "restored", None),
+        ("/art/4.html", "withdrawn", "HTTP 404"),
+    ]
+    for _, kind, _, when in changes:  # fetch times, to the second
+        start, end = (between, after) if kind == "restored" else (before, between)
+        assert seconds(start) // 1 <= seconds(when) <= seconds(end)
+    stored = dict(rows(db, "select url, body from articles"))
+    assert len(stored) == 6  # neither the home page nor the not-found page became one
+    for n in (1, 2, 3, 4, 5):
+        assert stored[site.url(paths[n])] == texts[site.url(paths[n])]
+    assert "第二段（修订）" in stored[site.url(paths[0])]
+    marks = rows(db, "select url, withdrawn_reason from articles where withdrawn is not null")
+    assert sorted((u.removeprefix(site.base), r) for u, r in marks) == [
+        ("/art/1.html", "HTTP 404"),
+        ("/art/2.html", "not-found page"),
+        ("/art/3.html", "redirected to home page"),
+    ]
+    # a withdrawn URL stays in the frontier, due again on its schedule, not as a failure
+    frontier = dict(rows(db, "select url, error from frontier where failures = 0"))
+    assert frontier[site.url(paths[1])] == "withdrawn: HTTP 404"
+    assert frontier[site.url(paths[3])] == "withdrawn: redirected to home page"
+    assert frontier[site.url(paths[4])] is None
+
+
+def seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def stamp_now() -> str:
+    from scraper.crawl.decide import stamp
+
+    return stamp()
+
+
+def test_a_short_page_that_says_it_is_gone_is_a_not_found_page() -> None:
+    from scraper.crawl.worker import page_shape, says_missing
+
+    short = "<html><body><div>该信息已删除！</div><script>var t = 1;</script></body></html>"
+    assert says_missing(short)
+    assert says_missing("<html><body><h1>404</h1><p>您访问的页面不存在</p></body></html>")
+    assert not says_missing(article(1).decode())
+    assert not says_missing("<html><body><p>通知全文</p></body></html>")
+    # one not-found page for two missing addresses, times and counters aside
+    one = "<p>页面 /a/1.html 不存在</p><p>2024-03-01 12:00</p>"
+    two = "<p>页面 /b/22.html 不存在</p><p>2025-11-30 08:13</p>"
+    assert page_shape(one, "http://x/a/1.html") == page_shape(two, "http://x/b/22.html")
+    assert page_shape(one, "http://x/a/1.html") != page_shape(article(1).decode(), "http://x/")
+
+
+def test_the_revisit_schedule_follows_an_articles_age() -> None:
+    from dataclasses import replace
+
+    from scraper.crawl.config import SiteConfig
+    from scraper.crawl.decide import DAY, HOUR, revisit_wait, seconds_since
+
+    site = SiteConfig(name="gov", start_urls=("https://www.example.gov.cn/",))
+    assert site.revisit_after == 7 * DAY
+    table = [
+        (0.0, 6 * HOUR),
+        (47 * HOUR, 6 * HOUR),
+        (2 * DAY, DAY),
+        (6.9 * DAY, DAY),
+        (7 * DAY, 2 * DAY),
+        (29 * DAY, 2 * DAY),
+        (30 * DAY, 7 * DAY),
+        (400 * DAY, 7 * DAY),
+        (None, 7 * DAY),
+    ]
+    assert [revisit_wait(site, age) for age, _ in table] == [wait for _, wait in table]
+    # changed in the last two days: every 6 h whatever its age
+    assert revisit_wait(site, 400 * DAY, since_change=DAY) == 6 * HOUR
+    assert revisit_wait(site, 400 * DAY, since_change=3 * DAY) == 7 * DAY
+    # revisit_after is the ceiling for all
+    hourly = replace(site, revisit_after=3600.0)
+    assert revisit_wait(hourly, 0.0) == revisit_wait(hourly, 10 * DAY) == 3600.0
+    now = datetime(2024, 3, 3, tzinfo=UTC).timestamp()
+    assert seconds_since("2024-03-01", now) == 2 * DAY
+    assert seconds_since("2024-03-02T12:00:00.000000Z", now) == 12 * HOUR
+    assert seconds_since("not a date", now) is None and seconds_since(None, now) is None
+
+
+def test_a_young_article_is_due_again_sooner_than_revisit_after(
+    make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    site = make_site()
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    site.routes["/art/new.html"] = article(1, today)
+    site.routes["/art/old.html"] = article(2, "2020-01-01")
+    items = [("/art/new.html", 1, today), ("/art/old.html", 2, "2020-01-01")]
+    site.routes["/news/index.html"] = listing(items)
+    cfg = write_config(tmp_path / "s.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}})
+    db = tmp_path / "a.db"
+    assert run(cfg, db)[0] == 0
+    waits = {
+        url.removeprefix(site.base): (
+            datetime.fromisoformat(due) - datetime.fromisoformat(last)
+        ).total_seconds()
+        for url, last, due in rows(
+            db, "select url, last_fetch_at, next_fetch_at from frontier where kind = 'article'"
+        )
+    }
+    assert waits == {"/art/new.html": 6 * 3600, "/art/old.html": 7 * 86400}

@@ -946,3 +946,50 @@ def test_a_worker_that_loses_postgresql_mid_run_says_so_once_and_gives_up(
     assert lines[0].startswith(f"cannot reach PostgreSQL at {url}: "), err
     assert lines[0].endswith("; retrying, giving up after 3s"), err
     assert lines[1].startswith(f"error: gave up after 3s without PostgreSQL at {url} ("), err
+
+
+def test_workers_and_ingest_withdraw_articles_found_gone(
+    frontier: str, make_site: Callable[[], Site], tmp_path: Path
+) -> None:
+    """A second pass finds one article answering 404, one redirected to the home page and one
+    replaced by a short page saying it was deleted (status 200): the ingest withdraws each,
+    keeping its text, as a local crawl does."""
+    from scraper.archive import Archive
+
+    site = make_site()
+    site.routes["/"] = (ROOT / "samples" / "negative" / "home.html").read_bytes()
+    paths = [f"/art/{n}.html" for n in range(4)]
+    for n, path in enumerate(paths):
+        site.routes[path] = article(n)
+    site.routes["/news/index.html"] = listing([(p, n, "2024-03-01") for n, p in enumerate(paths)])
+    cfg = write_config(
+        tmp_path / "sites.toml", {"gov": {"start_urls": [site.url("/news/index.html")]}}
+    )
+    with_table = tmp_path / "with-frontier.toml"
+    with_table.write_text(f'[frontier]\nurl = "{frontier}"\n' + cfg.read_text("utf-8"), "utf-8")
+    db = tmp_path / "archive.db"
+
+    def one_pass() -> None:
+        enqueue(cfg, frontier)
+        worker = archiver("worker", "--frontier", frontier, "--until-idle", "-q")
+        ingest = archiver("crawl", "--config", str(with_table), "--db", str(db))
+        errs = finish([worker, ingest], 90)
+        assert worker.returncode == 0 and ingest.returncode == 0, errs
+
+    one_pass()
+    texts = dict(rows(db, "select url, body from articles"))
+    assert len(texts) == 4
+    site.routes[paths[1]] = lambda h, n: (404, b"<html><body>404</body></html>", {})
+    site.routes[paths[2]] = lambda h, n: (302, b"", {"Location": "/"})
+    site.routes[paths[3]] = "<html><body><p>对不起，该信息已删除！</p></body></html>".encode()
+    with psycopg.connect(frontier) as conn:
+        conn.execute("UPDATE frontier SET next_fetch_at = now() WHERE kind = 'article'")
+    one_pass()
+    with Archive.open(db) as archive:
+        changes = sorted((c["url"], c["kind"], c["reason"]) for c in archive.changes())
+    assert changes == [
+        (site.url(paths[1]), "withdrawn", "HTTP 404"),
+        (site.url(paths[2]), "withdrawn", "redirected to home page"),
+        (site.url(paths[3]), "withdrawn", "not-found page"),
+    ]
+    assert dict(rows(db, "select url, body from articles")) == texts

@@ -554,3 +554,15 @@ class Archive:
 
     def vacuum(self) -> tuple[int, int]:
         return Upkeep(self.db, self._tx, self.path).vacuum()
+
+    def revisit_dates(self, url: str) -> tuple[str | None, str | None, str | None] | None:
+        """The published date, first_seen and latest change (edited, withdrawn or restored)
+        of the article archived under ``url`` (its canonical URL, indexed): what a crawl's
+        revisit schedule goes by. None when there is none."""
+        row = self.db.execute(
+            "SELECT published, first_seen, "
+            "(SELECT max(time) FROM changes WHERE article_id = a.id) FROM articles a "
+            "WHERE canonical_url = ?",
+            [canonicalize(url)],
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None

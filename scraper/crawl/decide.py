@@ -4,11 +4,13 @@ Both crawlers hold an ``Outcome`` (a page or the error that stopped it, and what
 of it) and must decide the same things: the frontier row's new state (``revisit``), what the
 archive gets (``to_archive``), which URLs the page adds (``article_urls`` of a list page,
 ``entry_plan`` of a sitemap or feed, ``next_list_page``) and what a robots.txt answer means
-(``robots_verdict``). These are pure functions; each crawler applies them through its own
-frontier (a transaction of the archive, or a lease-checked PostgreSQL completion), so the two
-cannot drift apart. What legitimately differs comes in as arguments: ``since`` (only a local
-run has one), the previous chain count (kept in memory by a local run, in the frontier row by
-the distributed one).
+(``robots_verdict``), when an archived article is due again (``revisit_wait``) and whether a
+revisit shows it taken down (``takedown``). These are pure functions; each crawler applies
+them through its own frontier (a transaction of the archive, or a lease-checked PostgreSQL
+completion), so the two cannot drift apart. What legitimately differs comes in as arguments:
+``since`` (only a local run has one), the previous chain count (kept in memory by a local
+run, in the frontier row by the distributed one), an article's revisit wait (a local run
+knows its dates from the archive).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from scraper.crawl.config import SiteConfig
 from scraper.crawl.discover import (
     Robots,
     is_crawlable,
+    looks_like_list,
     older_than,
     robots_for_status,
     robots_head,
@@ -101,20 +105,24 @@ class Revisit:
         )
 
 
-def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
+def revisit(
+    out: Outcome, site: SiteConfig, failures: int, article_wait: float | None = None
+) -> Revisit:
     """The frontier row a page's outcome leaves (``failures``: the URL's failures so far).
 
     A refused fetch (a redirect to a private address) is due again after the revisit
     interval, a failure after its backoff (``failure_wait``), a file kept (``FILE_KINDS``)
-    not on a schedule, anything else after the revisit interval; a list page keeps its next
-    page's URL, an article not kept why it was not.
+    not on a schedule, an archived article after ``article_wait`` (``revisit_wait``), anything
+    else after the revisit interval; a list page keeps its next page's URL, an article not
+    kept why it was not.
     """
+    every = site.revisit_after
+    if article_wait is not None and out.task.kind == TaskKind.ARTICLE:
+        every = min(article_wait, every)
     page, error = out.page, out.error
     if error is not None:
         if page is None and isinstance(error, DisallowedError):
-            return Revisit(
-                VisitStatus.DISALLOWED, site.revisit_after, error=str(error)[:ERROR_CHARS]
-            )
+            return Revisit(VisitStatus.DISALLOWED, every, error=str(error)[:ERROR_CHARS])
         return Revisit(
             VisitStatus.FAILED,
             failure_wait(site, error, failures),
@@ -123,7 +131,7 @@ def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
         )
     assert page is not None
     if page.status == 304:
-        return Revisit(VisitStatus.NOT_MODIFIED, site.revisit_after)
+        return Revisit(VisitStatus.NOT_MODIFIED, every)
     if out.task.kind in FILE_KINDS:
         return Revisit(VisitStatus.OK, FILE_KEPT_WAIT)
     etag, modified = page.header("etag"), page.header("last-modified")
@@ -132,7 +140,93 @@ def revisit(out: Outcome, site: SiteConfig, failures: int) -> Revisit:
         status, error_text = VisitStatus.NOT_ARTICLE, out.article.rejected
     elif out.task.kind == TaskKind.LIST:
         next_url = out.next_url
-    return Revisit(status, site.revisit_after, False, etag, modified, error_text, next_url)
+    return Revisit(status, every, False, etag, modified, error_text, next_url)
+
+
+HOUR, DAY = 3600.0, 86400.0
+# (age under, revisit every): the first row an article's age falls under applies.
+REVISIT_BY_AGE = ((2 * DAY, 6 * HOUR), (7 * DAY, DAY), (30 * DAY, 2 * DAY))
+CHANGED_RECENTLY = 2 * DAY  # an article edited, withdrawn or restored since: every 6 h
+
+
+def revisit_wait(site: SiteConfig, age: float | None, since_change: float | None = None) -> float:
+    """Seconds until an archived article is revisited: young articles are the ones edited or
+    taken down, so they are asked often, and old ones at the site's pace.
+
+    ======================================  ============================
+    age (published, else first seen)        next visit
+    ======================================  ============================
+    under 2 days                            every 6 h
+    under 7 days                            every day
+    under 30 days                           every 2 days
+    older, or not known                     the site's ``revisit_after``
+    changed in the last 2 days              every 6 h, whatever its age
+    ======================================  ============================
+
+    (changed: edited, withdrawn or restored, as ``Archive.changes`` lists them.)
+
+    Never later than ``revisit_after``, the ceiling for all (a site's delay is untouched).
+    """
+    wait = site.revisit_after
+    if age is not None:
+        wait = next((every for under, every in REVISIT_BY_AGE if age < under), wait)
+    if since_change is not None and since_change < CHANGED_RECENTLY:
+        wait = REVISIT_BY_AGE[0][1]
+    return min(wait, site.revisit_after)
+
+
+def seconds_since(iso: str | None, now: float) -> float | None:
+    """Seconds from a stored time or date (``2024-05-01``, ``...T08:00:00Z``) to ``now``;
+    None when there is none or it cannot be read."""
+    if not iso:
+        return None
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(iso[:10])
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, now - when.timestamp())
+
+
+# ---------------------------------------------------------------- takedowns
+
+GONE_STATUSES = (404, 410)
+
+
+def is_front(url: str) -> str | None:
+    """``home page`` or ``list page`` when ``url`` is a site's home page (``/``,
+    ``/index.html``) or shaped like a list page (``discover.looks_like_list``), else None."""
+    path = urlsplit(url).path
+    if path in ("", "/") or path.lower() in ("/index.html", "/index.htm", "/index.shtml"):
+        return "home page"
+    return "list page" if looks_like_list(url) else None
+
+
+def takedown(out: Outcome) -> str | None:
+    """Why an article's fetch shows it gone, or None: ``HTTP 404``/``HTTP 410`` (5xx and
+    timeouts are failures, not takedowns), ``not-found page`` (the site's not-found page
+    with status 200, ``Outcome.missing``), or ``redirected to home page``/``... a list page``
+    (a redirect there from a URL that was neither). Such a page is never saved as the
+    article; whether an article was archived there is the archive's to say."""
+    if out.task.kind != TaskKind.ARTICLE:
+        return None
+    page, error = out.page, out.error
+    if page is None:
+        status = getattr(error, "status", None)
+        return f"HTTP {status}" if status in GONE_STATUSES else None
+    if page.status != 200:
+        return None
+    if page.final_url != page.url and is_front(out.task.url) is None:
+        front = is_front(page.final_url)
+        if front is not None:
+            return f"redirected to {'home page' if front == 'home page' else 'a list page'}"
+    if out.missing:
+        return "not-found page"
+    return None
 
 
 def to_archive(out: Outcome) -> tuple[Page | ScraperError, Article | ScraperError | None]:

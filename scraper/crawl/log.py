@@ -24,8 +24,9 @@ class Visited:
     """One URL visited (or refused before a request): what became of it.
 
     ``outcome`` is new, updated, unchanged, not_modified, not_article, older, page (a list
-    page, sitemap or feed read), failed, disallowed, attachment, image or robots; ``attempts``
-    the HTTP requests it took (each is a row of ``fetches``).
+    page, sitemap or feed read), failed, disallowed, withdrawn (an archived article found
+    gone), attachment, image or robots; ``attempts`` the HTTP requests it took (each is a
+    row of ``fetches``).
     """
 
     time: str

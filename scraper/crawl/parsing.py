@@ -32,7 +32,7 @@ from scraper.parse.links import Link, Listing, extract_list
 from scraper.parse.scripted import json_items
 from scraper.pipeline import parser_guard, safe_parse, take_attachment
 
-from .worker import Outcome, Task, fetch_task, unexpected
+from .worker import Outcome, Task, fetch_task, says_missing, unexpected
 
 
 def perform(task: Task, fetcher: Fetcher) -> Outcome:
@@ -53,9 +53,13 @@ def parse_fetched(out: Outcome, *, slim: bool = False) -> Outcome:
         parsed = _use(out.task, out.page)
     except Exception as exc:
         parsed = unexpected(out.task, exc)
+    missing = False
+    if parsed.article is not None and not parsed.article.kept and out.page.status == 200:
+        # no article where one was: the host's not-found page, or a short page saying so
+        missing = out.missing or says_missing(out.page.text)
     if slim and parsed.page is not None and out.task.kind != TaskKind.ROBOTS:
         parsed = replace(parsed, page=replace(parsed.page, text=""))
-    return replace(parsed, answered=out.answered)
+    return replace(parsed, answered=out.answered, missing=missing)
 
 
 def _use(task: Task, page: Page) -> Outcome:

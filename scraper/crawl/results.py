@@ -21,12 +21,21 @@ from scraper.archive import host_key
 from scraper.crashpoints import crashpoint
 from scraper.crawl.config import SiteConfig
 from scraper.errors import FetchError
-from scraper.models import AttachmentFile, FetchAttempt, FrontierItem, NewUrl, TaskKind
+from scraper.models import (
+    AttachmentFile,
+    FetchAttempt,
+    FrontierItem,
+    NewUrl,
+    Page,
+    TaskKind,
+    VisitStatus,
+)
 from scraper.parse.links import Listing
 from scraper.pipeline import Counters, Kind, Store, record
 
 from .decide import (
     FILE_KINDS,
+    Revisit,
     RobotsVerdict,
     entry_plan,
     file_kept,
@@ -34,8 +43,11 @@ from .decide import (
     list_news,
     next_list_page,
     revisit,
+    revisit_wait,
     robots_verdict,
+    seconds_since,
     stamp,
+    takedown,
     to_archive,
 )
 from .frontier import Frontier
@@ -54,6 +66,10 @@ class CrawlState(Store, Frontier, Protocol):
         self, got: AttachmentFile, content: bytes | None, attempts: Sequence[FetchAttempt]
     ) -> list[int]: ...
     def pending_images(self, ident: int) -> list[str]: ...
+    def withdraw(
+        self, url: str, reason: str, time: str, attempts: Sequence[FetchAttempt], page: Page | None
+    ) -> int | None: ...
+    def revisit_dates(self, url: str) -> tuple[str | None, str | None, str | None] | None: ...
     def keep_image(
         self,
         url: str,
@@ -139,6 +155,9 @@ class Results:
             return self._file_done(out, item)
         at = time.time()
         now = stamp(at)
+        reason = takedown(out)
+        if reason is not None and (gone := self._withdraw(out, reason, at)) is not None:
+            return gone
         row = revisit(out, site, item.failures)
         got, parsed = to_archive(out)
         done = record(
@@ -155,10 +174,15 @@ class Results:
             return done.kind.value
         assert page is not None
         if done.kind is Kind.NOT_MODIFIED:
+            if task.kind == TaskKind.ARTICLE:
+                row = revisit(out, site, item.failures, self._article_wait(site, task.url, at))
             if task.kind == TaskKind.LIST:  # nothing new; the stored next page may still be due
                 self._follow_next(item, site, item.next_url, news=False, all_old=False, now=now)
             self.state.frontier_done(task.url, row.visit(at))
             return done.kind.value
+        if task.kind == TaskKind.ARTICLE and done.kind is not Kind.NOT_ARTICLE:
+            url = done.saved.article.canonical_url if done.saved is not None else task.url
+            row = revisit(out, site, item.failures, self._article_wait(site, url, at))
         visit = row.visit(at)
         if done.saved is not None:
             # saved, its frontier row not yet written, neither committed (crashpoints.py)
@@ -175,6 +199,42 @@ class Results:
                 visit = replace(visit, error=note)
         self.state.frontier_done(task.url, visit)
         return done.kind.value
+
+    def _withdraw(self, out: Outcome, reason: str, at: float) -> str | None:
+        """An article's revisit found it gone (``decide.takedown``): mark the archived article
+        withdrawn, keeping its text, the fetch and the page that answered, with its frontier
+        row due again on its schedule (not a failure's backoff), so that a return is noticed.
+        None when no article is archived there: the outcome goes the usual way, except that a
+        not-found or home page is never kept as an article."""
+        task, site, page = out.task, out.task.site, out.page
+        assert task.item is not None
+        attempts = page.attempts if page is not None else getattr(out.error, "attempts", ())
+        # when it was seen gone: the time of the fetch that showed it, as an edit's
+        when = page.fetched_at if page is not None else (attempts[-1].time if attempts else "")
+        ident = self.state.withdraw(task.url, reason, when or stamp(at), attempts, page)
+        if ident is None:
+            if page is None:
+                return None
+            self.state.record_page(page)
+            self.counts.not_article += 1
+            row = Revisit(VisitStatus.NOT_ARTICLE, site.revisit_after, error=reason)
+            self.state.frontier_done(task.url, row.visit(at))
+            return VisitStatus.NOT_ARTICLE.value
+        wait = self._article_wait(site, task.url, at)
+        status = VisitStatus.FAILED if page is None else VisitStatus.NOT_ARTICLE
+        row = Revisit(status, wait, error=f"withdrawn: {reason}")
+        self.state.frontier_done(task.url, row.visit(at, article_id=ident))
+        return "withdrawn"
+
+    def _article_wait(self, site: SiteConfig, url: str, at: float) -> float:
+        """When the article archived under ``url`` is due again (``decide.revisit_wait``)."""
+        dates = self.state.revisit_dates(url)
+        if dates is None:
+            return site.revisit_after
+        published, first_seen, changed = dates
+        age = seconds_since(published, at)
+        age = age if age is not None else seconds_since(first_seen, at)
+        return revisit_wait(site, age, seconds_since(changed, at))
 
     def _queue_files(self, site: SiteConfig, ident: int, now: str) -> None:
         """Queue what a saved article carries and the archive lacks (``decide.file_urls``):

@@ -387,7 +387,10 @@ class Crawl:
                     h, Task(robots_url(item.url), TaskKind.ROBOTS, site, fetch_settings(site))
                 )
                 continue
-            headers = decide.conditional_headers(item.etag, item.last_modified)
+            headers: tuple[tuple[str, str], ...] = ()
+            if item.status in (VisitStatus.OK, VisitStatus.NOT_MODIFIED):
+                # not after a failure or a takedown: a 304 must not stand for a page not seen
+                headers = decide.conditional_headers(item.etag, item.last_modified)
             task = Task(item.url, item.kind, site, fetch_settings(site), item, headers)
             self._counts.dispatched += 1
             self._submit(h, task)

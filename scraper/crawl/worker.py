@@ -9,8 +9,11 @@ archive. Tasks and outcomes are plain data, so they cross process boundaries as 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
+import re
+import secrets
 import ssl
 import threading
 import time
@@ -23,7 +26,7 @@ from urllib.parse import urlsplit
 from scraper.crawl.config import SiteConfig, json_list_of
 from scraper.errors import ScraperError
 from scraper.fetch import Fetcher, FetchSettings, tls_context
-from scraper.models import AttachmentFile, FrontierItem, Page, TaskKind
+from scraper.models import AttachmentFile, FrontierItem, Page, TaskKind, VisitStatus
 from scraper.urls import form_post
 
 if TYPE_CHECKING:  # the fetching side never parses: these modules stay out of its processes
@@ -56,6 +59,9 @@ class Outcome:
     prepared: Prepared | None = None  # what the archive derives from page and article
     attachment: AttachmentFile | None = None  # an attachment's kind and text
     answered: float = 0.0  # time.time() when the fetch ended: the host's delay counts from it
+    # An article's revisit answered with the site's "not found" page (and the parser agreed
+    # it is no article): the host's page for a surely missing URL, or a short page saying so.
+    missing: bool = False
 
 
 class Fetchers:
@@ -122,7 +128,93 @@ def fetch_task(task: Task, fetcher: Fetcher) -> Outcome:
             page = fetcher.fetch(task.url, headers=headers)
     except ScraperError as exc:
         return Outcome(task, error=exc, answered=time.time())
-    return Outcome(task, page, answered=time.time())
+    missing = False
+    if revisits_article(task) and page.status == 200:
+        missing = page_shape(page.text, page.final_url) == missing_shape(task, fetcher)
+    return Outcome(task, page, answered=time.time(), missing=missing)
+
+
+# ---------------------------------------------------------------- a site's "not found" page
+# Many sites answer a missing page with their "not found" page and status 200 (a soft 404). A
+# revisit of an archived article compares its answer with what the host serves for a URL that
+# surely does not exist, fetched once per host (per worker process, so once a run).
+
+_missing: dict[str, str | None] = {}  # host -> the shape of its not-found page (None: a real 404)
+_missing_lock = threading.Lock()
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>|&\w+;|&#\w+;", re.S | re.I)
+_NOISE = re.compile(r"[\d\s]+")
+# What a short not-found page says (the fallback when the host's own page is not recognised).
+MISSING_WORDS = (
+    "该信息已删除",
+    "信息已删除",
+    "已被删除",
+    "已删除",
+    "页面不存在",
+    "信息已过期",
+    "您访问的页面不存在",
+    "页面未找到",
+    "找不到页面",
+    "不存在或已",
+    "404",
+    "not found",
+)
+MISSING_TEXT_CHARS = 300  # a page with more visible text than this is not "short"
+REVISITED = frozenset(
+    {VisitStatus.OK, VisitStatus.NOT_MODIFIED, VisitStatus.NOT_ARTICLE, VisitStatus.FAILED}
+)
+
+
+def revisits_article(task: Task) -> bool:
+    """A revisit of an article's URL by a local crawl (not its first visit): it may hold an
+    archived article, or one found gone before."""
+    item = task.item
+    return task.kind == TaskKind.ARTICLE and item is not None and item.status in REVISITED
+
+
+def visible_text(html: str) -> str:
+    """A page's text without markup, scripts, digits or spaces: what its reader sees, with
+    what changes between two answers of one not-found page (times, counters) left out."""
+    return _NOISE.sub("", _TAGS.sub(" ", html))
+
+
+def page_shape(html: str, url: str) -> str:
+    """A page's normalised text, hashed; the asked-for address (which a not-found page may
+    repeat) left out."""
+    path = urlsplit(url).path
+    text = html.replace(url, "")
+    text = text.replace(path, "") if len(path) > 1 else text
+    return hashlib.sha1(visible_text(text).encode()).hexdigest()
+
+
+def says_missing(html: str) -> bool:
+    """A short page that says it is gone (该信息已删除, 页面不存在 ... ``MISSING_WORDS``)."""
+    text = _TAGS.sub(" ", html)
+    short = _NOISE.sub("", text)
+    if len(short) > MISSING_TEXT_CHARS:
+        return False
+    lowered = " ".join(text.split()).lower()
+    return any(word in lowered for word in MISSING_WORDS)
+
+
+def missing_shape(task: Task, fetcher: Fetcher) -> str | None:
+    """The shape of the page ``task``'s host serves for a surely missing URL, learnt once:
+    None when it answers such a URL with an error (as it should). Asked after the site's
+    delay, so the host still gets one request at a time, spaced as configured."""
+    parts = urlsplit(task.url)
+    host = parts.netloc.lower()
+    with _missing_lock:
+        if host in _missing:
+            return _missing[host]
+    time.sleep(task.site.delay)
+    probe = f"{parts.scheme}://{parts.netloc}/{secrets.token_hex(8)}-archiver-missing.html"
+    try:
+        page = fetcher.fetch(probe)
+        shape = page_shape(page.text, page.final_url) if page.status == 200 else None
+    except ScraperError:
+        shape = None
+    with _missing_lock:
+        _missing[host] = shape
+    return shape
 
 
 class TaskQueue(Protocol):
@@ -151,6 +243,8 @@ class WorkerPool:
     ) -> None:
         self._results = results
         self._parse = parse
+        with _missing_lock:  # a run learns each host's not-found page afresh
+            _missing.clear()
         self._fetched: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._fetching = threading.Thread(
             target=fetch_all, args=(tasks, self._fetched.put, fetchers, threads), daemon=True

@@ -18,6 +18,7 @@ from scraper.crawl.decide import (
     next_list_page,
     revisit,
     robots_verdict,
+    takedown,
     to_archive,
 )
 from scraper.crawl.discover import is_crawlable
@@ -117,6 +118,11 @@ class _Plan:
         if self.claim.candidate.kind in FILE_KINDS:
             tx.push(self.claim.candidate.kind, url, *encode_file(out))
             return
+        reason = takedown(out)
+        if reason is not None:  # the ingest withdraws the archived article, if there is one
+            attempts = out.error.attempts if isinstance(out.error, FetchError) else ()
+            tx.push("withdrawn", url, *encode_result(out.page, attempts=attempts, reason=reason))
+            return
         got, parsed = to_archive(out)
         if isinstance(got, ScraperError):
             if isinstance(got, FetchError):
@@ -160,7 +166,12 @@ def _plan(claim: Claim, out: Outcome, site: SiteConfig) -> _Plan:
         next_url = out.next_url
     elif c.kind in (TaskKind.SITEMAP, TaskKind.FEED):
         plan.entries = entry_plan(site, out, c.depth)
-    elif c.kind == TaskKind.ARTICLE and out.article is not None and out.article.kept:
+    elif (
+        c.kind == TaskKind.ARTICLE
+        and out.article is not None
+        and out.article.kept
+        and takedown(out) is None  # a home page it was redirected to carries nothing
+    ):
         # each file once: the frontier keeps a fetched one (archive.db is the ingest's)
         attachments = [d.url for d in out.article.attachments]
         plan.files = file_urls(site, attachments, [i.url for i in out.article.images], due=False)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scraper.archive import Archive
 from scraper.archive.prepare import Prepared
@@ -19,7 +20,7 @@ from scraper.crawl.frontier_pg import FrontierUnavailable, Result
 from scraper.crawl.rules import figures, summary_line
 from scraper.errors import DisallowedError, FetchError, LockError, ParseError, ScraperError
 from scraper.models import Article, FetchAttempt, RunOutcome, TaskKind
-from scraper.pipeline import Counters, record
+from scraper.pipeline import Counters, Kind, record
 
 from .console import Console, Log, _duration, _Watch, no_log
 from .link import Link
@@ -183,6 +184,24 @@ class Ingest:
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
 
+    def _withdraw(self, result: Result, data: dict[str, Any], pages: Counters) -> list[str]:
+        """An article's revisit found it gone (``decide.takedown``): withdraw the archived
+        article; with none there, a 404 is a failed fetch and a not-found or home page a page
+        that is not an article, as a local crawl keeps them."""
+        page = decode_page(data["page"], result.content) if "page" in data else None
+        attempts = tuple(FetchAttempt(**a) for a in data.get("attempts", ()))
+        attempts = page.attempts if page is not None else attempts
+        when = page.fetched_at if page is not None else (attempts[-1].time if attempts else "")
+        reason = str(data["reason"])
+        if self.archive.withdraw(result.url, reason, when or stamp(), attempts, page) is not None:
+            return ["pages"]
+        if page is None:
+            record(self.archive, FetchError(reason, attempts=attempts), None, pages)
+        else:
+            self.archive.record_page(page)
+            pages.count(Kind.NOT_ARTICLE)
+        return ["pages"]
+
     def _apply(self, result: Result, pages: Counters) -> list[str]:
         """Write one result through the pipeline, counting its page in ``pages``; the run's
         other figures it moves (results, found, pages)."""
@@ -205,6 +224,8 @@ class Ingest:
             error = DisallowedError if data.get("disallowed") else FetchError
             record(self.archive, error(reason, attempts=attempts), None, pages)
             return [*names, "pages"]
+        if result.kind == "withdrawn":
+            return [*names, *self._withdraw(result, data, pages)]
         page = decode_page(data["page"], result.content)
         parsed: Article | ScraperError | None = None
         prepared = None

@@ -24,6 +24,7 @@ def encode_result(
     found: int = 0,
     failed: bool = False,
     disallowed: bool = False,
+    reason: str | None = None,
 ) -> tuple[bytes, bytes | None]:
     """A result as (JSON payload, raw bytes): the page without its bytes and decoded text.
 
@@ -33,6 +34,8 @@ def encode_result(
     data: dict[str, Any] = {"found": found, "failed": failed}
     if disallowed:  # refused (a redirect to a private address): not a failure
         data["disallowed"] = True
+    if reason is not None:  # why an article's revisit shows it gone (``decide.takedown``)
+        data["reason"] = reason
     if page is not None:
         meta = asdict(page)
         del meta["content"], meta["text"]
