@@ -150,6 +150,10 @@ class _RefusingServer(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet: the fetcher hangs up on a 403 without reading its body, and the server's
+        traceback for that would land in the stderr the test reads (CliRunner captures it)."""
+
 
 @pytest.fixture
 def refusing() -> Iterator[_RefusingServer]:

@@ -351,6 +351,8 @@ class _Site:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # quiet when a client hangs up on a 404 without reading it: tests read stderr
+        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.base = f"http://127.0.0.1:{self.httpd.server_port}"
 
