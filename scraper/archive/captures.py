@@ -103,10 +103,12 @@ class Captures:
         sha: str | None,
         ident: int | None,
         page: Page | None = None,
-    ) -> None:
+    ) -> int | None:
         """One ``fetches`` row per attempt; the successful last one carries the page's
-        headers (as JSON) and links to its raw bytes and article."""
+        headers (as JSON) and links to its raw bytes and article. The last row's id (the
+        evidence a withdrawal names), None for no attempts."""
         last = len(attempts) - 1
+        rowid: int | None = None
         for i, a in enumerate(attempts):
             ok = i == last and a.error is None
             wire: tuple[str | None, ...] = (None, None, None, None)
@@ -117,14 +119,15 @@ class Captures:
                     json.dumps([list(h) for h in page.headers], ensure_ascii=False),
                     json.dumps([list(h) for h in page.request_headers], ensure_ascii=False),
                 )
-            self.db.execute(
+            rowid = self.db.execute(
                 _INSERT_FETCH,
                 [
                     a.url, a.time, a.status, a.final_url, a.bytes, a.encoding, a.elapsed,
                     a.error, a.etag, a.last_modified, sha if ok else None,
                     ident if ok else None, *wire,
                 ],
-            )  # fmt: skip
+            ).lastrowid  # fmt: skip
+        return rowid
 
     def raw_page(self, sha256: str) -> bytes | None:
         """The original bytes of a stored page, for re-parsing without the network."""

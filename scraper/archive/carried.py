@@ -24,26 +24,31 @@ class Carried:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def put(self, ident: int, article: Article) -> bool:
-        """Bring the article's rows in line with its page; whether anything changed."""
-        changed = self._put_images(ident, article)
-        changed |= self._put_related(ident, article)
-        return self._put_attachments(ident, article) or changed
-
-    def _put_images(self, ident: int, article: Article) -> bool:
-        rows = self.db.execute(
-            "SELECT url, alt, caption FROM images WHERE article_id = ? ORDER BY position", [ident]
-        ).fetchall()
-        wanted = [(i.url, i.alt, i.caption) for i in article.images]
-        if [tuple(r) for r in rows] == wanted:
+    def put(self, ident: int, article: Article, *, new: bool = False) -> bool:
+        """Bring the article's rows in line with its page; whether anything changed. A ``new``
+        article has no rows yet: nothing is read (the crawl's writer saves one per page)."""
+        if new and not (article.images or article.related or article.attachments):
             return False
-        kept = {
-            r[0]: r[1:]
-            for r in self.db.execute(
-                "SELECT url, sha256, size, error FROM images WHERE article_id = ?", [ident]
-            )
-        }
-        self.db.execute("DELETE FROM images WHERE article_id = ?", [ident])
+        changed = self._put_images(ident, article, new)
+        changed |= self._put_related(ident, article, new)
+        return self._put_attachments(ident, article, new) or changed
+
+    def _put_images(self, ident: int, article: Article, new: bool) -> bool:
+        rows = (
+            []
+            if new
+            else self.db.execute(
+                "SELECT url, alt, caption, sha256, size, error FROM images WHERE article_id = ? "
+                "ORDER BY position",
+                [ident],
+            ).fetchall()
+        )
+        wanted = [(i.url, i.alt, i.caption) for i in article.images]
+        if [tuple(r[:3]) for r in rows] == wanted:
+            return False
+        kept = {r[0]: tuple(r[3:]) for r in rows}
+        if rows:
+            self.db.execute("DELETE FROM images WHERE article_id = ?", [ident])
         for position, (url, alt, caption) in enumerate(wanted, 1):
             sha, size, error = kept.get(url, (None, None, None))
             self.db.execute(
@@ -52,27 +57,37 @@ class Carried:
             )
         return True
 
-    def _put_related(self, ident: int, article: Article) -> bool:
-        rows = self.db.execute(
-            "SELECT url, kind, name FROM related WHERE article_id = ? ORDER BY url, kind", [ident]
-        ).fetchall()
+    def _put_related(self, ident: int, article: Article, new: bool) -> bool:
+        rows = (
+            []
+            if new
+            else self.db.execute(
+                "SELECT url, kind, name FROM related WHERE article_id = ? ORDER BY url, kind",
+                [ident],
+            ).fetchall()
+        )
         wanted = sorted({(d.url, str(d.kind), d.name) for d in article.related})
         if [tuple(r) for r in rows] == wanted:
             return False
-        self.db.execute("DELETE FROM related WHERE article_id = ?", [ident])
+        if rows:
+            self.db.execute("DELETE FROM related WHERE article_id = ?", [ident])
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO related (article_id, url, kind, name) VALUES (?, ?, ?, ?)",
             [(ident, *row) for row in wanted],
         )
         return True
 
-    def _put_attachments(self, ident: int, article: Article) -> bool:
-        rows = {
-            str(r[1]): (int(r[0]), int(r[2]), r[3])
-            for r in self.db.execute(
-                "SELECT id, url, position, name FROM attachments WHERE article_id = ?", [ident]
-            )
-        }
+    def _put_attachments(self, ident: int, article: Article, new: bool) -> bool:
+        rows = (
+            {}
+            if new
+            else {
+                str(r[1]): (int(r[0]), int(r[2]), r[3])
+                for r in self.db.execute(
+                    "SELECT id, url, position, name FROM attachments WHERE article_id = ?", [ident]
+                )
+            }
+        )
         wanted = {d.url: (position, d.name) for position, d in enumerate(article.attachments, 1)}
         changed = False
         for url, (rowid, position, name) in rows.items():

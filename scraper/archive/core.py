@@ -168,7 +168,7 @@ class Archive:
                 if old is None or old["title"] != row["title"] or old["body"] != row["body"]:
                     index = (prepared.title_index, prepared.body_index)
                     self._search.put(ident, row["title"], row["body"], old, index)
-                self._carried.put(ident, article)
+                self._carried.put(ident, article, new=old is None)
                 for work, joined in touched:
                     self._works.refresh(work, now, joined)
                 self._captures.record(page.attempts, sha, ident, page)
@@ -251,8 +251,9 @@ class Archive:
                 got = replace(got, sha256=sha) if content else got
                 replaced = self._carried.replaced(got)
                 for ident in replaced:
-                    old = self.db.execute("SELECT * FROM articles WHERE id = ?", [ident])
-                    row = dict(zip([c[0] for c in old.description], old.fetchone(), strict=True))
+                    row = self._articles.get(ident)
+                    if row is None:
+                        continue
                     kept = self._versions.keep(row, got.fetched_at, self._attachment_state(ident))
                     self._changes.add(
                         ident, ChangeKind.EDITED, got.fetched_at, "attachment replaced", None, kept
@@ -304,11 +305,7 @@ class Archive:
                     return None
                 ident = int(found["id"])
                 sha = self._captures.store_raw(page.content) if page is not None else None
-                before = self.db.execute("SELECT coalesce(max(id), 0) FROM fetches").fetchone()[0]
-                self._captures.record(tuple(attempts), sha, ident, page)
-                fetch = self.db.execute(
-                    "SELECT max(id) FROM fetches WHERE id > ?", [before]
-                ).fetchone()[0]
+                fetch = self._captures.record(tuple(attempts), sha, ident, page)
                 self._changes.withdraw(ident, time, reason, fetch)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
