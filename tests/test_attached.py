@@ -88,3 +88,27 @@ def test_a_menu_entry_named_for_interpretations_is_not_one() -> None:
     first, last = body_span(doc)
     _, related = find_links(doc, first, last, BASE)
     assert SITE + "/zcjd/" not in {link.url for link in related}
+
+
+def test_of_pictures_in_a_row_only_the_last_takes_the_line_under_them() -> None:
+    doc = build(
+        "<html><body><p>正文第一段，介绍活动的情况。</p>"
+        '<p><img src="/a.jpg"></p><p><img src="/b.jpg"></p>'
+        '<p style="text-align:center">图为活动现场。</p><p>正文最后一段。</p></body></html>'
+    )
+    images = find_images(doc, 0, len(doc.lines) - 1, BASE)
+    assert [(i.url.rsplit("/", 1)[-1], i.caption) for i in images] == [
+        ("a.jpg", None),
+        ("b.jpg", "图为活动现场。"),
+    ]
+
+
+def test_a_document_link_after_the_body_is_an_attachment_only_under_an_attachment_line() -> None:
+    page = (
+        "<html><body><p>各市人民政府：</p><p>请认真贯彻执行。</p>"
+        '<div class="side"><a href="/ads/rates.pdf">品牌广告</a></div>'
+        '<p>附件下载：</p><p><a href="/files/plan.pdf">实施方案</a></p></body></html>'
+    )
+    doc = build(page)
+    attachments, _ = find_links(doc, 0, 1, BASE)
+    assert [a.url for a in attachments] == [SITE + "/files/plan.pdf"]

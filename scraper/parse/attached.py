@@ -19,6 +19,7 @@ ATTACHMENT_EXTENSIONS = frozenset(
     | {"zip", "rar", "7z", "txt", "rtf"}
 )
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,4})$")
+_ATTACHMENT_BLOCK = re.compile(r"附\s*件|附\s*表|下\s*载")
 _ATTACHMENT_TEXT = re.compile(r"^附件\s*\d*\s*[:：.、]?")
 TRAILER_LINES = 30  # lines after the body searched for 附件 and 相关解读 blocks
 # An interpretation names itself: 《…》解读, 政策解读：…, 图解…, 一图读懂…, …答记者问.
@@ -54,14 +55,17 @@ def find_images(doc: Doc, first: int, last: int, base: str) -> tuple[Image, ...]
     too, an image closing the body), in order, each once, with absolute http(s) URLs."""
     out: list[Image] = []
     seen: set[str] = set()
-    for src, alt, title, line, elem in doc.images:
+    for n, (src, alt, title, line, elem) in enumerate(doc.images):
         if not first <= line <= last + 1:
             continue
         url = absolute(base, src)
         if not url or not is_web_url(url) or url in seen:
             continue
         seen.add(url)
-        out.append(Image(url, alt or title or None, _caption(doc, line, last, elem)))
+        # a caption is the line under its picture: of pictures in a row, the last one's
+        below = n + 1 == len(doc.images) or doc.images[n + 1][3] != line
+        caption = _caption(doc, line, last, elem) if below else None
+        out.append(Image(url, alt or title or None, caption))
     return tuple(out)
 
 
@@ -92,11 +96,17 @@ def find_links(
     attachments: list[DocLink] = []
     related: list[DocLink] = []
     seen: set[str] = set()
+    # After the body, files count from an 附件 (or 下载) line on: a document link further down
+    # a page without one is a sidebar's or an advertiser's, not this article's.
+    block = next(
+        (i for i in range(last + 1, end + 1) if _ATTACHMENT_BLOCK.search(doc.lines[i].text)),
+        end + 1,
+    )
     for href, text, line in doc.links:
         if not start <= line <= end:
             continue
         # what the link is, from its own href and text, before the (costlier) absolute URL
-        attached = _extension(href, text) is not None
+        attached = _extension(href, text) is not None and (line <= last or line >= block)
         kind = LinkKind.ATTACHMENT if attached else _related_kind(doc, text, line)
         if kind is None:
             continue
