@@ -220,7 +220,9 @@ def parse_page(html: str, url: str) -> Article:
     verdict = judge(doc, body, url, headline, html)
     record = find_record([ln.text for ln in lines[:limit]])
     images = find_images(doc, first_body, body_end, url)
-    attachments, related = find_links(doc, first_body, body_end, url, title_line=title_line)
+    attachments, related = find_links(
+        doc, first_body, body_end, url, title_line=title_line, container_end=content.end
+    )
     return Article(
         url=url,
         canonical_url=canonical,

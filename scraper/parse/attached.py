@@ -87,7 +87,13 @@ def _caption(doc: Doc, line: int, last: int, image_elem: int) -> str | None:
 
 
 def find_links(
-    doc: Doc, first: int, last: int, base: str, *, title_line: int | None = None
+    doc: Doc,
+    first: int,
+    last: int,
+    base: str,
+    *,
+    title_line: int | None = None,
+    container_end: int | None = None,
 ) -> tuple[tuple[DocLink, ...], tuple[DocLink, ...]]:
     """The attachments and the related documents (interpretations, the policy explained)
     linked from the body or the lines just after it: ``(attachments, related)``."""
@@ -96,8 +102,9 @@ def find_links(
     attachments: list[DocLink] = []
     related: list[DocLink] = []
     seen: set[str] = set()
-    # After the body, files count from an 附件 (or 下载) line on: a document link further down
-    # a page without one is a sidebar's or an advertiser's, not this article's.
+    # After the body, files count inside the body's own block (``container_end``: its first
+    # line past it) or from an 附件 (or 下载) line on: a document link further down a page
+    # without one is a sidebar's or an advertiser's, not this article's.
     block = next(
         (i for i in range(last + 1, end + 1) if _ATTACHMENT_BLOCK.search(doc.lines[i].text)),
         end + 1,
@@ -106,7 +113,10 @@ def find_links(
         if not start <= line <= end:
             continue
         # what the link is, from its own href and text, before the (costlier) absolute URL
-        attached = _extension(href, text) is not None and (line <= last or line >= block)
+        inside = (
+            line <= last or line >= block or (container_end is not None and line < container_end)
+        )
+        attached = _extension(href, text) is not None and inside
         kind = LinkKind.ATTACHMENT if attached else _related_kind(doc, text, line)
         if kind is None:
             continue
