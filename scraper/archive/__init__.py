@@ -4,10 +4,12 @@
 ``articles``, ``captures`` (raw pages and fetches), ``works``, ``versions``, ``search`` (the
 full-text index) and ``crawlstate`` (frontier, hosts, runs); ``Archive.save`` calls them in
 turn. ``schema`` holds one migration per version and applies them; ``connect`` opens the file;
-``base`` has the transactions and the error kinds. ``dedup`` (fingerprints, MinHash, LSH
-band keys), ``textindex`` (the bigram text the search index holds), ``vectors`` (the only
-numpy importer: their per-character passes) and ``prepare`` (what a worker derives from an
-article before the archive writes it) are pure and need no database.
+``db`` is the connection the parts share (reading needs no sqlite-utils: the first write
+through a table imports it); ``base`` has the transactions and the error kinds. ``dedup``
+(fingerprints, MinHash, LSH band keys), ``textindex`` (the bigram text the search index
+holds), ``vectors`` (the only numpy importer: their per-character passes, loaded by the first
+that runs) and ``prepare`` (what a worker derives from an article before the archive writes
+it) are pure and need no database.
 
 The names below are loaded on first use: a parsing process imports ``prepare`` through this
 package and must not pull in SQLite with it.

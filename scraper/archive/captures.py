@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from scraper.archive.prepare import RAW_COMPRESSION
 from scraper.models import FetchAttempt, Page
+
+from .db import Database
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ _INSERT_FETCH = (
 class Captures:
     """Storing raw pages and fetches, and reading them back (captures, for WARC files)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def store_raw(

@@ -13,9 +13,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
-
 from .base import site_since
+from .db import Database
 
 
 class ChangeKind(StrEnum):
@@ -27,7 +26,7 @@ class ChangeKind(StrEnum):
 class Changes:
     """The ``changes`` rows and the articles' ``withdrawn`` mark."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(

@@ -7,15 +7,14 @@ import sqlite3
 import time
 from pathlib import Path
 
-import sqlite_utils
-
 from scraper.errors import ArchiveError
 
 from .base import busy_timeout, is_busy
+from .db import Database
 from .schema import SCHEMA_VERSION, newer_schema, not_an_archive, schema_version
 
 
-def connect(path: str, readonly: bool) -> sqlite_utils.Database:
+def connect(path: str, readonly: bool) -> Database:
     """The archive's one connection (autocommit: transactions are ours), its pragmas set."""
     cache_mb = _cache_mb()
     timeout = busy_timeout()
@@ -25,7 +24,7 @@ def connect(path: str, readonly: bool) -> sqlite_utils.Database:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-    db = sqlite_utils.Database(conn)
+    db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     db.execute("PRAGMA foreign_keys = ON")
     # Band keys and hash ids land in random places of their indexes: a cache that holds
@@ -35,7 +34,7 @@ def connect(path: str, readonly: bool) -> sqlite_utils.Database:
     return db
 
 
-def prepare_for_writing(db: sqlite_utils.Database, path: str) -> None:
+def prepare_for_writing(db: Database, path: str) -> None:
     """WAL mode and its sync level, on a file (not ``:memory:``)."""
     if path == ":memory:":
         return
@@ -45,7 +44,7 @@ def prepare_for_writing(db: sqlite_utils.Database, path: str) -> None:
     db.execute("PRAGMA synchronous = NORMAL")
 
 
-def check_is_archive(db: sqlite_utils.Database, path: str, readonly: bool) -> None:
+def check_is_archive(db: Database, path: str, readonly: bool) -> None:
     """Refuse a SQLite file that is not an archive (before anything is written to it).
 
     An archive has ``user_version`` 1 or more and an ``articles`` table; a new archive is an
@@ -66,7 +65,7 @@ def check_is_archive(db: sqlite_utils.Database, path: str, readonly: bool) -> No
     raise not_an_archive(path)
 
 
-def check_readable_schema(db: sqlite_utils.Database, path: str) -> None:
+def check_readable_schema(db: Database, path: str) -> None:
     """A read-only archive must be of this schema: it cannot be migrated."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:

@@ -19,20 +19,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlite_utils
-
 from scraper.errors import ArchiveError
 from scraper.models import FrontierItem, HostState, NewUrl, Visit
 from scraper.urls import canonicalize
 
 from .base import Transactions
+from .db import Database
 
 
 class Frontier:
     """The URLs a crawl knows (``frontier``), its hosts' politeness (``hosts``), and the
     distributed crawl's results already written (``frontier_results``)."""
 
-    def __init__(self, db: sqlite_utils.Database, transactions: Transactions) -> None:
+    def __init__(self, db: Database, transactions: Transactions) -> None:
         self.db = db
         self._write = transactions.named
 
@@ -192,7 +191,7 @@ class Frontier:
 class Runs:
     """One ``runs`` row per ``archiver crawl``: its sites, process, figures and outcome."""
 
-    def __init__(self, db: sqlite_utils.Database, transactions: Transactions) -> None:
+    def __init__(self, db: Database, transactions: Transactions) -> None:
         self.db = db
         self._write = transactions.named
 
@@ -216,8 +215,10 @@ class Runs:
         values = {k: v for k, v in figures.items() if k in allowed}
         if not values:
             return
+        from sqlite_utils.db import NotFoundError  # a write: sqlite-utils is loaded for it
+
         # no such run: nothing to update (sqlite-utils reads the row first, and says so)
-        with self._write(), contextlib.suppress(sqlite_utils.db.NotFoundError):
+        with self._write(), contextlib.suppress(NotFoundError):
             self.db.table("runs").update(run_id, values)
 
     def close(self, run_id: int, finished: str, outcome: str, exit_code: int) -> bool:

@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from operator import eq
 from typing import TypeVar
 
-from scraper.archive import vectors
-
 __all__ = [
     "BANDS",
     "MIN_CHARS",
@@ -199,6 +197,8 @@ def _window_hashes(text: str) -> list[int]:
     A text shorter than a shingle is padded with U+0000 (which normalization never leaves)
     to one window.
     """
+    from scraper.archive import vectors  # numpy: loaded by the first article grouped
+
     hashes: list[int] = vectors.window_hashes(_padded(text), _MULTIPLIERS).tolist()
     return hashes
 
@@ -218,6 +218,8 @@ def _signature_of(text: str) -> Signature:
     """
     if not text:
         return Signature((_EMPTY,) * NUM_PERM, 0)
+    from scraper.archive import vectors
+
     values = vectors.bin_minima(vectors.window_hashes(_padded(text), _MULTIPLIERS), _BIN_STARTS)
     return Signature(tuple(values), len(text))
 
@@ -260,6 +262,8 @@ def band_keys(sig: Signature) -> list[int]:
     """
     if sig.length < MIN_CHARS:
         return []
+    from scraper.archive import vectors
+
     return vectors.mix_rows(sig.values, _BAND_ROW_MULT, _BAND_OFFSET)
 
 
@@ -271,6 +275,8 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def similarities(sig: Signature, stored: list[bytes]) -> list[float]:
     """``similarity(sig, signature_from_bytes(b))`` for each of ``stored``, in one pass."""
+    from scraper.archive import vectors
+
     values = [_unpack(data)[1] for data in stored]
     return [n / NUM_PERM for n in vectors.equal_counts(sig.values, values)]
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
+from .db import Database
 
 # The fields a version keeps that a reader would call the document (versions.py keeps a
 # version when one of them changes).
@@ -31,7 +31,7 @@ _COLUMNS = ", ".join(TEXT_FIELDS)
 
 
 def edit_texts(
-    db: sqlite_utils.Database, article_id: int, version_id: int | None
+    db: Database, article_id: int, version_id: int | None
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The document before and after the edit that kept version ``version_id``; None when
     that version is no longer kept (``prune --keep-versions``)."""
@@ -55,9 +55,7 @@ def edit_texts(
     return dict(zip(TEXT_FIELDS, before, strict=True)), dict(zip(TEXT_FIELDS, after, strict=True))
 
 
-def surviving_copies(
-    db: sqlite_utils.Database, article_ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
+def surviving_copies(db: Database, article_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """For each of ``article_ids`` that is the original of a work of two or more copies: how
     many other copies the work has and those not withdrawn (id, url, site), by id."""
     idents = sorted(set(article_ids))

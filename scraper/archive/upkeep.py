@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from scraper.errors import ArchiveError
 
 from .base import Transactions
+from .db import Database
 
 # Every sha256 something refers to: pages of articles and versions, fetched pages, attached
 # files (and those an earlier version had, as [url, sha256] pairs), pictures.
@@ -63,7 +62,7 @@ class _DryRun(Exception):
 class Upkeep:
     """Pruning, backing up and compacting one archive."""
 
-    def __init__(self, db: sqlite_utils.Database, transactions: Transactions, path: str) -> None:
+    def __init__(self, db: Database, transactions: Transactions, path: str) -> None:
         self.db = db
         self.transactions = transactions
         self.path = path

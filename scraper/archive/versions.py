@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
+from .db import Database
 
 # What a version keeps of the row it replaces, beside when it was seen.
 _KEPT = (
@@ -22,7 +22,7 @@ _INSERT = f"INSERT INTO versions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' 
 class Versions:
     """Keeping the previous version of a changed article, and reading an article's history."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     @staticmethod

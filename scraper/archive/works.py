@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import sqlite_utils
-
 from scraper.archive import dedup
 from scraper.urls import canonicalize, host_of
+
+from .db import Database
 
 # How many near-duplicate candidates are compared at most: the best match shares the most
 # bands, so the few sharing most are enough (templated pages can share a band with dozens).
@@ -58,7 +58,7 @@ class Works:
     ``link_id``, ``named_id``, ``earliest_id``) exists; not while older migrations run.
     """
 
-    def __init__(self, db: sqlite_utils.Database, *, facts: bool = True) -> None:
+    def __init__(self, db: Database, *, facts: bool = True) -> None:
         self.db = db
         self.facts = facts
 

@@ -3,15 +3,16 @@
 ``program`` holds the app, ``main()`` and the one mapping of errors to exit codes;
 ``options`` every shared option; ``output`` every format a command prints; ``archives`` how a
 command opens its archive; ``capture``, ``changes``, ``crawling``, ``reading`` and ``upkeep`` the
-commands, which are registered on the app here, in the order ``archiver --help`` lists them.
+commands, which are named on the app here, in the order ``archiver --help`` lists them.
+
+A command's module is imported when that command runs (or help or completion lists it), so
+that a read command starts without the fetcher, the parser, the crawler, sqlite-utils or
+numpy: ``program.add_commands``. What a command module imports at its top, every listing of
+the commands imports; what only running the command needs it imports inside the command.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from scraper.cli import capture, changes, crawling, reading, upkeep
 from scraper.cli.output import csv_cell, safe
 from scraper.cli.program import (
     EXIT_ARCHIVE,
@@ -23,7 +24,7 @@ from scraper.cli.program import (
     EXIT_OK,
     EXIT_UNEXPECTED,
     EXIT_USAGE,
-    Command,
+    add_commands,
     app,
     exit_code_for,
     main,
@@ -46,30 +47,29 @@ __all__ = [
     "safe",
 ]
 
-COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("fetch", capture.fetch),
-    ("parse", capture.parse),
-    ("show", reading.show),
-    ("attachment", reading.attachment),
-    ("sites", crawling.sites),
-    ("crawl", crawling.crawl),
-    ("check", crawling.check),
-    ("history", reading.history),
-    ("changes", changes.changes),
-    ("search", reading.search),
-    ("list", reading.list_articles),
-    ("export", reading.export),
-    ("reparse", capture.reparse),
-    ("stats", reading.stats),
-    ("datasette-metadata", reading.datasette_metadata),
-    ("prune", upkeep.prune),
-    ("backup", upkeep.backup),
-    ("vacuum", upkeep.vacuum),
-    ("import", capture.import_warcs),
-    ("worker", crawling.worker),
-    ("ingest", crawling.ingest),
-    ("status", crawling.frontier_status),
+# (name, "module:function"): each command and the function in this package that is it.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("fetch", "capture:fetch"),
+    ("parse", "capture:parse"),
+    ("show", "reading:show"),
+    ("attachment", "reading:attachment"),
+    ("sites", "crawling:sites"),
+    ("crawl", "crawling:crawl"),
+    ("check", "crawling:check"),
+    ("history", "reading:history"),
+    ("changes", "changes:changes"),
+    ("search", "reading:search"),
+    ("list", "reading:list_articles"),
+    ("export", "reading:export"),
+    ("reparse", "capture:reparse"),
+    ("stats", "reading:stats"),
+    ("datasette-metadata", "reading:datasette_metadata"),
+    ("prune", "upkeep:prune"),
+    ("backup", "upkeep:backup"),
+    ("vacuum", "upkeep:vacuum"),
+    ("import", "capture:import_warcs"),
+    ("worker", "crawling:worker"),
+    ("ingest", "crawling:ingest"),
+    ("status", "crawling:frontier_status"),
 )
-for _name, _command in COMMANDS:
-    app.command(_name, cls=Command)(_command)
-del _name, _command
+add_commands(COMMANDS)

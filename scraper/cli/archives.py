@@ -3,6 +3,9 @@
 Write commands open it (creating or migrating it); read commands open one that must exist,
 read-only. The archive in use is remembered, so that a fault of the disk or the file
 (``program.fault``) can say which archive it was.
+
+Every command module imports this one, the read commands included: what it needs of the
+archive, the crawl and the fetcher it imports when it is called (see ``scraper.cli``).
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from scraper.archive import Archive
 from scraper.archive.base import environment_fault
-from scraper.crawl import crawl_lock
 from scraper.errors import ArchiveError, InputError
-from scraper.fetch import is_local, saved_from
+
+if TYPE_CHECKING:
+    from scraper.archive import Archive
 
 # The archive the command is using, to name it when the disk or the file fails us.
 _in_use: list[str] = []
@@ -49,6 +52,8 @@ def need_directory(db: Path, create_dirs: bool) -> None:
 def open_archive(db: Path, *, readonly: bool = False, create_dirs: bool = False) -> Archive:
     """Open the archive a command works on (read commands: ``readonly``, never changing it);
     a new archive only in a directory that exists, or with ``create_dirs``."""
+    from scraper.archive import Archive
+
     if not readonly:
         need_directory(db, create_dirs)
     _in_use.append(str(db))
@@ -67,8 +72,11 @@ def open_existing(db: Path, *, readonly: bool = True) -> Archive:
 def find(archive: Archive, key: str, db: Path) -> dict[str, Any]:
     """The article ``key`` names: its id, its URL, or a saved page that ``fetch`` stored."""
     row = archive.get(int(key) if key.isdecimal() else key)  # not isdigit(): "²" is a digit
-    if row is None and not key.isdecimal() and is_local(key):
-        row = _saved_page(archive, key)
+    if row is None and not key.isdecimal():
+        from scraper.fetch import is_local
+
+        if is_local(key):
+            row = _saved_page(archive, key)
     if row is None:
         raise InputError(f"no article {key!r} in {db}")
     return row
@@ -79,6 +87,8 @@ def _saved_page(archive: Archive, target: str) -> dict[str, Any] | None:
     its ``file://`` URL (as ``read_local`` keys it); failing both (it was fetched with
     ``--url``, or saved again elsewhere), the article a capture of these very bytes became."""
     import hashlib
+
+    from scraper.fetch import saved_from
 
     split = urlsplit(target)
     path = Path(unquote(split.path)) if split.scheme.lower() == "file" else Path(target)
@@ -108,6 +118,8 @@ def _saved_page(archive: Archive, target: str) -> dict[str, Any] | None:
 def locked(db: Path, *, create_dirs: bool = False) -> Iterator[None]:
     """The crawl's lock on ``db``; a lock file the disk will not take (read-only, full, no
     permission) is an ArchiveError (exit 7), not a crash."""
+    from scraper.crawl.lock import crawl_lock
+
     need_directory(db, create_dirs)
     with ExitStack() as stack:
         try:

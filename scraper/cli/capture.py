@@ -2,7 +2,8 @@
 
 Each takes a batch of inputs through the one pipeline (scraper/pipeline.py); one input's
 failure is an ``error:`` line and the rest go on, and the first failure's exit code is the
-command's (``program.Batch``).
+command's (``program.Batch``). The fetcher (httpx) and the WARC reader are imported by the
+commands that use them, not with this module, which every command's start imports.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scraper.archive import Archive
 from scraper.cli import output
 from scraper.cli.archives import find, open_archive, open_existing
 from scraper.cli.options import (
@@ -44,7 +44,7 @@ from scraper.cli.program import (
     sigterm_interrupts,
 )
 from scraper.errors import InputError, ParseError, ScraperError
-from scraper.fetch import DEFAULT_USER_AGENT, Fetcher, FetchSettings, is_local, read_local
+from scraper.fetch import DEFAULT_USER_AGENT
 from scraper.models import Article, Page, SaveResult
 from scraper.pipeline import (
     ATTACHMENT_MAX_BYTES,
@@ -54,10 +54,16 @@ from scraper.pipeline import (
     safe_parse,
 )
 from scraper.urls import is_web_url
-from scraper.warc import ImportStats, import_warc
+
+if TYPE_CHECKING:
+    from scraper.archive import Archive
+    from scraper.fetch import Fetcher, FetchSettings
+    from scraper.warc import ImportStats
 
 
 def _check_url_option(targets: list[str], url: str | None) -> None:
+    from scraper.fetch import is_local
+
     if url is not None and (len(targets) != 1 or not is_local(targets[0])):
         raise InputError("--url applies to exactly one saved page (a path or file:// URL)")
     if url is not None and not is_web_url(url):
@@ -88,6 +94,8 @@ def _pages(
     advance: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[str, Page | ScraperError]]:
     """Each input's page, or the error that stopped it, in input order."""
+    from scraper.fetch import is_local, read_local
+
     for target, url in items:
         try:
             if isinstance(url, ScraperError):
@@ -110,6 +118,8 @@ def read_pairs(listing: Path) -> list[Item]:
     list's own directory, so a list travels with its pages. A bad line is an error of its own,
     in its place in the batch."""
     import csv
+
+    from scraper.fetch import is_local
 
     try:
         text = listing.read_text(encoding="utf-8-sig")
@@ -181,6 +191,8 @@ def fetch(
     Prints one line per page: id, new/updated/unchanged, published, source, title. The files
     an article attaches are fetched with it (not for saved pages: their links lead to disk).
     """
+    from scraper.fetch import Fetcher
+
     batch = Batch()
     settings = fetch_settings(user_agent, timeout, max_bytes, retries)
     targets = targets or []
@@ -213,6 +225,8 @@ def _fetch_all(
     as_json: bool,
     attachments_by: Fetcher | None = None,
 ) -> None:
+    from scraper.fetch import is_local
+
     counters = Counters()
     for target, got in pages:
         parsed: Article | ScraperError | None = None
@@ -260,6 +274,8 @@ def parse(
 
     With --json, exactly one JSON object per input, in input order (an "error" key on failure).
     """
+    from scraper.fetch import Fetcher
+
     with reported():
         _check_url_option(targets, url)
     batch = Batch()
@@ -371,6 +387,8 @@ def import_warcs(
 def _import_with_progress(
     archive: Archive, files: list[Path], show_bar: bool, batch: Batch
 ) -> ImportStats:
+    from scraper.warc import import_warc
+
     def report(error: ScraperError) -> None:
         batch.fail(error, str(getattr(error, "path", "")))
 

@@ -3,7 +3,8 @@
 An edit is shown as the changed parts only, each with a few dozen characters around it, diffed
 by character (a Chinese sentence has no spaces to diff words by); a withdrawal with its reason,
 and when the article withdrawn was the original of a work, the copies that survive it. Opens
-the archive read-only, like every read command.
+the archive read-only, like every read command. ``scraper.archive.feeds`` (with the XML
+writer) is imported when the command runs, not with this module.
 """
 
 from __future__ import annotations
@@ -14,14 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from scraper.archive.feeds import (
-    TEXT_FIELDS,
-    edit_texts,
-    entry_id,
-    rfc3339,
-    surviving_copies,
-    write_atom,
-)
 from scraper.cli import output
 from scraper.cli.archives import open_existing
 from scraper.cli.options import DEFAULT_DB, DbOption, SiteOption, parse_since
@@ -86,6 +79,8 @@ def changes(
 
     A withdrawal: its reason; for a work's original, the copies that survive it.
     """
+    from scraper.archive.feeds import edit_texts, surviving_copies
+
     with reported():
         if kind is not None and kind not in KINDS:
             raise InputError(f"--kind wants edited, withdrawn or restored, not {kind!r}")
@@ -120,6 +115,8 @@ def changes(
 def _write_feed(
     path: Path, feed_url: str | None, found: list[dict[str, Any]], **filters: str | None
 ) -> None:
+    from scraper.archive.feeds import entry_id, rfc3339, write_atom
+
     if not path.parent.is_dir():
         raise InputError(f"--atom {path}: directory {path.parent} does not exist")
     self_url = feed_url or path.resolve().as_uri()
@@ -151,6 +148,8 @@ def _write_feed(
 def edits(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """What an edit changed: per changed field (the title, the body, a record field), its
     excerpts, each the changed parts with up to ``CONTEXT`` characters either side."""
+    from scraper.archive.feeds import TEXT_FIELDS
+
     found: list[dict[str, Any]] = []
     for field in TEXT_FIELDS:
         old, new = before[field] or "", after[field] or ""

@@ -4,7 +4,9 @@ and ``status``.
 A configuration error exits 4, a held lock 5, more failed pages than --max-failures 3, an
 interrupt (Ctrl-C or SIGTERM) 130, with the run's row in the archive closed either way.
 scraper.crawl.distributed (and with it psycopg) is imported inside the distributed commands
-only, so the local crawl and every other command run without psycopg installed.
+only, so the local crawl and every other command run without psycopg installed; the crawler
+itself (``scraper.crawl.run``: the fetcher, the parser) inside ``crawl``, so that the other
+commands do not load it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scraper.archive import Archive
 from scraper.archive.base import environment_fault
 from scraper.cli import output
 from scraper.cli.archives import locked, open_archive
@@ -49,12 +50,12 @@ from scraper.cli.program import (
     reported,
     sigterm_interrupts,
 )
-from scraper.crawl import CrawlOptions, CrawlStats, default_processes
-from scraper.crawl import crawl as run_crawl
 from scraper.crawl.config import SiteConfig, config_path, load_config
 from scraper.errors import ArchiveError, InputError
 
 if TYPE_CHECKING:
+    from scraper.archive import Archive
+    from scraper.crawl import CrawlOptions, CrawlStats
     from scraper.crawl.log import CrawlLog
 
 
@@ -183,6 +184,8 @@ def crawl(
 
     Prints a one-line summary on stderr; one run at a time per archive (a second exits with 5).
     """
+    from scraper.crawl import CrawlOptions, default_processes
+
     code = EXIT_OK
     with reported():
         chosen, configured_frontier = _load(config, site_names)
@@ -291,6 +294,8 @@ def _crawl_with_progress(
     show_bar: bool,
     log: CrawlLog | None = None,
 ) -> CrawlStats:
+    from scraper.crawl import crawl as run_crawl
+
     if not show_bar:
         return run_crawl(archive, chosen, options, log=log)
     from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TextColumn

@@ -4,21 +4,26 @@ This is the one place an error becomes an exit code. ``exit_code_for`` maps the 
 hierarchy of scraper/errors.py (and faults of the disk or the file) onto the README's table;
 ``reported`` (an error that ends a command), ``Batch`` (one input's failure among many) and
 ``main`` (whatever escapes a command) all go through it, so no two commands can disagree.
-The commands themselves live in the modules beside this one and register on ``app``.
+The commands themselves live in the modules beside this one; ``add_commands`` names them on
+the root (``Group``), which imports a command's module and builds its typer command only when
+that command is asked for: ``archiver search`` loads neither the fetcher nor the crawler, and
+typer builds one command, not twenty.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from scraper import __version__
@@ -35,6 +40,14 @@ from scraper.errors import (
     ParseError,
     ScraperError,
 )
+
+try:
+    from scraper.cli.coercion import quicken
+except ImportError:  # a typer without the internals it uses: typer's coercion throughout
+
+    def quicken(params: list[Any]) -> None:
+        return None
+
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -54,7 +67,9 @@ class StdoutClosed(Exception):
 
 def _readable(params: list[Any]) -> None:
     """Help that names values, not Python types: a flag shows no ``<bool>``, an argument with
-    a metavar shows that name alone (typer prints ``<list[str]>`` beside it otherwise)."""
+    a metavar shows that name alone (typer prints ``<list[str]>`` beside it otherwise). And
+    plain values coerced without pydantic (``coercion``)."""
+    quicken(params)
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""
@@ -82,12 +97,77 @@ class Command(TyperCommand):
 
 
 class Group(TyperGroup):
-    """The root of the program, with the same readable help as its commands."""
+    """The root of the program, with the same readable help as its commands, which are made
+    when first asked for (``add_commands``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
 
     def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)
         _readable(params)
         return params
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names: no command is made for them
+
+
+# Every command: its name, and where it is ("module:function" in this package), in the order
+# ``archiver --help`` lists them (add_commands).
+_NAMED: dict[str, str] = {}
+
+
+def add_commands(commands: Iterable[tuple[str, str]]) -> None:
+    """Name commands on the root: ``(name, "module:function")``, ``module`` in scraper.cli."""
+    _NAMED.update(commands)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root's commands by name: every name known, each command made when it is first
+    looked up (its module imported, its typer command built as ``app.command`` would)."""
+
+    def __init__(self, made: MutableMapping[str, Any]) -> None:
+        self._made = dict(made)
+        self._names = dict.fromkeys([*_NAMED, *made])
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            if name not in _NAMED:
+                raise KeyError(name)
+            self._made[name] = _command(name, _NAMED[name])
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._names[name] = None
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._names[name]
+        self._made.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+
+def _command(name: str, where: str) -> Any:
+    """The typer command ``name``: the function at ``where`` registered as ``app.command``
+    registers it, and built as typer builds the commands of ``app``."""
+    module, _, function = where.partition(":")
+    callback = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    made = typer.Typer()
+    made.command(name, cls=Command)(callback)
+    return typer.main.get_command_from_info(
+        made.registered_commands[0],
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
 
 
 app = typer.Typer(
