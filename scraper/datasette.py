@@ -9,36 +9,54 @@ from __future__ import annotations
 from typing import Any
 
 # Any-length Chinese search from Datasette: the term is cut into the same bigram phrase that
-# scraper/archive/textindex.py builds (``纪委书记`` -> ``"纪委 委书 书记 记"*``), in SQL, because a
-# Datasette user cannot run Python. One term per query; Latin words: use the table's search.
-SEARCH_SQL = """
-WITH RECURSIVE cut(i, acc) AS (
-  SELECT 1, ''
-  UNION ALL
-  SELECT i + 1, acc || substr(trim(:q), i, 2) || ' ' FROM cut WHERE i < length(trim(:q))
+# scraper/archive/textindex.py builds (``纪委书记`` -> ``"纪委 委书 书记"``, one character ``党``
+# -> ``"党"*``), in SQL, because a Datasette user cannot run Python. One term per query; Latin
+# words: use the table's search. Newest first: the index's rowid is the article's search_key,
+# its place in date order, so the walk stops at the page's end however many articles match
+# (scraper/archive/search.py). ``:page`` 1, 2, ... pages through every match.
+_CUT = """
+WITH RECURSIVE q(t) AS (SELECT trim(:q)),
+cut(i, acc) AS (
+  SELECT 1, '' UNION ALL
+  SELECT i + 1, acc || substr((SELECT t FROM q), i, 2) || ' ' FROM cut
+  WHERE i < length((SELECT t FROM q))
 ),
 expr(m) AS (
-  SELECT '"' || (SELECT acc FROM cut ORDER BY i DESC LIMIT 1) || substr(trim(:q), -1) || '"*'
+  SELECT CASE WHEN length(t) = 1 THEN '"' || t || '"*'
+    ELSE '"' || rtrim((SELECT acc FROM cut ORDER BY i DESC LIMIT 1)) || '"' END FROM q
+)"""
+_PAGE = "LIMIT 50 OFFSET 50 * (max(1, cast(coalesce(nullif(:page, ''), '1') AS INTEGER)) - 1)"
+SEARCH_SQL = f"""{_CUT.strip()}
+SELECT a.id, a.published, a.site, a.source, a.title,
+       substr(a.body, max(1, instr(a.body, trim(:q)) - 20), 80) AS snippet, a.url
+FROM articles_fts JOIN articles a ON a.search_key = articles_fts.rowid
+WHERE articles_fts MATCH (SELECT m FROM expr)
+ORDER BY articles_fts.rowid DESC
+{_PAGE}"""
+
+# Ranked: BM25 (title 5x) over the newest 1,000 matches, as ``archiver search --sort relevance``.
+RANKED_SQL = f"""{_CUT.strip()},
+newest(k) AS (
+  SELECT rowid FROM articles_fts WHERE articles_fts MATCH (SELECT m FROM expr)
+  ORDER BY rowid DESC LIMIT 1000
 )
 SELECT a.id, a.published, a.site, a.source, a.title,
        substr(a.body, max(1, instr(a.body, trim(:q)) - 20), 80) AS snippet, a.url
-FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+FROM articles_fts JOIN articles a ON a.search_key = articles_fts.rowid
 WHERE articles_fts MATCH (SELECT m FROM expr)
-ORDER BY bm25(articles_fts, 5.0, 1.0)
-LIMIT 100
-""".strip()
+  AND articles_fts.rowid >= (SELECT min(k) FROM newest)
+ORDER BY bm25(articles_fts, 5.0, 1.0, 0.5), articles_fts.rowid DESC
+{_PAGE}"""
 
-# The same, over the text of attachments (PDF, Word, Excel, OFD files attached to articles).
-ATTACHMENT_SEARCH_SQL = (
-    SEARCH_SQL.split("SELECT a.id, a.published", 1)[0]
-    + """SELECT a.id, a.published, a.site, a.title, t.name AS attachment,
+# The same, in the text of attachments (PDF, Word, Excel, OFD files attached to articles).
+ATTACHMENT_SEARCH_SQL = f"""{_CUT.strip()}
+SELECT a.id, a.published, a.site, a.title, t.name AS attachment,
        substr(t.text, max(1, instr(t.text, trim(:q)) - 20), 80) AS snippet, t.url
-FROM attachments_fts JOIN attachments t ON t.id = attachments_fts.rowid
-JOIN articles a ON a.id = t.article_id
-WHERE attachments_fts MATCH (SELECT m FROM expr)
-ORDER BY bm25(attachments_fts, 2.0, 1.0)
-LIMIT 100"""
-)
+FROM articles_fts JOIN articles a ON a.search_key = articles_fts.rowid
+JOIN attachments t ON t.article_id = a.id AND instr(t.text, trim(:q)) > 0
+WHERE articles_fts MATCH '{{attachments}} : ' || (SELECT m FROM expr)
+ORDER BY articles_fts.rowid DESC
+{_PAGE}"""
 
 # Changes newest first with their article; a withdrawn original of a republished work says how
 # many of its copies are still there (NULL for every other change).
@@ -74,10 +92,12 @@ def metadata_for(database: str) -> dict[str, Any]:
                             "and takes OR, -term and title:term; without it, two-character "
                             "words (党建) only, and the 'search' query any one term."
                         ),
-                        "sort_desc": "published",
+                        # search_key: the index's rowid, the article's place in date order
+                        # (newest first, whether searching or not)
+                        "sort_desc": "search_key",
                         "facets": ["site", "source", "issuer", "subject", "is_article"],
                         "fts_table": "articles_fts",
-                        "fts_pk": "id",
+                        "fts_pk": "search_key",
                         # The plugin (datasette_plugin.py) hands Datasette the bigram match
                         # expression; escaped, its quotes and prefix mark would be lost.
                         "searchmode": "raw",
@@ -128,7 +148,6 @@ def metadata_for(database: str) -> dict[str, Any]:
                         ),
                         "facets": ["kind"],
                     },
-                    "attachments_fts": {"hidden": True},
                     "runs": {"title": "Crawl runs", "sort_desc": "started"},
                     "frontier": {"title": "Crawl frontier", "facets": ["status", "kind", "site"]},
                     "hosts": {"title": "Hosts (robots.txt, politeness)"},
@@ -145,9 +164,20 @@ def metadata_for(database: str) -> dict[str, Any]:
                 },
                 "queries": {
                     "search": {
-                        "title": "Search titles and bodies (a Chinese term of any length)",
-                        "description": "One term: 党, 党建, 纪委书记 ... ranked by BM25.",
+                        "title": "Search titles, bodies and attachments (a term of any length)",
+                        "description": (
+                            "One term: 党, 党建, 纪委书记 ... newest first, 50 a page (page: 2, "
+                            "3, ... for more)."
+                        ),
                         "sql": SEARCH_SQL,
+                    },
+                    "search_ranked": {
+                        "title": "Search, best first (a Chinese term of any length)",
+                        "description": (
+                            "One term, ranked by BM25 (title 5x) over its newest 1,000 "
+                            "matches, 50 a page."
+                        ),
+                        "sql": RANKED_SQL,
                     },
                     "republished": {
                         "title": "Most republished articles",

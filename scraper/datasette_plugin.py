@@ -3,8 +3,9 @@
 The archive's ``articles_fts`` holds bigram text (scraper/archive/textindex.py), so a search
 box that sends what was typed finds two-character words only. This rewrites ``_search`` on an
 archive's ``articles`` table into the same match expression ``archiver search`` uses (党 ->
-``"党"*``, 户外劳动者 -> ``"户外 外劳 劳动 动者 者"*``), with its syntax: OR, NOT/-term,
-title:term.
+``"党"*``, 户外劳动者 -> ``"户外 外劳 劳动 动者"``), with its syntax: OR, NOT/-term,
+title:term. The index's rowid is ``articles.search_key`` (the article's place in date order),
+which the metadata sorts by, newest first.
 
 Datasette loads it through the ``datasette`` entry point whenever archiver is installed beside
 it; nothing else in scraper imports this module, so Datasette stays optional.
@@ -49,7 +50,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
         if not typed:
             return FilterArguments([], extra_context=context)
         return FilterArguments(
-            [f"id IN (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :archiver_search)"],
+            [f"search_key IN (SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :archiver_search)"],
             {"archiver_search": expr or _NOTHING},
             [f'search matches "{typed}"'],
             {**context, "search": typed},

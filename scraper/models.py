@@ -198,6 +198,28 @@ class SearchHit:
     attachment: str | None = None  # the attachment the match is in, where it is only in one
 
 
+class SearchOrder(StrEnum):
+    """How search results are ordered."""
+
+    DATE = "date"  # newest first (by the published date, else when first archived)
+    RELEVANCE = "relevance"  # BM25, title 5x, over a bounded set of candidates (search.py)
+    AUTO = "auto"  # relevance when the query has few matches, else date
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of search hits, and how it was ordered.
+
+    ``order`` is the order used (``AUTO`` resolved). ``ranked`` is how many matches relevance
+    was computed over (None in date order); ``more`` whether there are more matches than
+    ``ranked`` (they follow, newest first, past the ranked ones)."""
+
+    hits: list[SearchHit]
+    order: SearchOrder
+    ranked: int | None = None
+    more: bool = False
+
+
 # ------------------------------------------------------------------ crawl records
 
 

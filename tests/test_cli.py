@@ -1046,10 +1046,48 @@ def test_search_takes_or_not_and_title_terms(tmp_path: Path, query: str, wanted:
     assert found and found == {i for i, (t, b) in _texts(db).items() if wanted(t, b)}
 
 
+def test_search_sorts_by_date_or_relevance_and_pages_with_offset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than are ranked, the default is newest first, and stderr says so;
+    --sort relevance ranks the newest ones; --offset pages through every match."""
+    from scraper.archive import search as search_module
+    from scraper.cli import reading
+
+    db = _archive_with_samples(tmp_path)
+    _, out, _ = run("search", "的", "--db", str(db), "--json", "--limit", "50")
+    everything = {json.loads(line)["id"] for line in out.splitlines()}
+    assert len(everything) == 4
+    for sort in ("date", "relevance", "auto"):
+        paged = []
+        for offset in range(5):
+            code, out, err = run("search", "的", "--db", str(db), "--json", "--limit", "1",
+                                 "--offset", str(offset), "--sort", sort)  # fmt: skip
+            assert code == 0, err
+            paged += [json.loads(line)["id"] for line in out.splitlines()]
+        assert sorted(paged) == sorted(everything)
+        assert err == "no match for 的 past 4\n"
+    dated = [json.loads(line) for line in run("search", "的", "--db", str(db), "--json",
+                                               "--sort", "date")[1].splitlines()]  # fmt: skip
+    assert [h["published"] for h in dated] == sorted((h["published"] for h in dated), reverse=True)
+    for module in (search_module, reading):
+        monkeypatch.setattr(module, "CANDIDATES", 2)
+    code, out, err = run("search", "的", "--db", str(db))
+    assert (
+        code == 0
+        and err == "more than 2 matches: newest first (--sort relevance ranks the newest 2)\n"
+    )
+    code, out, err = run("search", "的", "--db", str(db), "--sort", "relevance")
+    assert code == 0 and "the newest 2 ranked, the rest after them newest first" in err
+    assert len(out.splitlines()) == 8  # four hits of two lines each
+    code, _, err = run("search", "的", "--db", str(db), "--sort", "newest")
+    assert code == 2 and "newest" in err
+
+
 def test_search_help_documents_its_syntax() -> None:
     code, out, _ = run("search", "--help")
     assert code == 0
-    for word in ("OR", "NOT", "-试点", "title:", "--works"):
+    for word in ("OR", "NOT", "-试点", "title:", "--works", "--sort", "--offset"):
         assert word in out
 
 
@@ -1148,8 +1186,8 @@ def _sqlite_utils(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 SQLITE_UTILS_SEARCH = (
-    "select a.id, a.title from articles_fts join articles a on a.id = articles_fts.rowid "
-    "where articles_fts match {} order by bm25(articles_fts, 5.0, 1.0)"
+    "select a.id, a.title from articles_fts join articles a on a.search_key = articles_fts.rowid "
+    "where articles_fts match {} order by articles_fts.rowid desc limit 20"
 )
 
 
@@ -1176,7 +1214,7 @@ def test_sqlite_utils_finds_what_archiver_search_finds(tmp_path: Path, term: str
     assert {r["id"] for r in json.loads(done.stdout)} == expected
     if term == "党建":
         by_hand = _sqlite_utils(
-            "query", str(db), SQLITE_UTILS_SEARCH.format(":q"), "-p", "q", '"党建 建"*'
+            "query", str(db), SQLITE_UTILS_SEARCH.format(":q"), "-p", "q", '"党建"'
         )
         assert {r["id"] for r in json.loads(by_hand.stdout)} == expected
         stock = _sqlite_utils("search", str(db), "articles", term)
@@ -1432,3 +1470,43 @@ def test_changes_atom_feed_is_well_formed_whatever_the_page_says(tmp_path: Path)
     assert titles[0] == "withdrawn: 标题]]><b>&amp;</b>[31m<![CDATA[x]]>"
     code, _, err = run("changes", "--db", str(db), "--atom", str(tmp_path / "no" / "f.xml"))
     assert code == EXIT_USAGE
+
+
+# What a read command must not load: each costs more than the command's own work (sqlite-utils
+# alone pulls in numpy, dateutil and pluggy; typer's pydantic coercion, program.py's quicken).
+HEAVY = (
+    "sqlite_utils", "numpy", "httpx", "httpcore", "selectolax", "warcio", "pydantic",
+    "scraper.parse", "scraper.fetch.client", "scraper.crawl.run", "scraper.warc",
+    "scraper.cli.capture", "scraper.cli.crawling",
+)  # fmt: skip
+_LOADED = """
+import json, sys
+from scraper.cli import main
+sys.argv = ["archiver", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as done:
+    sys.stdout.flush()
+    heavy = json.loads(sys.stdin.read())
+    loaded = [h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules)]
+    print(json.dumps({"code": done.code, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def test_read_commands_import_no_fetcher_parser_numpy_or_sqlite_utils(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    code, out, err = run("fetch", str(SEED), "--db", str(db))
+    assert code == 0, err
+    ident = out.split("\t")[0]
+    for command in (["search", "党"], ["show", ident], ["list"], ["search", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", _LOADED, *command, "--db", str(db)],
+            input=json.dumps(HEAVY),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        report = json.loads(done.stderr.strip().splitlines()[-1])
+        assert report["code"] == 0, done
+        assert ident in done.stdout or "Usage: archiver search" in done.stdout, done
+        assert report["loaded"] == [], (command, report["loaded"])

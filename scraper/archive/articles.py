@@ -14,19 +14,18 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from scraper.archive import dedup
 from scraper.models import Article
 from scraper.urls import canonicalize, host_of
 
 from .base import SQLITE_INT_MAX, site_since
+from .db import Database
 
 ARTICLE_FIELDS = Article.field_names()
 # What saving derives beside the Article's own fields, in the order the row is written.
 _DERIVED = (
     "site", "content_hash", "work_id", "signature", "raw_sha256", "encoding", "last_seen",
-    "last_changed",
+    "last_changed", "search_key",
 )  # fmt: skip
 _UPDATED = (*ARTICLE_FIELDS, *_DERIVED)
 _INSERTED = ("id", *_UPDATED, "first_seen")
@@ -67,7 +66,7 @@ def changed(old: dict[str, Any], row: dict[str, Any]) -> bool:
 class Articles:
     """Writing and reading ``articles`` rows."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def find(self, canonical: str) -> dict[str, Any] | None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from scraper.models import Article, AttachmentFile
 
-from .textindex import index_text
+from .db import Database
 
 
 class Carried:
     """The ``images``, ``attachments`` and ``related`` rows of articles."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def put(self, ident: int, article: Article, *, new: bool = False) -> bool:
@@ -92,16 +90,13 @@ class Carried:
         changed = False
         for url, (rowid, position, name) in rows.items():
             if url not in wanted:
-                self._unindex(rowid)
                 self.db.execute("DELETE FROM attachments WHERE id = ?", [rowid])
                 changed = True
             elif wanted[url] != (position, name):
-                self._unindex(rowid)
                 self.db.execute(
                     "UPDATE attachments SET position = ?, name = ? WHERE id = ?",
                     [*wanted[url], rowid],
                 )
-                self._index(rowid)
                 changed = True
         for url, (position, name) in wanted.items():
             if url not in rows:
@@ -172,6 +167,15 @@ class Carried:
             )
         ]
 
+    def articles_attaching(self, url: str) -> list[int]:
+        """The articles that attach the file at ``url``."""
+        return [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT article_id FROM attachments WHERE url = ?", [url]
+            )
+        ]
+
     def attach(self, got: AttachmentFile) -> None:
         """Record a fetched attachment on every article that links to its URL."""
         for rowid, old_sha in self.db.execute(
@@ -181,7 +185,6 @@ class Carried:
                 # a failed re-fetch keeps the file already kept; it notes why it failed
                 self.db.execute("UPDATE attachments SET error = ? WHERE id = ?", [got.error, rowid])
                 continue
-            self._unindex(rowid)
             self.db.execute(
                 "UPDATE attachments SET kind = ?, mime = ?, size = ?, sha256 = ?, text = ?, "
                 "error = ?, fetched_at = ? WHERE id = ?",
@@ -195,31 +198,6 @@ class Carried:
                     got.fetched_at,
                     rowid,
                 ],
-            )
-            self._index(rowid)
-
-    # The search index holds an attachment once it is fetched: its name and text as bigram
-    # text (textindex). Contentless, so a row is taken out by giving back what it was given.
-    _INDEXED = (
-        "SELECT name, text FROM attachments WHERE id = ? AND fetched_at IS NOT NULL "
-        "AND (name IS NOT NULL OR text IS NOT NULL)"
-    )
-
-    def _index(self, rowid: int) -> None:
-        row = self.db.execute(self._INDEXED, [rowid]).fetchone()
-        if row is not None:
-            self.db.execute(
-                "INSERT INTO attachments_fts (rowid, name, text) VALUES (?, ?, ?)",
-                [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
-            )
-
-    def _unindex(self, rowid: int) -> None:
-        row = self.db.execute(self._INDEXED, [rowid]).fetchone()
-        if row is not None:
-            self.db.execute(
-                "INSERT INTO attachments_fts (attachments_fts, rowid, name, text) "
-                "VALUES ('delete', ?, ?, ?)",
-                [rowid, index_text(row[0] or ""), index_text(row[1] or "")],
             )
 
     def wanted(self, url: str) -> bool:

@@ -23,8 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from scraper.archive import dedup
 from scraper.archive.prepare import Prepared
 from scraper.errors import ArchiveError
@@ -39,6 +37,8 @@ from scraper.models import (
     SaveResult,
     SaveStatus,
     SearchHit,
+    SearchOrder,
+    SearchResults,
     Visit,
 )
 from scraper.pages import page_from_bytes
@@ -51,6 +51,7 @@ from .captures import Capture, Captures
 from .carried import Carried
 from .changes import ChangeKind, Changes
 from .crawlstate import Frontier, Runs
+from .db import Database
 from .search import SearchIndex
 from .upkeep import Pruned, Upkeep
 from .versions import Versions
@@ -70,7 +71,7 @@ def _compressible(kind: str | None) -> bool:
 class Archive:
     """An open archive.db. Create with ``Archive.open(path)``; use as a context manager."""
 
-    def __init__(self, db: sqlite_utils.Database, path: str) -> None:
+    def __init__(self, db: Database, path: str) -> None:
         self.db = db
         self.path = path
         self._tx = Transactions(db.conn, path)
@@ -153,6 +154,12 @@ class Archive:
                 ident = int(old["id"]) if old else self._articles.free_id(article_id(canonical))
                 # the work (and signature) go into the row before it is written
                 touched = self._works.place(ident, row, old, signature, now)
+                row["search_key"] = self._search.key_for(
+                    row["published"],
+                    now if old is None else old["first_seen"],
+                    None if old is None else old["search_key"],
+                )
+                attached = "" if old is None else self._search.attachments_text(ident)
                 if old is None:
                     row.update(id=ident, first_seen=now, last_changed=now)
                     self._articles.insert(row)
@@ -165,10 +172,8 @@ class Archive:
                     if status is SaveStatus.UPDATED:
                         row["last_changed"] = now
                     self._articles.update(old, row)
-                if old is None or old["title"] != row["title"] or old["body"] != row["body"]:
-                    index = (prepared.title_index, prepared.body_index)
-                    self._search.put(ident, row["title"], row["body"], old, index)
                 self._carried.put(ident, article, new=old is None)
+                self._index(ident, row, old, attached, prepared)
                 for work, joined in touched:
                     self._works.refresh(work, now, joined)
                 self._captures.record(page.attempts, sha, ident, page)
@@ -177,6 +182,24 @@ class Archive:
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return SaveResult(id=ident, status=status, article=article)
+
+    def _index(
+        self,
+        ident: int,
+        row: dict[str, Any],
+        old: dict[str, Any] | None,
+        attached: str,
+        prepared: Prepared,
+    ) -> None:
+        """Index a saved article where its indexed text or its key changed (``attached``: its
+        attachments' indexed text before the save)."""
+        attachments = "" if old is None else self._search.attachments_text(ident)
+        same = old is not None and all(old[c] == row[c] for c in ("title", "body", "search_key"))
+        if same and attachments == attached:
+            return
+        index = (prepared.title_index, prepared.body_index)
+        before = None if old is None else self._search.indexed(old, attached)
+        self._search.put(row["search_key"], row["title"], row["body"], attachments, before, index)
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.
@@ -261,11 +284,23 @@ class Archive:
                     self.db.execute(
                         "UPDATE articles SET last_changed = ? WHERE id = ?", [got.fetched_at, ident]
                     )
+                attaching = self._carried.articles_attaching(got.url)
+                before = {i: self._search.attachments_text(i) for i in attaching}
                 self._carried.attach(got)
+                for ident in attaching:
+                    self._reindex_attachments(ident, before[ident])
                 self._captures.record(tuple(attempts), sha, None, page)
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot write to archive {self.path}: {exc}") from exc
         return replaced
+
+    def _reindex_attachments(self, ident: int, before: str) -> None:
+        """Index an article again if its attachments' indexed text is no longer ``before``."""
+        after = self._search.attachments_text(ident)
+        row = self._articles.get(ident)
+        if after != before and row is not None:
+            indexed = self._search.indexed(row, before)
+            self._search.put(indexed.key, row["title"], row["body"] or "", after, indexed)
 
     def keep_image(
         self,
@@ -444,10 +479,24 @@ class Archive:
 
     # search.py
 
-    def search(
-        self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
-    ) -> list[SearchHit]:
-        return self._search.search(query, site=site, since=since, limit=limit)
+    def find(
+        self,
+        query: str,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        order: SearchOrder = SearchOrder.AUTO,
+        works: bool = False,
+    ) -> SearchResults:
+        return self._search.find(
+            query, site=site, since=since, limit=limit, offset=offset, order=order, works=works
+        )
+
+    def search(self, query: str, **options: Any) -> list[SearchHit]:
+        """The hits of ``find`` (with its options), when how they were ordered is not asked."""
+        return self.find(query, **options).hits
 
     def rebuild_search_index(self) -> int:
         return self._search.rebuild()
@@ -525,11 +574,6 @@ class Archive:
         self._works.refresh(work, now, joined)
 
     # ------------------------------------------------- finding and upkeep (search.py, upkeep.py)
-
-    def search_works(
-        self, query: str, *, site: str | None = None, since: str | None = None, limit: int = 20
-    ) -> list[SearchHit]:
-        return self._search.search(query, site=site, since=since, limit=limit, works=True)
 
     def copies(self, idents: list[int]) -> dict[int, int]:
         return self._search.copies(idents)

@@ -6,23 +6,38 @@ Python has already cut: every run of CJK characters becomes its overlapping bigr
 its last character (``纪委书记`` -> ``纪委 委书 书记 记``), other text stays as words, and FTS5's
 stock ``unicode61`` tokenizer splits that on spaces.
 
-A query becomes an FTS5 phrase of the same tokens, with a prefix match on the last one, so a
-term of any length matches exactly where it occurs as a substring (within one CJK run):
-``党`` -> ``"党"*`` (a bigram starting with 党, or 党 ending a run), ``党建`` -> ``"党建 建"*``,
-``纪委书记`` -> ``"纪委 委书 书记 记"*``. A two-character word is itself a token, which is why
-Datasette's stock search box finds 党建 with no help.
+A query becomes an FTS5 phrase of the same tokens, so a term of any length matches exactly
+where it occurs as a substring (within one CJK run): ``党建`` -> ``"党建"``, ``纪委书记`` ->
+``"纪委 委书 书记"`` (the bigrams in a row are the substring). A term ending in one CJK character
+after no other needs a prefix match: ``党`` -> ``"党"*`` (a bigram starting with 党, or 党 ending a
+run), which the index answers from its one-character prefix index (``prefix='1'``) as one list,
+not a merge of every 党X bigram's. The run's last character is indexed on its own so that a
+one-character term finds it at the end of a run. A two-character word is itself a token, which
+is why Datasette's stock search box finds 党建 with no help.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from scraper.archive import vectors
+if TYPE_CHECKING:
+    import numpy as np
 
 _CJK_RANGES = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)]
 _CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
-_IS_CJK = vectors.char_table(_CJK_RANGES)
+
+
+@cache
+def _is_cjk() -> np.ndarray:
+    """The CJK lookup table, made on first use: reading (search, show) needs no numpy."""
+    from scraper.archive import vectors
+
+    return vectors.char_table(_CJK_RANGES)
+
+
 _NOT_WORD = re.compile(r"\W+")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 # What unicode61 would keep as a token: letters and digits outside the CJK ranges.
@@ -77,7 +92,9 @@ def index_text(text: str | None) -> str:
     text = text[:INDEX_CHARS]
     if len(text) < _SHORT:
         return " ".join(tokens(text))
-    return vectors.bigram_spaced(_NOT_WORD.sub(" ", text).lower(), _IS_CJK)
+    from scraper.archive import vectors
+
+    return vectors.bigram_spaced(_NOT_WORD.sub(" ", text).lower(), _is_cjk())
 
 
 # The query syntax, as a search box user expects it: ``OR`` between two terms (either), ``NOT
@@ -131,11 +148,27 @@ def parse(query: str) -> list[list[Term]]:
     return groups
 
 
+def phrase_tokens(text: str) -> tuple[list[str], bool]:
+    """The tokens a term's phrase needs, and whether the last is a prefix (see the top).
+
+    A CJK run of two or more characters at the end is found by its bigrams alone: its last
+    character, indexed on its own only at the end of a run, is left out (with it, the phrase
+    would need a prefix match over every bigram that character starts). One CJK character at
+    the end (``党``, ``2024年``) is a prefix: the bigram it starts, or itself ending a run.
+    """
+    toks = tokens(text)
+    segments = _SEGMENT.findall(_NOT_WORD.sub(" ", text))
+    last = segments[-1] if segments else ""
+    if not _CJK_RUN.fullmatch(last):
+        return toks, False
+    if len(last) >= 2:
+        return toks[:-1], False
+    return toks, True
+
+
 def _phrase(term: Term) -> str:
-    toks = tokens(term.text)
-    phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"'
-    if _CJK_RUN.fullmatch(term.text[-1:] or "") or _CJK_RUN.search(toks[-1]):
-        phrase += "*"
+    toks, prefix = phrase_tokens(term.text)
+    phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"' + ("*" if prefix else "")
     return "{title} : " + phrase if term.title_only else phrase
 
 
@@ -160,12 +193,6 @@ def match_query(query: str) -> str | None:
     if excluded:
         expr = f"({expr})" + "".join(f" NOT {phrase}" for phrase in excluded)
     return expr
-
-
-def names_titles(query: str) -> bool:
-    """Whether ``query`` has a ``title:`` term, which a table without titles cannot answer
-    (attachments: such a query looks at articles alone)."""
-    return any(t.title_only for g in parse(query) for t in g)
 
 
 def terms(query: str) -> list[str]:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import typer
 
+from scraper.archive.search import CANDIDATES
 from scraper.cli import output
 from scraper.cli.archives import find, open_existing
 from scraper.cli.options import (
@@ -33,9 +34,8 @@ from scraper.cli.options import (
 )
 from scraper.cli.output import safe
 from scraper.cli.program import reported
-from scraper.datasette import metadata_for
 from scraper.errors import InputError
-from scraper.warc import export_warc
+from scraper.models import SearchOrder
 
 
 def show(key: KeyArgument, db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
@@ -260,19 +260,34 @@ def search(
     site: SiteOption = None,
     since: SinceOption = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="Print at most this many hits, best first.")
+        int, typer.Option("--limit", min=1, help="Print at most this many hits.")
     ] = 20,
+    offset: Annotated[
+        int,
+        typer.Option(
+            "--offset", min=0, help="Skip this many hits first: the next page is --offset 20."
+        ),
+    ] = 0,
+    sort: Annotated[
+        SearchOrder,
+        typer.Option(
+            "--sort",
+            help="date: newest first. relevance: best first (title 5x), ranked over the "
+            f"newest {CANDIDATES:,} matches, the rest after them newest first. auto: "
+            f"relevance up to {CANDIDATES:,} matches, else date.",
+        ),
+    ] = SearchOrder.AUTO,
     works: Annotated[
         bool,
         typer.Option(
             "--works",
-            help="One line per work (an article and its republications): its best-ranked "
-            "copy, with how many copies the work has.",
+            help="One line per work (an article and its republications): its first copy in "
+            "this order, with how many copies the work has.",
         ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Full-text search over titles, bodies and attachments, ranked, with highlighted snippets.
+    """Full-text search over titles, bodies and attachments, with highlighted snippets.
 
     Terms side by side must all match: 党建 纪委.
 
@@ -280,21 +295,40 @@ def search(
 
     NOT 试点 or -试点 leaves out what holds 试点; title:通知 finds 通知 in titles only.
 
-    When nothing matches, a line on stderr says so (exit 0).
+    When nothing matches, a line on stderr says so (exit 0). When more matches than are
+    ranked, a line on stderr says which order the hits are in.
     """
     with reported(), open_existing(db) as archive:
-        find_hits = archive.search_works if works else archive.search
-        hits = find_hits(query, site=site, since=parse_since(since), limit=limit)
+        found = archive.find(
+            query,
+            site=site,
+            since=parse_since(since),
+            limit=limit,
+            offset=offset,
+            order=sort,
+            works=works,
+        )
+        hits = found.hits
         copies = archive.copies([h.id for h in hits]) if works else {}
     if not hits:
-        output.summary(f"no match for {safe(query)}")
+        output.summary(f"no match for {safe(query)}" + (f" past {offset}" if offset else ""))
+    elif sort is SearchOrder.AUTO and found.order is SearchOrder.DATE:
+        output.summary(
+            f"more than {CANDIDATES:,} matches: newest first (--sort relevance ranks the "
+            f"newest {CANDIDATES:,})"
+        )
+    elif found.more:
+        output.summary(
+            f"more than {CANDIDATES:,} matches: the newest {CANDIDATES:,} ranked, the rest "
+            "after them newest first"
+        )
     color = sys.stdout.isatty() and not as_json
     for hit in hits:
         if as_json:
-            found = asdict(hit)
+            record = asdict(hit)
             if works:
-                found["copies"] = copies.get(hit.id, 1)
-            output.json_line(found)
+                record["copies"] = copies.get(hit.id, 1)
+            output.json_line(record)
             continue
         shown: list[object] = [hit.id, hit.published or "-", hit.site or "-", hit.title or "-"]
         if works:
@@ -363,6 +397,8 @@ def export(
         if fmt == "warc":
             if output_path is None:
                 raise InputError("--format warc writes a binary file: give -o FILE.warc.gz")
+            from scraper.warc import export_warc
+
             with open_existing(db) as archive:
                 done = export_warc(archive, output_path, site=site, since=parse_since(since))
             if not quiet:
@@ -398,4 +434,6 @@ def stats(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
 
 def datasette_metadata(db: DbOption = DEFAULT_DB) -> None:
     """Print Datasette metadata (titles, facets, search, canned queries) for the archive."""
+    from scraper.datasette import metadata_for
+
     output.json_line(metadata_for(db.stem), indent=2)
