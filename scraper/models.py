@@ -194,7 +194,7 @@ class SearchHit:
     site: str | None
     url: str
     snippet: str
-    rank: float
+    rank: float | None  # BM25, lower is better; None in date order
     attachment: str | None = None  # the attachment the match is in, where it is only in one
 
 

@@ -305,7 +305,7 @@ class SearchIndex:
                     site=r[4],
                     url=r[5],
                     snippet=textindex.snippet(text, query),
-                    rank=(ranks or {}).get(key, 0.0),
+                    rank=None if ranks is None else ranks.get(key),
                     attachment=attachment,
                 )
             )
