@@ -194,12 +194,13 @@ class Archive:
         """Index a saved article where its indexed text or its key changed (``attached``: its
         attachments' indexed text before the save)."""
         attachments = "" if old is None else self._search.attachments_text(ident)
-        same = old is not None and all(old[c] == row[c] for c in ("title", "body", "search_key"))
-        if same and attachments == attached:
+        indexed = ("title", "body", "search_key", "site", "site_name")
+        if old is not None and attachments == attached and all(old[c] == row[c] for c in indexed):
             return
-        index = (prepared.title_index, prepared.body_index)
+        now = self._search.indexed({**(old or {}), **row}, attachments)
         before = None if old is None else self._search.indexed(old, attached)
-        self._search.put(row["search_key"], row["title"], row["body"], attachments, before, index)
+        index = (prepared.title_index, prepared.body_index)
+        self._search.put(now.key, now.title, now.body, attachments, now.site, before, index)
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.
@@ -299,8 +300,8 @@ class Archive:
         after = self._search.attachments_text(ident)
         row = self._articles.get(ident)
         if after != before and row is not None:
-            indexed = self._search.indexed(row, before)
-            self._search.put(indexed.key, row["title"], row["body"] or "", after, indexed)
+            was = self._search.indexed(row, before)
+            self._search.put(was.key, was.title, was.body, after, was.site, was)
 
     def keep_image(
         self,

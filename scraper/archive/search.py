@@ -42,14 +42,14 @@ from .base import SQLITE_INT_MAX, Transactions, site_since
 if TYPE_CHECKING:
     from .db import Database
 
-_COLUMNS = "title, body, attachments"
+_COLUMNS = "title, body, attachments, site"
 _DELETE = (
-    f"INSERT INTO articles_fts (articles_fts, rowid, {_COLUMNS}) VALUES ('delete', ?, ?, ?, ?)"
+    f"INSERT INTO articles_fts (articles_fts, rowid, {_COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?)"
 )
-_INSERT = f"INSERT INTO articles_fts (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?)"
-# BM25 weights of title, body and attachments: a term in the title counts five times, one
-# only in an attached file half.
-RANKING = "bm25(articles_fts, 5.0, 1.0, 0.5)"
+_INSERT = f"INSERT INTO articles_fts (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+# BM25 weights of title, body, attachments and site: a term in the title counts five times,
+# one only in an attached file half (the site tokens are a filter, not text).
+RANKING = "bm25(articles_fts, 5.0, 1.0, 0.5, 0.0)"
 # Relevance is computed over at most this many matches (the newest; see the top). Scoring
 # them took 3-7 ms on bench/search.py's archives, where scoring all 980,000 matches of 党 in
 # a million articles took about a second.
@@ -87,6 +87,21 @@ def search_day(published: str | None, first_seen: str | None) -> int:
     return day
 
 
+def site_tokens(site: str | None, site_name: str | None) -> str:
+    """The ``site`` column of an article's index row: ``s`` and the hex of its host, ``n``
+    and the hex of its site name (one token each, which no text makes; SQLite's ``hex()``
+    gives the same: ``'s' || hex('www.gov.cn')``)."""
+    return " ".join(
+        f"{mark}{value.encode().hex()}" for mark, value in (("s", site), ("n", site_name)) if value
+    )
+
+
+def site_match(site: str) -> str:
+    """The FTS5 expression for "of the site with this host or name"."""
+    code = site.encode().hex()
+    return f"{{site}} : (s{code} OR n{code})"
+
+
 def day_key(day: int) -> int:
     """The lowest key of a day: every article of that day or later has a key at least this."""
     return day << KEY_BITS
@@ -100,6 +115,7 @@ class Indexed:
     title: str | None
     body: str
     attachments: str
+    site: str
 
 
 class SearchIndex:
@@ -138,17 +154,19 @@ class SearchIndex:
         title: str | None,
         body: str,
         attachments: str,
+        site: str,
         old: Indexed | None,
         index: tuple[str | None, str | None] = (None, None),
     ) -> None:
-        """Index an article under ``key`` (``index``: its title's and body's index texts, if
-        made already), taking out its ``old`` entry first."""
+        """Index an article under ``key`` (``site``: its ``site_tokens``; ``index``: its
+        title's and body's index texts, if made already), taking out its ``old`` entry first."""
         writes: list[tuple[int, str, list[Any]]] = []
         if old is not None:
             old_texts = [
                 textindex.index_text(old.title),
                 textindex.index_text(old.body),
                 textindex.index_text(old.attachments),
+                old.site,
             ]
             writes.append((old.key, _DELETE, [old.key, *old_texts]))
         title_index, body_index = index
@@ -156,6 +174,7 @@ class SearchIndex:
             textindex.index_text(title) if title_index is None else title_index,
             textindex.index_text(body) if body_index is None else body_index,
             textindex.index_text(attachments),
+            site,
         ]
         writes.append((key, _INSERT, [key, *new_texts]))
         if not self.db.conn.in_transaction:
@@ -179,7 +198,13 @@ class SearchIndex:
 
     def indexed(self, row: dict[str, Any], attachments: str) -> Indexed:
         """The index entry an ``articles`` row has (with its attachments' text)."""
-        return Indexed(int(row["search_key"]), row["title"], row["body"] or "", attachments)
+        return Indexed(
+            int(row["search_key"]),
+            row["title"],
+            row["body"] or "",
+            attachments,
+            site_tokens(row["site"], row["site_name"]),
+        )
 
     def _flush(self) -> None:
         """Write the held-back index writes, in rowid order (a row's own in the order made)."""
@@ -210,10 +235,12 @@ class SearchIndex:
                 self.db.execute("UPDATE articles SET search_key = ? WHERE id = ?", [key, ident])
             count = 0
             rows = self.db.execute(
-                "SELECT id, search_key, title, body FROM articles ORDER BY search_key"
+                "SELECT id, search_key, title, body, site, site_name FROM articles "
+                "ORDER BY search_key"
             )
-            for ident, key, title, body in rows:
-                self.put(int(key), title, body or "", self.attachments_text(int(ident)), None)
+            for ident, key, title, body, site, name in rows:
+                attached = self.attachments_text(int(ident))
+                self.put(int(key), title, body or "", attached, site_tokens(site, name), None)
                 count += 1
         return count
 
@@ -356,15 +383,16 @@ class SearchIndex:
 class _Matches:
     """The keys of the articles a match expression finds, with the site and date filters.
 
-    Without a site, the FTS5 table alone answers (a key is the article's place in date order);
-    with one, each match is looked up in ``articles`` as the walk goes. ``since`` is also a
-    lower bound on the key, so the walk stops at that day.
+    The FTS5 table alone answers (a key is the article's place in date order): the site is one
+    more term (``site_match``), and ``since`` a lower bound on the key, so the walk stops at
+    that day; only then is each match looked up in ``articles``, to keep ``published >=
+    since`` exact (an undated article sorts by the day it was archived).
     """
 
     def __init__(self, db: Database, expr: str, site: str | None, since: str | None) -> None:
         self.db = db
-        self.expr = expr
-        self.where, self.args = site_since(site, since, "a.")
+        self.expr = f"({expr}) AND {site_match(site)}" if site else expr
+        self.where, self.args = site_since(None, since, "a.")
         self.floor = day_key(_day(since) or 0) if since else None
         self.filtered = bool(self.where)
 
