@@ -1,6 +1,6 @@
 """``Archive``: an open archive.db, composed of parts over its one connection.
 
-Each part is a small class over the one ``sqlite_utils.Database`` and owns some tables:
+Each part is a small class over the one ``db.Database`` (the connection) and owns some tables:
 ``Articles`` (articles.py), ``Captures`` (captures.py: raw pages and fetches), ``Works``
 (works.py), ``Versions`` (versions.py), ``SearchIndex`` (search.py), ``Frontier`` and ``Runs``
 (crawlstate.py). No part knows another; where one operation needs several, a method here calls
