@@ -33,7 +33,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from scraper.archive import textindex
+from scraper.archive import ranking, textindex
 from scraper.errors import InputError
 from scraper.models import SearchHit, SearchOrder, SearchResults
 
@@ -49,7 +49,8 @@ _DELETE = (
 _INSERT = f"INSERT INTO articles_fts (rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 # BM25 weights of title, body, attachments and site: a term in the title counts five times,
 # one only in an attached file half (the site tokens are a filter, not text).
-RANKING = "bm25(articles_fts, 5.0, 1.0, 0.5, 0.0)"
+WEIGHTS = (5.0, 1.0, 0.5, 0.0)
+RANKING = f"bm25(articles_fts, {', '.join(map(str, WEIGHTS))})"
 # Relevance is computed over at most this many matches (the newest; see the top). Scoring
 # them took 3-7 ms on bench/search.py's archives, where scoring all 980,000 matches of 党 in
 # a million articles took about a second.
@@ -283,7 +284,12 @@ class SearchIndex:
             return SearchResults(self._hits(keys, query), SearchOrder.DATE)
         more = len(head) > CANDIDATES
         candidates = head[:CANDIDATES]
-        ranked = matches.ranked(candidates)
+        # every match a candidate: FTS5's bm25() (its frequency count walks just these);
+        # else the same formula over the candidates alone (ranking.py)
+        if more:
+            ranked = ranking.rank(self.db, query, candidates, WEIGHTS)
+        else:
+            ranked = matches.ranked(candidates)
         ordered = [k for k, _ in ranked]
         ranks = dict(ranked)
         if works:

@@ -166,10 +166,11 @@ def phrase_tokens(text: str) -> tuple[list[str], bool]:
     return toks, True
 
 
-def _phrase(term: Term) -> str:
+def phrase(term: Term) -> str:
+    """The FTS5 expression of one term (``title:`` limits it to the title column)."""
     toks, prefix = phrase_tokens(term.text)
-    phrase = '"' + " ".join(t.replace('"', "") for t in toks) + '"' + ("*" if prefix else "")
-    return "{title} : " + phrase if term.title_only else phrase
+    quoted = '"' + " ".join(t.replace('"', "") for t in toks) + '"' + ("*" if prefix else "")
+    return "{title} : " + quoted if term.title_only else quoted
 
 
 def match_query(query: str) -> str | None:
@@ -186,10 +187,10 @@ def match_query(query: str) -> str | None:
         return None
     parts = []
     for group in found:
-        alternatives = [_phrase(t) for t in group]
+        alternatives = [phrase(t) for t in group]
         parts.append(alternatives[0] if len(group) == 1 else f"({' OR '.join(alternatives)})")
     expr = " AND ".join(parts)
-    excluded = [_phrase(g[0]) for g in groups if g[0].excluded]
+    excluded = [phrase(g[0]) for g in groups if g[0].excluded]
     if excluded:
         expr = f"({expr})" + "".join(f" NOT {phrase}" for phrase in excluded)
     return expr
@@ -197,11 +198,12 @@ def match_query(query: str) -> str | None:
 
 def terms(query: str) -> list[str]:
     """The query's searchable terms (not the excluded ones), for highlighting."""
-    wanted = (_clean_term(t.text) for g in parse(query) for t in g if not t.excluded)
+    wanted = (clean_term(t.text) for g in parse(query) for t in g if not t.excluded)
     return [t for t in wanted if t]
 
 
-def _clean_term(term: str) -> str:
+def clean_term(term: str) -> str:
+    """A term as it stands in text: its letters and digits (what the index matches)."""
     return "".join(_SEGMENT.findall(term))
 
 
