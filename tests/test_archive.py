@@ -23,11 +23,13 @@ from scraper.urls import canonicalize
 URL = "https://www.example.gov.cn/art/2022/6/24/art_1_1.html"
 
 
-def page(content: bytes = b"<html><body><p>one</p></body></html>", when: str = "t1") -> Page:
-    attempt = FetchAttempt(url=URL, time=when, status=200, final_url=URL, bytes=len(content))
+def page(
+    content: bytes = b"<html><body><p>one</p></body></html>", when: str = "t1", url: str = URL
+) -> Page:
+    attempt = FetchAttempt(url=url, time=when, status=200, final_url=url, bytes=len(content))
     return Page(
-        url=URL,
-        final_url=URL,
+        url=url,
+        final_url=url,
         status=200,
         content=content,
         text=content.decode("utf-8", "replace"),

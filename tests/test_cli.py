@@ -1237,17 +1237,9 @@ BODY = "\n".join(
 
 
 def _page(url: str, when: str, content: bytes = b"<html><body><p>x</p></body></html>") -> Page:
-    attempt = FetchAttempt(url=url, time=when, status=200, final_url=url, bytes=len(content))
-    return Page(
-        url=url,
-        final_url=url,
-        status=200,
-        content=content,
-        text=content.decode("utf-8", "replace"),
-        encoding="utf-8",
-        fetched_at=when,
-        attempts=(attempt,),
-    )
+    from .test_archive import page
+
+    return page(content, when, url)
 
 
 def _changes_archive(

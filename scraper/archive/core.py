@@ -191,16 +191,11 @@ class Archive:
         attached: str,
         prepared: Prepared,
     ) -> None:
-        """Index a saved article where its indexed text or its key changed (``attached``: its
+        """Index a saved article where its index entry changed (``attached``: its
         attachments' indexed text before the save)."""
         attachments = "" if old is None else self._search.attachments_text(ident)
-        indexed = ("title", "body", "search_key", "site", "site_name")
-        if old is not None and attachments == attached and all(old[c] == row[c] for c in indexed):
-            return
-        now = self._search.indexed({**(old or {}), **row}, attachments)
-        before = None if old is None else self._search.indexed(old, attached)
         index = (prepared.title_index, prepared.body_index)
-        self._search.put(now.key, now.title, now.body, attachments, now.site, before, index)
+        self._search.update({**(old or {}), **row}, attachments, old, attached, index)
 
     def reparse(self, ident: int, parse: Callable[[Page], Article]) -> SaveResult:
         """Parse a stored record's raw page again and save the result like a fresh fetch.
@@ -298,10 +293,9 @@ class Archive:
     def _reindex_attachments(self, ident: int, before: str) -> None:
         """Index an article again if its attachments' indexed text is no longer ``before``."""
         after = self._search.attachments_text(ident)
-        row = self._articles.get(ident)
-        if after != before and row is not None:
-            was = self._search.indexed(row, before)
-            self._search.put(was.key, was.title, was.body, after, was.site, was)
+        row = self._articles.get(ident) if after != before else None
+        if row is not None:
+            self._search.update(row, after, row, before)
 
     def keep_image(
         self,

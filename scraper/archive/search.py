@@ -197,6 +197,22 @@ class SearchIndex:
             parts.extend(p for p in (name, text) if p)
         return "\n".join(parts)
 
+    def update(
+        self,
+        row: dict[str, Any],
+        attachments: str,
+        old: dict[str, Any] | None,
+        old_attachments: str,
+        index: tuple[str | None, str | None] = (None, None),
+    ) -> None:
+        """Bring an article's index row in line with its ``articles`` row and attachments'
+        text, where they make another entry than ``old`` and ``old_attachments`` made (or
+        where there was none)."""
+        now = self.indexed(row, attachments)
+        before = None if old is None else self.indexed(old, old_attachments)
+        if now != before:
+            self.put(now.key, now.title, now.body, attachments, now.site, before, index)
+
     def indexed(self, row: dict[str, Any], attachments: str) -> Indexed:
         """The index entry an ``articles`` row has (with its attachments' text)."""
         return Indexed(
@@ -280,7 +296,9 @@ class SearchIndex:
             return SearchResults(self._hits(keys, query), SearchOrder.DATE)
         head = matches.newest(0, CANDIDATES + 1, works=False)
         if order is SearchOrder.AUTO and len(head) > CANDIDATES:
-            keys = matches.newest(offset, limit, works)
+            # the page may lie within the head already read, newest first
+            within = not works and offset + limit <= len(head)
+            keys = head[offset : offset + limit] if within else matches.newest(offset, limit, works)
             return SearchResults(self._hits(keys, query), SearchOrder.DATE)
         more = len(head) > CANDIDATES
         candidates = head[:CANDIDATES]
@@ -480,28 +498,26 @@ class _Matches:
         return [(int(k), float(r)) for k, r in rows]
 
 
-def _works_of(db: Database, keys: Iterable[int]) -> set[int]:
+def _work_of(db: Database, keys: Iterable[int]) -> dict[int, int]:
+    """The work of each of these keys' articles that belongs to one."""
     return {
-        int(r[0])
-        for r in db.execute(
-            "SELECT work_id FROM articles WHERE work_id IS NOT NULL "
+        int(k): int(w)
+        for k, w in db.execute(
+            "SELECT search_key, work_id FROM articles WHERE work_id IS NOT NULL "
             "AND search_key IN (SELECT value FROM json_each(?))",
             [json.dumps(list(keys))],
         )
     }
 
 
+def _works_of(db: Database, keys: Iterable[int]) -> set[int]:
+    return set(_work_of(db, keys).values())
+
+
 def _first_of_each_work(db: Database, keys: list[int]) -> list[int]:
     """The keys, leaving out each that is not the first of its work (a copy of no work
     always stays)."""
-    work_of = {
-        int(k): w
-        for k, w in db.execute(
-            "SELECT search_key, work_id FROM articles "
-            "WHERE search_key IN (SELECT value FROM json_each(?))",
-            [json.dumps(keys)],
-        )
-    }
+    work_of = _work_of(db, keys)
     seen: set[int] = set()
     out = []
     for key in keys:
